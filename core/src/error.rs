@@ -1,0 +1,90 @@
+//! The errors vatic's boundaries return.
+
+use core::fmt;
+
+/// Why a call was refused. Small and `Copy`; returned only at boundaries (arguments, data,
+/// model blobs), never from inside the numeric loops, which cannot fail once inputs are valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Error {
+    /// A perturbation radius ε was negative or not finite.
+    InvalidEpsilon,
+    /// The finite-difference step ξ was not strictly positive and finite.
+    InvalidXi,
+    /// An iteration count was zero where at least one is needed.
+    ZeroIterations,
+    /// A weight such as α was outside its range (`[0, 1]` for adversarial training, finite
+    /// and non-negative for regulariser weights), or a step size was not positive and finite.
+    InvalidWeight,
+    /// A sample contained NaN or ±∞.
+    NonFiniteInput {
+        /// Index of the offending sample in its batch.
+        sample: usize,
+    },
+    /// A label was not below the number of classes.
+    LabelOutOfRange {
+        /// Index of the offending sample in its batch.
+        sample: usize,
+        /// The label found.
+        label: usize,
+    },
+    /// A batch was empty where at least one sample is needed.
+    EmptyBatch,
+    /// Two slices that must have the same length did not.
+    LengthMismatch,
+    /// A clip range had `min > max` or a non-finite bound.
+    InvalidRange,
+    /// A model blob did not start with the expected magic bytes.
+    BadMagic,
+    /// A model blob has a format version this build cannot read.
+    UnsupportedVersion,
+    /// A model blob describes a network of another shape than the one compiled in.
+    ShapeMismatch,
+    /// A model blob ended before its declared size, or has trailing bytes.
+    Truncated,
+    /// A model blob's checksum does not match its content.
+    ChecksumMismatch,
+    /// A model blob has an unknown activation code or a non-finite parameter.
+    InvalidModel,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::InvalidEpsilon => f.write_str("epsilon must be finite and >= 0"),
+            Error::InvalidXi => f.write_str("xi must be finite and > 0"),
+            Error::ZeroIterations => f.write_str("the number of iterations must be at least 1"),
+            Error::InvalidWeight => {
+                f.write_str("a weight or step size is out of range (alpha in [0, 1], steps > 0)")
+            }
+            Error::NonFiniteInput { sample } => {
+                write!(f, "sample {sample} contains NaN or infinity")
+            }
+            Error::LabelOutOfRange { sample, label } => {
+                write!(
+                    f,
+                    "sample {sample} has label {label}, not below the number of classes"
+                )
+            }
+            Error::EmptyBatch => f.write_str("the batch is empty"),
+            Error::LengthMismatch => f.write_str("slices that must have the same length differ"),
+            Error::InvalidRange => f.write_str("the clip range must be finite with min <= max"),
+            Error::BadMagic => f.write_str("not a vatic model blob (bad magic)"),
+            Error::UnsupportedVersion => f.write_str("unsupported model blob version"),
+            Error::ShapeMismatch => {
+                f.write_str("the model blob's shape differs from the compiled network")
+            }
+            Error::Truncated => f.write_str("the model blob is truncated or has trailing bytes"),
+            Error::ChecksumMismatch => f.write_str("the model blob's checksum does not match"),
+            Error::InvalidModel => {
+                f.write_str("the model blob has an unknown activation or non-finite parameters")
+            }
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+/// `Result` with vatic's [`Error`].
+pub type Result<T> = core::result::Result<T, Error>;

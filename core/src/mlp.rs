@@ -1,0 +1,145 @@
+//! The one-hidden-layer perceptron `IN → H → OUT`.
+
+use crate::{Activation, Dense, Network, Parameters, Rng};
+
+/// A perceptron with one hidden layer: `f(x) = W₂ σ(W₁ x + b₁) + b₂`.
+///
+/// Shapes are const generics, so the network is plain nested arrays with no heap and
+/// `size_of::<Mlp<IN, H, OUT>>()` is exactly the RAM it needs
+/// (`4 · (H·(IN+1) + OUT·(H+1))` bytes plus one byte of activation, padded).
+/// Gradients and optimiser state have the same type.
+///
+/// # Examples
+///
+/// ```
+/// use vatic::{Activation, Mlp, Network, Rng};
+///
+/// let mut rng = Rng::new(7);
+/// let net: Mlp<2, 16, 2> = Mlp::new(Activation::Tanh, &mut rng);
+/// let logits = net.logits(&[0.5, -1.0]);
+/// assert!(logits.iter().all(|v| v.is_finite()));
+///
+/// // Networks can live in a static (e.g. on a device, behind a Mutex).
+/// static BLANK: Mlp<64, 32, 10> = Mlp::ZERO;
+/// assert_eq!(BLANK.logits(&[1.0; 64]), [0.0; 10]);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mlp<const IN: usize, const H: usize, const OUT: usize> {
+    /// Input → hidden layer `W₁ x + b₁`.
+    pub hidden: Dense<IN, H>,
+    /// Hidden → logits layer `W₂ h + b₂`.
+    pub output: Dense<H, OUT>,
+    /// `σ`, applied after the hidden layer.
+    pub activation: Activation,
+}
+
+/// What [`Mlp::forward`](Network::forward) records: the input and the hidden activations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MlpTrace<const IN: usize, const H: usize> {
+    /// The input `x`.
+    pub x: [f32; IN],
+    /// `h = σ(W₁ x + b₁)`.
+    pub h: [f32; H],
+}
+
+impl<const IN: usize, const H: usize, const OUT: usize> Mlp<IN, H, OUT> {
+    /// A network with the given activation and parameters drawn by [`Network::init`].
+    pub fn new(activation: Activation, rng: &mut Rng) -> Self {
+        let mut net = Self::ZERO.with_activation(activation);
+        net.init(rng);
+        net
+    }
+
+    /// The same network with another activation.
+    pub const fn with_activation(mut self, activation: Activation) -> Self {
+        self.activation = activation;
+        self
+    }
+}
+
+impl<const IN: usize, const H: usize, const OUT: usize> Parameters for Mlp<IN, H, OUT> {
+    const ZERO: Self = Self {
+        hidden: Dense::ZERO,
+        output: Dense::ZERO,
+        activation: Activation::Relu,
+    };
+    const COUNT: usize = H * (IN + 1) + OUT * (H + 1);
+
+    fn tensors(&self) -> impl Iterator<Item = &[f32]> {
+        [
+            self.hidden.weight.as_flattened(),
+            &self.hidden.bias[..],
+            self.output.weight.as_flattened(),
+            &self.output.bias[..],
+        ]
+        .into_iter()
+    }
+
+    fn tensors_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
+        [
+            self.hidden.weight.as_flattened_mut(),
+            &mut self.hidden.bias[..],
+            self.output.weight.as_flattened_mut(),
+            &mut self.output.bias[..],
+        ]
+        .into_iter()
+    }
+}
+
+impl<const IN: usize, const H: usize, const OUT: usize> Network<IN, OUT> for Mlp<IN, H, OUT> {
+    type Trace = MlpTrace<IN, H>;
+    const EMPTY_TRACE: Self::Trace = MlpTrace {
+        x: [0.0; IN],
+        h: [0.0; H],
+    };
+
+    fn forward(&self, x: &[f32; IN], trace: &mut Self::Trace) -> [f32; OUT] {
+        trace.x = *x;
+        self.hidden.forward(x, &mut trace.h);
+        self.activation.apply(&mut trace.h);
+        let mut z = [0.0; OUT];
+        self.output.forward(&trace.h, &mut z);
+        z
+    }
+
+    fn backward(
+        &self,
+        trace: &Self::Trace,
+        dlogits: &[f32; OUT],
+        mut grad: Option<&mut Self>,
+        dx: Option<&mut [f32; IN]>,
+    ) {
+        let mut dh = [0.0; H];
+        self.output.backprop_input(dlogits, &mut dh);
+        if let Some(g) = grad.as_deref_mut() {
+            self.output
+                .accumulate_grad(&trace.h, dlogits, &mut g.output);
+        }
+        self.activation.backprop(&trace.h, &mut dh);
+        if let Some(g) = grad {
+            self.hidden.accumulate_grad(&trace.x, &dh, &mut g.hidden);
+        }
+        if let Some(dx) = dx {
+            self.hidden.backprop_input(&dh, dx);
+        }
+    }
+
+    fn jvp(&self, trace: &Self::Trace, v: &[f32; IN]) -> [f32; OUT] {
+        let mut th = [0.0; H];
+        self.hidden.tangent(v, &mut th);
+        // σ'(a) from h, the same diagonal as in backprop.
+        self.activation.backprop(&trace.h, &mut th);
+        let mut tz = [0.0; OUT];
+        self.output.tangent(&th, &mut tz);
+        tz
+    }
+
+    fn activation(&self) -> Activation {
+        self.activation
+    }
+
+    fn init(&mut self, rng: &mut Rng) {
+        self.hidden.init(rng);
+        self.output.init(rng);
+    }
+}

@@ -1,0 +1,2 @@
+//! The `vatic` command-line harness.
+fn main() {}
