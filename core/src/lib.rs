@@ -73,11 +73,16 @@ mod network;
 mod params;
 mod rng;
 
+pub mod adversarial;
+pub mod attack;
 pub mod kernels;
 pub mod loss;
 pub mod math;
+pub mod metrics;
 pub mod optim;
+pub mod semi;
 pub mod supervised;
+pub mod vat;
 
 pub use activation::Activation;
 pub use dense::Dense;

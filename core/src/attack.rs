@@ -1,0 +1,290 @@
+//! Gradient attacks: FGSM (L∞ and L2) and iterated FGSM / PGD with projection.
+//!
+//! All attacks maximise the cross-entropy `J(θ, x, y)` of the true label with the input
+//! gradient `g = ∇_x J` from [`Network::backward`]:
+//!
+//! * L∞ FGSM (Goodfellow et al. 2015): `x_adv = x + ε · sign(g)`, `sign(0) = 0`;
+//! * L2 fast gradient method (Miyato's `norm_constraint='L2'`): `x_adv = x + ε · g / ‖g‖₂`
+//!   with [`normalize`]'s guarded per-sample normalisation (a zero gradient stays zero);
+//! * [`pgd`]: `x_{t+1} = Π_{B_ε(x)}(x_t + α · dir(∇_x J(x_t)))`, starting at `x`, where `Π`
+//!   clamps each coordinate (L∞) or rescales the perturbation to norm `ε` (L2).
+//!
+//! An optional [`Clip`] keeps every coordinate in the data range after each step.
+
+use crate::error::{Error, Result};
+use crate::supervised::input_gradient_unchecked;
+use crate::{check, kernels, math, Network};
+
+/// The norm an attack's budget `ε` is measured in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Norm {
+    /// `‖r‖_∞ ≤ ε`: steps along `sign(g)`.
+    #[default]
+    LInf,
+    /// `‖r‖₂ ≤ ε`: steps along `g / ‖g‖₂`.
+    L2,
+}
+
+/// The valid data range, applied coordinate-wise after each attack step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Clip {
+    /// Smallest allowed value.
+    pub min: f32,
+    /// Largest allowed value.
+    pub max: f32,
+}
+
+impl Clip {
+    /// Pixels in `[0, 1]`.
+    pub const UNIT: Clip = Clip { min: 0.0, max: 1.0 };
+
+    pub(crate) fn check(clip: Option<Clip>) -> Result<()> {
+        match clip {
+            Some(c) if !(c.min.is_finite() && c.max.is_finite() && c.min <= c.max) => {
+                Err(Error::InvalidRange)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn apply(clip: Option<Clip>, x: &mut [f32]) {
+        if let Some(c) = clip {
+            for v in x {
+                *v = if *v < c.min {
+                    c.min
+                } else if *v > c.max {
+                    c.max
+                } else {
+                    *v
+                };
+            }
+        }
+    }
+}
+
+/// Per-sample normalisation of the VAT authors' code (`get_normalized_vector`):
+///
+/// ```text
+/// d ← d / (1e-12 + max_i |d_i|)
+/// d ← d / √(1e-6 + Σ_i d_i²)
+/// ```
+///
+/// The first step guards the second against overflow and underflow; a zero vector stays zero.
+/// The result has norm `1/√(1 + 1e-6/‖d′‖²)`, within `5e-7` of 1 for any non-zero input.
+///
+/// # Examples
+///
+/// ```
+/// let mut d = [3.0f32, 4.0];
+/// vatic::attack::normalize(&mut d);
+/// assert!((d[0] - 0.6).abs() < 1e-6 && (d[1] - 0.8).abs() < 1e-6);
+/// let mut z = [0.0f32; 3];
+/// vatic::attack::normalize(&mut z);
+/// assert_eq!(z, [0.0; 3]);
+/// ```
+#[inline]
+pub fn normalize(d: &mut [f32]) {
+    let m = d.iter().fold(
+        0.0f32,
+        |a, &v| if math::abs(v) > a { math::abs(v) } else { a },
+    );
+    let m = 1e-12 + m;
+    for v in d.iter_mut() {
+        *v /= m;
+    }
+    let n = math::sqrt(1e-6 + kernels::dot(d, d));
+    for v in d.iter_mut() {
+        *v /= n;
+    }
+}
+
+/// `sign(v)` with `sign(0) = 0`.
+#[inline]
+pub fn sign(v: f32) -> f32 {
+    if v > 0.0 {
+        1.0
+    } else if v < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+/// Turns a gradient into the unit step direction of `norm` in place: `sign(g)` or
+/// [`normalize`]`(g)`.
+#[inline]
+pub fn steepest_direction(g: &mut [f32], norm: Norm) {
+    match norm {
+        Norm::LInf => {
+            for v in g {
+                *v = sign(*v);
+            }
+        }
+        Norm::L2 => normalize(g),
+    }
+}
+
+/// The fast gradient sign method (L∞) or fast gradient method (L2) for one sample:
+/// `x + ε · dir(∇_x CE(f(x), y))`, then clipped.
+///
+/// # Errors
+///
+/// [`Error::InvalidEpsilon`] for `ε < 0` or non-finite, [`Error::NonFiniteInput`],
+/// [`Error::LabelOutOfRange`], [`Error::InvalidRange`] for a bad clip.
+///
+/// # Examples
+///
+/// ```
+/// use vatic::attack::{fgsm, Norm};
+/// use vatic::{Activation, Mlp, Rng};
+///
+/// let net: Mlp<4, 8, 3> = Mlp::new(Activation::Relu, &mut Rng::new(5));
+/// let x = [0.2, -0.4, 0.1, 0.9];
+/// let adv = fgsm(&net, &x, 1, 0.1, Norm::LInf, None)?;
+/// assert!(adv.iter().zip(&x).all(|(a, b)| (a - b).abs() <= 0.1 + 1e-7));
+/// # Ok::<(), vatic::Error>(())
+/// ```
+pub fn fgsm<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+    net: &N,
+    x: &[f32; IN],
+    y: usize,
+    eps: f32,
+    norm: Norm,
+    clip: Option<Clip>,
+) -> Result<[f32; IN]> {
+    check::epsilon(eps)?;
+    Clip::check(clip)?;
+    check::batch(core::slice::from_ref(x), Some(&[y]), OUT)?;
+    Ok(fgsm_unchecked(net, x, y, eps, norm, clip))
+}
+
+#[inline]
+pub(crate) fn fgsm_unchecked<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+    net: &N,
+    x: &[f32; IN],
+    y: usize,
+    eps: f32,
+    norm: Norm,
+    clip: Option<Clip>,
+) -> [f32; IN] {
+    let (_, mut g) = input_gradient_unchecked(net, x, y);
+    perturb(x, &mut g, eps, norm, clip)
+}
+
+/// `x + ε · dir(g)` clipped; `g` is overwritten with the direction.
+#[inline]
+pub(crate) fn perturb<const IN: usize>(
+    x: &[f32; IN],
+    g: &mut [f32; IN],
+    eps: f32,
+    norm: Norm,
+    clip: Option<Clip>,
+) -> [f32; IN] {
+    steepest_direction(g, norm);
+    let mut adv = *x;
+    kernels::axpy(&mut adv, eps, g);
+    Clip::apply(clip, &mut adv);
+    adv
+}
+
+/// Settings of [`pgd`], the iterated FGSM / projected gradient descent attack.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Pgd {
+    /// Radius `ε` of the ball the perturbation is projected on.
+    pub eps: f32,
+    /// Step size `α` of each iteration.
+    pub step: f32,
+    /// Number of iterations (≥ 1).
+    pub iterations: u32,
+    /// The ball's norm and the step direction.
+    pub norm: Norm,
+    /// Data range applied after each step.
+    pub clip: Option<Clip>,
+}
+
+impl Pgd {
+    /// `iterations` steps of `α = 2.5 ε / iterations` (Madry et al.'s rule), no clipping.
+    pub fn new(eps: f32, iterations: u32, norm: Norm) -> Self {
+        Pgd {
+            eps,
+            step: 2.5 * eps / iterations.max(1) as f32,
+            iterations,
+            norm,
+            clip: None,
+        }
+    }
+}
+
+/// Iterated FGSM / PGD from `x` (no random start, so it is deterministic).
+///
+/// # Errors
+///
+/// As [`fgsm`], plus [`Error::ZeroIterations`] and [`Error::InvalidWeight`] for a step that is
+/// not positive and finite.
+pub fn pgd<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+    net: &N,
+    x: &[f32; IN],
+    y: usize,
+    cfg: &Pgd,
+) -> Result<[f32; IN]> {
+    check::epsilon(cfg.eps)?;
+    Clip::check(cfg.clip)?;
+    if cfg.iterations == 0 {
+        return Err(Error::ZeroIterations);
+    }
+    if !(cfg.step.is_finite() && cfg.step > 0.0) {
+        return Err(Error::InvalidWeight);
+    }
+    check::batch(core::slice::from_ref(x), Some(&[y]), OUT)?;
+    Ok(pgd_unchecked(net, x, y, cfg))
+}
+
+pub(crate) fn pgd_unchecked<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+    net: &N,
+    x: &[f32; IN],
+    y: usize,
+    cfg: &Pgd,
+) -> [f32; IN] {
+    let mut adv = *x;
+    for _ in 0..cfg.iterations {
+        let (_, mut g) = input_gradient_unchecked(net, &adv, y);
+        adv = perturb(&adv, &mut g, cfg.step, cfg.norm, None);
+        project(x, &mut adv, cfg.eps, cfg.norm);
+        Clip::apply(cfg.clip, &mut adv);
+    }
+    adv
+}
+
+/// Projects `adv` onto the `ε`-ball of `norm` around `x`.
+#[inline]
+pub fn project<const IN: usize>(x: &[f32; IN], adv: &mut [f32; IN], eps: f32, norm: Norm) {
+    match norm {
+        Norm::LInf => {
+            for (a, &c) in adv.iter_mut().zip(x) {
+                let r = *a - c;
+                if r > eps {
+                    *a = c + eps;
+                } else if r < -eps {
+                    *a = c - eps;
+                }
+            }
+        }
+        Norm::L2 => {
+            let mut r = [0.0; IN];
+            for ((r, &a), &c) in r.iter_mut().zip(adv.iter()).zip(x) {
+                *r = a - c;
+            }
+            let n = math::sqrt(kernels::dot(&r, &r));
+            if n > eps {
+                let s = eps / n;
+                for ((a, &r), &c) in adv.iter_mut().zip(&r).zip(x) {
+                    *a = c + r * s;
+                }
+            }
+        }
+    }
+}

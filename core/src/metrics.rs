@@ -1,0 +1,360 @@
+//! Robustness metrics over a data set, without heap: clean and robust accuracy, minimal
+//! successful ε, empirical robustness, and LDS statistics.
+//!
+//! These follow what users of ART, foolbox and RobustBench expect:
+//!
+//! * robust accuracy at ε = fraction of samples still classified correctly after the attack
+//!   (`1 −` the attack's success rate; samples misclassified to begin with count as failures);
+//! * minimal ε of a sample = the smallest radius at which the attack changes a correct
+//!   prediction, found by bisection (attack success need not be monotone in ε for FGSM, so
+//!   bisection returns *a* boundary: the first one when success is monotone);
+//! * empirical robustness (ART) = mean over successfully attacked samples of
+//!   `‖x_adv − x‖ / ‖x‖` at the minimal ε, in the attack's norm.
+
+use crate::attack::{fgsm_unchecked, pgd_unchecked, Clip, Norm, Pgd};
+use crate::error::{Error, Result};
+use crate::vat::{self, VatConfig};
+use crate::{check, math, Network, Rng};
+
+/// An attack to measure robustness against.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Attack {
+    /// One FGSM step of size ε.
+    Fgsm {
+        /// L∞ or L2.
+        norm: Norm,
+    },
+    /// PGD with `iterations` steps of `2.5 ε / iterations`, projected on the ε-ball.
+    Pgd {
+        /// L∞ or L2.
+        norm: Norm,
+        /// Number of steps (≥ 1).
+        iterations: u32,
+    },
+}
+
+impl Attack {
+    /// The attack's norm.
+    pub fn norm(&self) -> Norm {
+        match *self {
+            Attack::Fgsm { norm } | Attack::Pgd { norm, .. } => norm,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        match *self {
+            Attack::Pgd { iterations: 0, .. } => Err(Error::ZeroIterations),
+            _ => Ok(()),
+        }
+    }
+
+    /// The adversarial example of `x` at radius `eps` (arguments must be valid).
+    fn run<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+        &self,
+        net: &N,
+        x: &[f32; IN],
+        y: usize,
+        eps: f32,
+        clip: Option<Clip>,
+    ) -> [f32; IN] {
+        match *self {
+            Attack::Fgsm { norm } => fgsm_unchecked(net, x, y, eps, norm, clip),
+            Attack::Pgd { norm, iterations } => {
+                let mut cfg = Pgd::new(eps, iterations, norm);
+                cfg.clip = clip;
+                if eps == 0.0 {
+                    return *x;
+                }
+                pgd_unchecked(net, x, y, &cfg)
+            }
+        }
+    }
+
+    /// Adversarial example of one sample at radius `eps`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidEpsilon`], [`Error::ZeroIterations`], [`Error::InvalidRange`], and the
+    /// sample errors.
+    pub fn perturb<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+        &self,
+        net: &N,
+        x: &[f32; IN],
+        y: usize,
+        eps: f32,
+        clip: Option<Clip>,
+    ) -> Result<[f32; IN]> {
+        self.validate()?;
+        check::epsilon(eps)?;
+        Clip::check(clip)?;
+        check::batch(core::slice::from_ref(x), Some(&[y]), OUT)?;
+        Ok(self.run(net, x, y, eps, clip))
+    }
+}
+
+/// Accuracy of `net` on `(xs, ys)` after `attack` at radius `eps` (at `eps = 0`: clean
+/// accuracy).
+///
+/// # Errors
+///
+/// As [`Attack::perturb`], plus the batch errors.
+pub fn robust_accuracy<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+    net: &N,
+    xs: &[[f32; IN]],
+    ys: &[usize],
+    attack: Attack,
+    eps: f32,
+    clip: Option<Clip>,
+) -> Result<f32> {
+    let mut out = [0.0];
+    robust_accuracy_sweep(net, xs, ys, attack, &[eps], clip, &mut out)?;
+    Ok(out[0])
+}
+
+/// [`robust_accuracy`] at every radius of `eps` (written to `out[i]`). A sample already
+/// misclassified is not attacked.
+///
+/// # Errors
+///
+/// [`Error::LengthMismatch`] when `out.len() != eps.len()`, and those of [`robust_accuracy`].
+pub fn robust_accuracy_sweep<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+    net: &N,
+    xs: &[[f32; IN]],
+    ys: &[usize],
+    attack: Attack,
+    eps: &[f32],
+    clip: Option<Clip>,
+    out: &mut [f32],
+) -> Result<()> {
+    attack.validate()?;
+    Clip::check(clip)?;
+    check::batch(xs, Some(ys), OUT)?;
+    if out.len() != eps.len() {
+        return Err(Error::LengthMismatch);
+    }
+    for &e in eps {
+        check::epsilon(e)?;
+    }
+    out.fill(0.0);
+    for (x, &y) in xs.iter().zip(ys) {
+        if net.predict(x) != y {
+            continue;
+        }
+        for (o, &e) in out.iter_mut().zip(eps) {
+            if net.predict(&attack.run(net, x, y, e, clip)) == y {
+                *o += 1.0;
+            }
+        }
+    }
+    let n = xs.len() as f32;
+    for o in out.iter_mut() {
+        *o /= n;
+    }
+    Ok(())
+}
+
+/// The smallest radius in `[0, eps_max]` at which `attack` changes the prediction of `x`,
+/// found by `steps` bisection steps (resolution `eps_max / 2^steps`).
+///
+/// Returns `Some(0.0)` when `x` is misclassified already and `None` when the attack fails at
+/// `eps_max`.
+///
+/// # Errors
+///
+/// [`Error::ZeroIterations`] for `steps = 0`, and those of [`Attack::perturb`].
+pub fn minimal_epsilon<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+    net: &N,
+    x: &[f32; IN],
+    y: usize,
+    attack: Attack,
+    eps_max: f32,
+    steps: u32,
+    clip: Option<Clip>,
+) -> Result<Option<f32>> {
+    attack.validate()?;
+    check::epsilon(eps_max)?;
+    Clip::check(clip)?;
+    check::batch(core::slice::from_ref(x), Some(&[y]), OUT)?;
+    if steps == 0 {
+        return Err(Error::ZeroIterations);
+    }
+    Ok(minimal_epsilon_unchecked(
+        net, x, y, attack, eps_max, steps, clip,
+    ))
+}
+
+fn minimal_epsilon_unchecked<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+    net: &N,
+    x: &[f32; IN],
+    y: usize,
+    attack: Attack,
+    eps_max: f32,
+    steps: u32,
+    clip: Option<Clip>,
+) -> Option<f32> {
+    if net.predict(x) != y {
+        return Some(0.0);
+    }
+    let fooled = |e: f32| net.predict(&attack.run(net, x, y, e, clip)) != y;
+    if !fooled(eps_max) {
+        return None;
+    }
+    let (mut lo, mut hi) = (0.0f32, eps_max);
+    for _ in 0..steps {
+        let mid = 0.5 * (lo + hi);
+        if fooled(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Some(hi)
+}
+
+/// Minimal-ε statistics over a data set.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct MinimalEpsilon {
+    /// Samples that were correct and were fooled within `eps_max`.
+    pub fooled: usize,
+    /// Samples that were correct and resisted `eps_max`.
+    pub resisted: usize,
+    /// Samples misclassified without attack.
+    pub misclassified: usize,
+    /// Mean minimal ε over the fooled samples (0 if none).
+    pub mean: f32,
+    /// Smallest minimal ε over the fooled samples (0 if none).
+    pub min: f32,
+    /// Largest minimal ε over the fooled samples (0 if none).
+    pub max: f32,
+    /// ART's empirical robustness: mean `‖x_adv − x‖ / ‖x‖` in the attack's norm at the minimal
+    /// ε, over the fooled samples with `x ≠ 0` (0 if none).
+    pub empirical_robustness: f32,
+}
+
+/// [`minimal_epsilon`] over a data set, summarised.
+///
+/// # Errors
+///
+/// As [`minimal_epsilon`], plus the batch errors.
+pub fn minimal_epsilon_stats<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+    net: &N,
+    xs: &[[f32; IN]],
+    ys: &[usize],
+    attack: Attack,
+    eps_max: f32,
+    steps: u32,
+    clip: Option<Clip>,
+) -> Result<MinimalEpsilon> {
+    attack.validate()?;
+    check::epsilon(eps_max)?;
+    Clip::check(clip)?;
+    check::batch(xs, Some(ys), OUT)?;
+    if steps == 0 {
+        return Err(Error::ZeroIterations);
+    }
+    let mut s = MinimalEpsilon {
+        min: f32::INFINITY,
+        ..MinimalEpsilon::default()
+    };
+    let mut er_sum = 0.0;
+    let mut er_n = 0usize;
+    for (x, &y) in xs.iter().zip(ys) {
+        if net.predict(x) != y {
+            s.misclassified += 1;
+            continue;
+        }
+        match minimal_epsilon_unchecked(net, x, y, attack, eps_max, steps, clip) {
+            None => s.resisted += 1,
+            Some(e) => {
+                s.fooled += 1;
+                s.mean += e;
+                s.min = if e < s.min { e } else { s.min };
+                s.max = if e > s.max { e } else { s.max };
+                let adv = attack.run(net, x, y, e, clip);
+                let (num, den) = norms(attack.norm(), x, &adv);
+                if den > 0.0 {
+                    er_sum += num / den;
+                    er_n += 1;
+                }
+            }
+        }
+    }
+    if s.fooled > 0 {
+        s.mean /= s.fooled as f32;
+    } else {
+        s.min = 0.0;
+    }
+    if er_n > 0 {
+        s.empirical_robustness = er_sum / er_n as f32;
+    }
+    Ok(s)
+}
+
+/// `(‖adv − x‖, ‖x‖)` in `norm`.
+fn norms<const IN: usize>(norm: Norm, x: &[f32; IN], adv: &[f32; IN]) -> (f32, f32) {
+    let (mut num, mut den) = (0.0f32, 0.0f32);
+    for (&a, &b) in adv.iter().zip(x) {
+        let r = a - b;
+        match norm {
+            Norm::LInf => {
+                num = if math::abs(r) > num {
+                    math::abs(r)
+                } else {
+                    num
+                };
+                den = if math::abs(b) > den {
+                    math::abs(b)
+                } else {
+                    den
+                };
+            }
+            Norm::L2 => {
+                num += r * r;
+                den += b * b;
+            }
+        }
+    }
+    match norm {
+        Norm::LInf => (num, den),
+        Norm::L2 => (math::sqrt(num), math::sqrt(den)),
+    }
+}
+
+/// Mean and maximum LDS over a data set.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct LdsStats {
+    /// Mean LDS.
+    pub mean: f32,
+    /// Largest LDS.
+    pub max: f32,
+}
+
+/// LDS of every sample with Gaussian start directions from `rng` (as in
+/// [`vat_grad`](crate::vat::vat_grad)), summarised. `K` is `cfg.iterations` (the 2016 code
+/// monitored with `K = 5`).
+///
+/// # Errors
+///
+/// [`VatConfig::validate`]'s and the batch errors.
+pub fn lds_stats<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+    net: &N,
+    xs: &[[f32; IN]],
+    rng: &mut Rng,
+    cfg: &VatConfig,
+) -> Result<LdsStats> {
+    cfg.validate()?;
+    check::batch(xs, None, OUT)?;
+    let mut s = LdsStats::default();
+    for x in xs {
+        let mut d0 = [0.0; IN];
+        rng.fill_normal(&mut d0);
+        let l = vat::sample(net, x, &d0, cfg, None, 0.0).lds;
+        s.mean += l;
+        s.max = if l > s.max { l } else { s.max };
+    }
+    s.mean /= xs.len() as f32;
+    Ok(s)
+}
