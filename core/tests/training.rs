@@ -1,0 +1,86 @@
+//! Small training runs that must learn: XOR and two moons, with SGD and Adam, one and two
+//! hidden layers. Deterministic (fixed seeds), so a regression shows as a drop below the bar.
+
+use vatic::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
+use vatic::{supervised, Activation, Mlp, Mlp2, Network, Rng};
+
+fn train<N: Network<2, 2>, O: Optimizer<N>>(
+    net: &mut N,
+    opt: &mut O,
+    xs: &[[f32; 2]],
+    ys: &[usize],
+    epochs: usize,
+) -> f32 {
+    let mut grad = N::ZERO;
+    let mut first = f32::NAN;
+    for e in 0..epochs {
+        grad.zero();
+        let loss = supervised::cross_entropy_grad(net, xs, ys, 1.0, &mut grad).unwrap();
+        if e == 0 {
+            first = loss;
+        }
+        opt.step(net, &grad);
+        opt.end_epoch();
+    }
+    let last = supervised::cross_entropy_loss(net, xs, ys).unwrap();
+    assert!(last < first, "loss went from {first} to {last}");
+    supervised::accuracy(net, xs, ys).unwrap()
+}
+
+#[test]
+fn xor_with_adam_and_tanh() {
+    let xs = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
+    let ys = [0, 1, 1, 0];
+    let mut net: Mlp<2, 8, 2> = Mlp::new(Activation::Tanh, &mut Rng::new(1));
+    let mut opt = Adam::new(AdamConfig {
+        lr: 0.05,
+        ..AdamConfig::DEFAULT
+    });
+    assert_eq!(train(&mut net, &mut opt, &xs, &ys, 300), 1.0);
+}
+
+/// Two interleaved half circles with Gaussian noise (scikit-learn's `make_moons` recipe).
+fn moons(n: usize, noise: f32, rng: &mut Rng) -> (Vec<[f32; 2]>, Vec<usize>) {
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        let label = i % 2;
+        let t = core::f32::consts::PI * rng.uniform();
+        let (x, y) = if label == 0 {
+            (t.cos(), t.sin())
+        } else {
+            (1.0 - t.cos(), 0.5 - t.sin())
+        };
+        xs.push([x + noise * rng.normal(), y + noise * rng.normal()]);
+        ys.push(label);
+    }
+    (xs, ys)
+}
+
+#[test]
+fn two_moons_with_momentum_sgd_and_relu() {
+    let mut rng = Rng::new(2);
+    let (xs, ys) = moons(200, 0.1, &mut rng);
+    let mut net: Mlp<2, 32, 2> = Mlp::new(Activation::Relu, &mut rng);
+    let mut opt = Sgd::new(SgdConfig {
+        lr: 0.1,
+        momentum: 0.9,
+        weight_decay: 0.0,
+        lr_decay: 0.999,
+    });
+    let acc = train(&mut net, &mut opt, &xs, &ys, 1500);
+    assert!(acc >= 0.97, "train accuracy {acc}");
+}
+
+#[test]
+fn two_moons_with_two_hidden_layers_and_weight_decay() {
+    let mut rng = Rng::new(3);
+    let (xs, ys) = moons(200, 0.1, &mut rng);
+    let mut net: Mlp2<2, 16, 16, 2> = Mlp2::new(Activation::Tanh, &mut rng);
+    let mut opt = Adam::new(AdamConfig {
+        lr: 0.02,
+        weight_decay: 1e-4,
+        ..AdamConfig::DEFAULT
+    });
+    let acc = train(&mut net, &mut opt, &xs, &ys, 600);
+    assert!(acc >= 0.97, "train accuracy {acc}");
+}
