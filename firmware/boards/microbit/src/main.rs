@@ -1,0 +1,43 @@
+//! vatic on QEMU `microbit` (nRF51, Cortex-M0, 16 KB RAM), built for `thumbv6m-none-eabi`.
+//!
+//! Runs the board-agnostic checks of [`vatic_firmware`], prints over semihosting and exits QEMU
+//! with code 0 when every check passed, 1 otherwise:
+//!
+//! ```text
+//! qemu-system-arm -machine microbit -nographic \
+//!   -semihosting-config enable=on,target=native -kernel <ELF>
+//! ```
+#![no_std]
+#![no_main]
+
+use cortex_m as _;
+use cortex_m_rt::entry;
+use semihosting::{io::Write as _, println};
+use vatic_firmware::{status, suite, Tally};
+
+/// `core::fmt::Write` over semihosting's stdout.
+struct Console(semihosting::io::Stdout);
+
+impl core::fmt::Write for Console {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0.write_all(s.as_bytes()).map_err(|_| core::fmt::Error)
+    }
+}
+
+#[entry]
+fn main() -> ! {
+    let code = match semihosting::io::stdout() {
+        Ok(stdout) => run(&mut Console(stdout)),
+        Err(_) => 2,
+    };
+    semihosting::process::exit(code)
+}
+
+fn run(out: &mut Console) -> i32 {
+    println!("vatic firmware: microbit (Cortex-M0)");
+    let mut tally = Tally::new();
+    let ok = suite::m0(out, &mut tally).is_ok();
+    let _ = tally.write_summary(out);
+    let _ = status::show_outcome(&mut status::NoPin, &mut status::NoDelay, tally.failed);
+    i32::from(!(ok && tally.success()))
+}
