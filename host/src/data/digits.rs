@@ -44,7 +44,7 @@ mod tests {
         let d = load().unwrap();
         assert_eq!(d.len(), 1797);
         assert!(d.x.iter().all(|&v| (0.0..=1.0).contains(&v)));
-        assert!(d.x.iter().any(|&v| v == 1.0));
+        assert!(d.x.contains(&1.0));
         let counts = d.class_counts();
         assert!(
             counts.iter().all(|&c| (174..=183).contains(&c)),

@@ -1,0 +1,341 @@
+//! The command line (clap derive). Every subcommand is a variant of [`Command`] with an `Args`
+//! struct and a `run` function in its own module, so adding one (e.g. `inspect`) is a variant,
+//! a match arm and a module.
+
+use crate::data::{self, LoadOptions, Source};
+use crate::models::{self, Model};
+use crate::train::{self, Method, OptimizerKind, TrainConfig};
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use vatic::optim::{AdamConfig, SgdConfig};
+use vatic::vat::Direction;
+use vatic::{Activation, Rng};
+
+/// vatic: tiny MLPs with FGSM, adversarial training and virtual adversarial training.
+///
+/// Without a subcommand, runs `vatic demo`.
+#[derive(Debug, Parser)]
+#[command(name = "vatic", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do (default: demo).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train supervised, AT and VAT on the VAT paper's 100-D moons; print a table, write PNGs.
+    Demo(crate::demo::DemoArgs),
+    /// Train a model and write it as safetensors.
+    Train(TrainArgs),
+    /// Robustness report of a model: clean accuracy, FGSM/PGD ε sweeps, minimal ε, LDS.
+    Eval(crate::eval::EvalArgs),
+    /// Write the firmware blob (model + test subset + expected results).
+    ExportFirmware(crate::export::ExportArgs),
+}
+
+/// Runs the parsed command line.
+///
+/// # Errors
+///
+/// Whatever the subcommand reports.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        None => crate::demo::run(&crate::demo::DemoArgs::default()),
+        Some(Command::Demo(a)) => crate::demo::run(&a),
+        Some(Command::Train(a)) => run_train(&a),
+        Some(Command::Eval(a)) => crate::eval::run(&a),
+        Some(Command::ExportFirmware(a)) => crate::export::run(&a),
+    }
+}
+
+/// VAT's power-iteration direction on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DirectionArg {
+    /// Exact Hessian-vector product (recommended in f32).
+    Exact,
+    /// The paper's finite difference with step ξ.
+    Fd,
+}
+
+/// The hidden activation on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ActivationArg {
+    /// ReLU.
+    Relu,
+    /// tanh.
+    Tanh,
+}
+
+impl From<ActivationArg> for Activation {
+    fn from(a: ActivationArg) -> Self {
+        match a {
+            ActivationArg::Relu => Activation::Relu,
+            ActivationArg::Tanh => Activation::Tanh,
+        }
+    }
+}
+
+/// The optimiser on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerArg {
+    /// SGD with momentum and learning-rate decay.
+    Sgd,
+    /// Adam.
+    Adam,
+}
+
+/// Where the data comes from and how it is split (shared by train, eval and export).
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Data set: moons, circles (100-D, the VAT paper's), moons2d, circles2d, digits,
+    /// csv:PATH, mnist:DIR.
+    #[arg(long, default_value = "moons")]
+    pub data: Source,
+    /// Seed of the data (synthetic sets, splits), the initialisation and training.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Held-out test samples for data without a test set (digits: 500, CSV: a quarter).
+    #[arg(long)]
+    pub test_size: Option<usize>,
+    /// CSV: the 0-based label column (default: the last).
+    #[arg(long)]
+    pub label_column: Option<usize>,
+    /// Synthetic sets: number of extra unlabelled training points.
+    #[arg(long, default_value_t = data::synthetic::DEFAULT_POOL)]
+    pub unlabelled_pool: usize,
+}
+
+impl DataArgs {
+    /// Loads the data.
+    ///
+    /// # Errors
+    ///
+    /// Whatever the loader reports.
+    pub fn load(&self) -> Result<data::TrainTest> {
+        data::load(
+            &self.data,
+            &LoadOptions {
+                seed: self.seed,
+                test_size: self.test_size,
+                label_column: self.label_column,
+                unlabelled_pool: self.unlabelled_pool,
+            },
+        )
+        .with_context(|| format!("loading --data {}", self.data))
+    }
+
+    /// `true` for the synthetic sets.
+    pub fn is_synthetic(&self) -> bool {
+        matches!(
+            self.data,
+            Source::Moons | Source::Circles | Source::Moons2d | Source::Circles2d
+        )
+    }
+
+    /// The paper's VAT ε for the synthetic sets; otherwise `None`.
+    pub fn paper_eps(&self) -> Option<f32> {
+        match self.data {
+            Source::Moons | Source::Moons2d => Some(0.6),
+            Source::Circles | Source::Circles2d => Some(0.4),
+            _ => None,
+        }
+    }
+}
+
+/// `vatic train`.
+#[derive(Debug, Clone, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Training objective.
+    #[arg(long, value_enum, default_value_t = Method::Vat)]
+    pub method: Method,
+    /// Labelled samples per class (synthetic sets: 8, the paper's; otherwise 10).
+    #[arg(long)]
+    pub labels_per_class: Option<usize>,
+    /// Epochs (passes over the labelled set). Default: 1000 synthetic, 300 digits, 10 otherwise.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Network widths, e.g. 100-100-2 (default: the first supported shape for the data).
+    #[arg(long)]
+    pub shape: Option<String>,
+    /// Hidden activation.
+    #[arg(long, value_enum, default_value_t = ActivationArg::Relu)]
+    pub activation: ActivationArg,
+    /// Optimiser (default: SGD for synthetic sets, Adam otherwise).
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerArg>,
+    /// Learning rate (default: 1.0 for SGD, 1e-3 for Adam).
+    #[arg(long)]
+    pub lr: Option<f32>,
+    /// Learning-rate multiplier per epoch (default: 0.995 for SGD, 1 for Adam).
+    #[arg(long)]
+    pub lr_decay: Option<f32>,
+    /// SGD momentum.
+    #[arg(long, default_value_t = 0.9)]
+    pub momentum: f32,
+    /// Labelled minibatch (default: the whole labelled set for synthetic sets, 64 otherwise).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Unlabelled minibatch for VAT (default: everything for synthetic sets, 128 otherwise).
+    #[arg(long)]
+    pub unlabelled_batch: Option<usize>,
+    /// VAT radius ε (L2). Default: moons 0.6, circles 0.4 (the paper's), 2.0 otherwise.
+    #[arg(long)]
+    pub eps: Option<f32>,
+    /// VAT finite-difference step ξ (with --direction fd).
+    #[arg(long, default_value_t = 1e-6)]
+    pub xi: f32,
+    /// VAT power-iteration direction.
+    #[arg(long, value_enum, default_value_t = DirectionArg::Exact)]
+    pub direction: DirectionArg,
+    /// VAT power iterations K.
+    #[arg(long, default_value_t = 1)]
+    pub power_iterations: u32,
+    /// Weight α of the LDS term.
+    #[arg(long, default_value_t = 1.0)]
+    pub vat_weight: f32,
+    /// Adversarial training radius (synthetic: the VAT ε, in L2; images: 0.1 in L∞).
+    #[arg(long)]
+    pub at_eps: Option<f32>,
+    /// Where to write the model.
+    #[arg(long, default_value = "out/model.safetensors")]
+    pub out: PathBuf,
+    /// Also write the training log as JSON here.
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// The training configuration `vatic train` would use for these arguments.
+///
+/// # Errors
+///
+/// For inconsistent settings.
+pub fn train_config(a: &TrainArgs) -> Result<TrainConfig> {
+    let synthetic = a.data.is_synthetic();
+    let eps = a.eps.or(a.data.paper_eps()).unwrap_or(2.0);
+    let mut cfg = if synthetic {
+        TrainConfig::synthetic(a.method, eps)
+    } else {
+        let epochs = if a.data.data == Source::Digits {
+            300
+        } else {
+            10
+        };
+        TrainConfig::images(a.method, epochs, eps, 0.1)
+    };
+    if let Some(e) = a.epochs {
+        cfg.epochs = e;
+    }
+    let opt = a.optimizer.unwrap_or(if synthetic {
+        OptimizerArg::Sgd
+    } else {
+        OptimizerArg::Adam
+    });
+    cfg.optimizer = match opt {
+        OptimizerArg::Sgd => OptimizerKind::Sgd(SgdConfig {
+            lr: a.lr.unwrap_or(1.0),
+            momentum: a.momentum,
+            weight_decay: 0.0,
+            lr_decay: a.lr_decay.unwrap_or(0.995),
+        }),
+        OptimizerArg::Adam => OptimizerKind::Adam(AdamConfig {
+            lr: a.lr.unwrap_or(1e-3),
+            lr_decay: a.lr_decay.unwrap_or(1.0),
+            ..AdamConfig::DEFAULT
+        }),
+    };
+    if a.batch_size.is_some() {
+        cfg.batch_size = a.batch_size;
+    }
+    if a.unlabelled_batch.is_some() {
+        cfg.unlabelled_batch = a.unlabelled_batch;
+    }
+    cfg.vat.xi = a.xi;
+    cfg.vat.iterations = a.power_iterations;
+    cfg.vat.direction = match a.direction {
+        DirectionArg::Exact => Direction::Exact,
+        DirectionArg::Fd => Direction::FiniteDifference,
+    };
+    cfg.vat_weight = a.vat_weight;
+    if let Some(e) = a.at_eps {
+        cfg.at.eps = e;
+    }
+    cfg.seed = a.data.seed;
+    Ok(cfg)
+}
+
+fn run_train(a: &TrainArgs) -> Result<()> {
+    let tt = a.data.load()?;
+    let per_class = a
+        .labels_per_class
+        .unwrap_or(if a.data.is_synthetic() { 8 } else { 10 });
+    let split = if a.data.is_synthetic() && per_class == 8 {
+        // The synthetic training set is the 16 labelled points followed by the pool.
+        let n = 16.min(tt.train.len());
+        data::Split {
+            labelled: tt.train.subset(&(0..n).collect::<Vec<_>>())?,
+            unlabelled: tt.train.subset(&(n..tt.train.len()).collect::<Vec<_>>())?,
+        }
+    } else {
+        tt.train
+            .split_labelled(per_class, &mut Rng::new(a.data.seed))?
+    };
+    let widths = match &a.shape {
+        Some(s) => models::parse_widths(s)?,
+        None => Model::default_widths(tt.train.features, tt.train.classes)?,
+    };
+    let mut model = Model::new(&widths, a.activation.into(), a.data.seed)?;
+    let cfg = train_config(a)?;
+    eprintln!(
+        "training a {} {} network with {} on {}: {} labelled, {} unlabelled, {} test samples, {} epochs",
+        models::format_widths(&widths),
+        model.activation().name(),
+        a.method.name(),
+        a.data.data,
+        split.labelled.len(),
+        split.unlabelled.len(),
+        tt.test.len(),
+        cfg.epochs
+    );
+    let bar = crate::progress::bar(cfg.epochs as u64, a.quiet);
+    let out = train::train(
+        &mut model,
+        &cfg,
+        &split.labelled,
+        &split.unlabelled,
+        Some(&tt.test),
+        &mut |log| crate::progress::update(&bar, log),
+    )?;
+    bar.finish_and_clear();
+    let acc = out.test_accuracy.unwrap_or(f32::NAN);
+    println!(
+        "test accuracy {:.2} % (error {:.2} %) on {} samples",
+        100.0 * acc,
+        100.0 * (1.0 - acc),
+        tt.test.len()
+    );
+    crate::model_io::save(
+        &a.out,
+        &mut model,
+        &[
+            ("vatic.method", a.method.name().into()),
+            ("vatic.data", a.data.data.to_string()),
+            ("vatic.seed", a.data.seed.to_string()),
+            ("vatic.epochs", cfg.epochs.to_string()),
+            ("vatic.test_accuracy", acc.to_string()),
+        ],
+    )?;
+    println!("wrote {}", a.out.display());
+    if let Some(p) = &a.log {
+        std::fs::write(p, serde_json::to_string_pretty(&out)?)
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    Ok(())
+}

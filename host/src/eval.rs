@@ -1,0 +1,391 @@
+//! `vatic eval`: the robustness report of a model on a test set — clean accuracy, FGSM and PGD
+//! robust accuracy over an ε sweep, minimal-ε statistics (bisection over PGD) and mean/max LDS —
+//! printed as a table and written as JSON.
+
+use crate::cli::DataArgs;
+use crate::models::{format_widths, Model, NetFn};
+use anyhow::{ensure, Context, Result};
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+use std::path::PathBuf;
+use vatic::attack::{Clip, Norm};
+use vatic::metrics::{self, Attack};
+use vatic::vat::VatConfig;
+use vatic::{supervised, Network, Rng};
+
+/// The attack norm on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NormArg {
+    /// Euclidean.
+    L2,
+    /// Max-abs (Goodfellow's FGSM).
+    Linf,
+}
+
+impl From<NormArg> for Norm {
+    fn from(n: NormArg) -> Self {
+        match n {
+            NormArg::L2 => Norm::L2,
+            NormArg::Linf => Norm::LInf,
+        }
+    }
+}
+
+/// `vatic eval`.
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// The model (safetensors).
+    #[arg(long)]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Attack norm (default: L2 for the synthetic sets, L∞ for images).
+    #[arg(long, value_enum)]
+    pub norm: Option<NormArg>,
+    /// Comma-separated ε sweep (default: 0..1 by 0.1 in L2, 0..0.25 by 0.025 in L∞).
+    #[arg(long, value_delimiter = ',')]
+    pub eps: Option<Vec<f32>>,
+    /// PGD steps.
+    #[arg(long, default_value_t = 10)]
+    pub pgd_iterations: u32,
+    /// Bisection steps of the minimal-ε search.
+    #[arg(long, default_value_t = 10)]
+    pub bisection_steps: u32,
+    /// VAT ε of the LDS statistics (default: the paper's for moons/circles, 1.0 otherwise).
+    #[arg(long)]
+    pub lds_eps: Option<f32>,
+    /// Power iterations K of the LDS statistics (the 2016 code monitored with 5).
+    #[arg(long, default_value_t = 5)]
+    pub lds_iterations: u32,
+    /// Evaluate only the first N test samples.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Where to write the JSON report.
+    #[arg(long, default_value = "out/eval.json")]
+    pub json: PathBuf,
+}
+
+/// Settings of [`evaluate`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalOptions {
+    /// Attack norm.
+    pub norm: Norm,
+    /// The ε sweep.
+    pub eps: Vec<f32>,
+    /// PGD steps.
+    pub pgd_iterations: u32,
+    /// Bisection steps of the minimal-ε search (over `[0, max ε]`).
+    pub bisection_steps: u32,
+    /// Data range of adversarial examples.
+    pub clip: Option<Clip>,
+    /// VAT settings of the LDS statistics.
+    pub lds: VatConfig,
+    /// Seed of the LDS start directions.
+    pub seed: u64,
+}
+
+impl EvalOptions {
+    /// Defaults for the synthetic sets: L2 sweep 0, 0.1, …, 1.0; LDS with `lds_eps`, K = 5.
+    pub fn synthetic(lds_eps: f32) -> Self {
+        Self {
+            norm: Norm::L2,
+            eps: (0..=10).map(|i| i as f32 * 0.1).collect(),
+            pgd_iterations: 10,
+            bisection_steps: 10,
+            clip: None,
+            lds: VatConfig {
+                iterations: 5,
+                ..VatConfig::new(lds_eps)
+            },
+            seed: 1,
+        }
+    }
+
+    /// Defaults for images in [0, 1]: L∞ sweep 0, 0.025, …, 0.25, clipped to [0, 1].
+    pub fn images(lds_eps: f32) -> Self {
+        Self {
+            norm: Norm::LInf,
+            eps: (0..=10).map(|i| i as f32 * 0.025).collect(),
+            clip: Some(Clip::UNIT),
+            ..Self::synthetic(lds_eps)
+        }
+    }
+}
+
+/// Minimal-ε statistics (PGD, bisection).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MinimalEps {
+    /// Correct samples the attack fooled within the largest ε.
+    pub fooled: usize,
+    /// Correct samples it did not fool.
+    pub resisted: usize,
+    /// Samples misclassified without attack.
+    pub misclassified: usize,
+    /// Mean minimal ε over the fooled samples.
+    pub mean: f32,
+    /// Smallest.
+    pub min: f32,
+    /// Largest.
+    pub max: f32,
+    /// ART's empirical robustness: mean `‖x_adv − x‖ / ‖x‖` over fooled samples.
+    pub empirical_robustness: f32,
+}
+
+/// The robustness report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Network widths, e.g. `100-100-2`.
+    pub widths: String,
+    /// Hidden activation.
+    pub activation: String,
+    /// Test samples evaluated.
+    pub samples: usize,
+    /// Accuracy without attack.
+    pub clean_accuracy: f32,
+    /// Attack norm.
+    pub norm: String,
+    /// The ε sweep.
+    pub eps: Vec<f32>,
+    /// FGSM robust accuracy at each ε.
+    pub fgsm_accuracy: Vec<f32>,
+    /// PGD robust accuracy at each ε.
+    pub pgd_accuracy: Vec<f32>,
+    /// PGD steps.
+    pub pgd_iterations: u32,
+    /// Minimal successful ε of PGD.
+    pub minimal_eps: MinimalEps,
+    /// VAT ε of the LDS statistics.
+    pub lds_eps: f32,
+    /// Mean LDS over the test set.
+    pub lds_mean: f32,
+    /// Largest LDS over the test set.
+    pub lds_max: f32,
+}
+
+/// Computes the report of `model` on `test`.
+///
+/// # Errors
+///
+/// When the data does not fit the model or a setting is invalid (negative ε, …).
+pub fn evaluate(
+    model: &mut Model,
+    test: &crate::data::Dataset,
+    opts: &EvalOptions,
+) -> Result<Report> {
+    ensure!(!test.is_empty(), "the test set is empty");
+    ensure!(!opts.eps.is_empty(), "the ε sweep is empty");
+    let widths = format_widths(model.widths());
+    let activation = model.activation().name().to_string();
+    model.visit(Evaluate { test, opts }).map(|mut r: Report| {
+        r.widths = widths;
+        r.activation = activation;
+        r
+    })
+}
+
+struct Evaluate<'a> {
+    test: &'a crate::data::Dataset,
+    opts: &'a EvalOptions,
+}
+
+impl NetFn for Evaluate<'_> {
+    type Output = Result<Report>;
+
+    fn call<N, const IN: usize, const OUT: usize>(self, net: &mut N) -> Result<Report>
+    where
+        N: Network<IN, OUT> + Clone + Send + Sync + 'static,
+    {
+        let o = self.opts;
+        let xs = self.test.arrays::<IN>()?;
+        let ys = &self.test.y;
+        let net = &*net;
+        let clean = supervised::accuracy(net, &xs, ys)?;
+        // The two sweeps are independent: one per core.
+        let sweep = |attack: Attack| -> Result<Vec<f32>> {
+            let mut out = vec![0.0; o.eps.len()];
+            metrics::robust_accuracy_sweep(net, &xs, ys, attack, &o.eps, o.clip, &mut out)?;
+            Ok(out)
+        };
+        let pgd = Attack::Pgd {
+            norm: o.norm,
+            iterations: o.pgd_iterations,
+        };
+        let eps_max = o.eps.iter().copied().fold(0.0, f32::max);
+        let (fgsm, (pgd_acc, minimal)) = std::thread::scope(|s| {
+            let f = s.spawn(|| sweep(Attack::Fgsm { norm: o.norm }));
+            let p = (
+                sweep(pgd),
+                metrics::minimal_epsilon_stats(
+                    net,
+                    &xs,
+                    ys,
+                    pgd,
+                    eps_max,
+                    o.bisection_steps,
+                    o.clip,
+                ),
+            );
+            let f = match f.join() {
+                Ok(v) => v,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            (f, p)
+        });
+        let m = minimal?;
+        let lds = metrics::lds_stats(net, &xs, &mut Rng::new(o.seed), &o.lds)?;
+        Ok(Report {
+            widths: String::new(),
+            activation: String::new(),
+            samples: xs.len(),
+            clean_accuracy: clean,
+            norm: match o.norm {
+                Norm::L2 => "l2".into(),
+                Norm::LInf => "linf".into(),
+            },
+            eps: o.eps.clone(),
+            fgsm_accuracy: fgsm?,
+            pgd_accuracy: pgd_acc?,
+            pgd_iterations: o.pgd_iterations,
+            minimal_eps: MinimalEps {
+                fooled: m.fooled,
+                resisted: m.resisted,
+                misclassified: m.misclassified,
+                mean: m.mean,
+                min: m.min,
+                max: m.max,
+                empirical_robustness: m.empirical_robustness,
+            },
+            lds_eps: o.lds.eps,
+            lds_mean: lds.mean,
+            lds_max: lds.max,
+        })
+    }
+}
+
+/// The report as a text table.
+pub fn table(r: &Report) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "model {} {}, {} test samples, clean accuracy {:.2} %",
+        r.widths,
+        r.activation,
+        r.samples,
+        100.0 * r.clean_accuracy
+    );
+    let _ = writeln!(
+        s,
+        "{:>8} {:>10} {:>10}   ({} norm, PGD {} steps; accuracy in %)",
+        "eps", "FGSM", "PGD", r.norm, r.pgd_iterations
+    );
+    for ((e, f), p) in r.eps.iter().zip(&r.fgsm_accuracy).zip(&r.pgd_accuracy) {
+        let _ = writeln!(s, "{e:>8.3} {:>10.2} {:>10.2}", 100.0 * f, 100.0 * p);
+    }
+    let m = &r.minimal_eps;
+    let _ = writeln!(
+        s,
+        "minimal PGD eps: fooled {} resisted {} misclassified {}; mean {:.4} min {:.4} max {:.4}; \
+         empirical robustness {:.4}",
+        m.fooled, m.resisted, m.misclassified, m.mean, m.min, m.max, m.empirical_robustness
+    );
+    let _ = writeln!(
+        s,
+        "LDS (eps {}): mean {:.4e} max {:.4e}",
+        r.lds_eps, r.lds_mean, r.lds_max
+    );
+    s
+}
+
+/// Runs `vatic eval`.
+///
+/// # Errors
+///
+/// Unreadable model or data, a model that does not fit the data, bad settings.
+pub fn run(a: &EvalArgs) -> Result<()> {
+    let mut model = crate::model_io::load(&a.model)?.model;
+    let tt = a.data.load()?;
+    let mut test = tt.test;
+    if let Some(n) = a.limit {
+        test = test.subset(&(0..n.min(test.len())).collect::<Vec<_>>())?;
+    }
+    ensure!(
+        test.features == model.features(),
+        "the model {} takes {} features but --data {} has {}",
+        a.model.display(),
+        model.features(),
+        a.data.data,
+        test.features
+    );
+    let lds_eps = a.lds_eps.or(a.data.paper_eps()).unwrap_or(1.0);
+    let mut opts = if a.data.is_synthetic() {
+        EvalOptions::synthetic(lds_eps)
+    } else {
+        EvalOptions::images(lds_eps)
+    };
+    if let Some(n) = a.norm {
+        opts.norm = n.into();
+    }
+    if let Some(e) = &a.eps {
+        opts.eps = e.clone();
+    }
+    opts.pgd_iterations = a.pgd_iterations;
+    opts.bisection_steps = a.bisection_steps;
+    opts.lds.iterations = a.lds_iterations;
+    opts.seed = a.data.seed;
+    let report = evaluate(&mut model, &test, &opts)?;
+    print!("{}", table(&report));
+    if let Some(dir) = a.json.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    std::fs::write(&a.json, serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("cannot write {}", a.json.display()))?;
+    println!("wrote {}", a.json.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::synthetic::{Kind, Synthetic};
+    use vatic::Activation;
+
+    #[test]
+    fn report_is_consistent() {
+        let s = Synthetic::generate(Kind::Moons, 1, 0);
+        let test = s.test_2d.subset(&(0..100).collect::<Vec<_>>()).unwrap();
+        let mut m = Model::new(&[2, 100, 2], Activation::Relu, 1).unwrap();
+        let mut cfg = crate::train::TrainConfig::synthetic(crate::train::Method::Supervised, 0.5);
+        cfg.epochs = 50;
+        crate::train::train(&mut m, &cfg, &s.train_2d, &s.pool_2d, None, &mut |_| {}).unwrap();
+        let r = evaluate(&mut m, &test, &EvalOptions::synthetic(0.5)).unwrap();
+        assert_eq!(r.fgsm_accuracy[0], r.clean_accuracy);
+        assert_eq!(r.pgd_accuracy[0], r.clean_accuracy);
+        // PGD is at least as strong as FGSM (up to ties) and accuracy falls with ε.
+        for (f, p) in r.fgsm_accuracy.iter().zip(&r.pgd_accuracy) {
+            assert!(p <= &(f + 0.02), "{r:?}");
+        }
+        assert!(r.pgd_accuracy.last() < r.pgd_accuracy.first());
+        assert!(r.lds_mean >= 0.0 && r.lds_max >= r.lds_mean);
+        let m = r.minimal_eps;
+        assert_eq!(m.fooled + m.resisted + m.misclassified, 100);
+        let t = table(&r);
+        assert!(t.contains("clean accuracy") && t.contains("LDS"), "{t}");
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["widths"], "2-100-2");
+    }
+
+    #[test]
+    fn rejects_bad_settings() {
+        let s = Synthetic::generate(Kind::Moons, 1, 0);
+        let mut m = Model::new(&[2, 100, 2], Activation::Relu, 1).unwrap();
+        let mut o = EvalOptions::synthetic(0.5);
+        o.eps = vec![-1.0];
+        assert!(evaluate(&mut m, &s.test_2d, &o).is_err());
+        o.eps = vec![];
+        assert!(evaluate(&mut m, &s.test_2d, &o).is_err());
+        let o = EvalOptions::synthetic(0.5);
+        assert!(evaluate(&mut m, &s.test, &o).is_err());
+    }
+}
