@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""vatic (criterion) next to its PyTorch and numpy peers, in one run on one machine.
+
+    python3 bench/compare.py                                   # cargo bench + peers + table
+    python3 bench/compare.py -- --warm-up-time 1 --measurement-time 3   # args after -- go to criterion
+    python3 bench/compare.py --no-cargo                        # reuse target/criterion's last results
+    python3 bench/compare.py --no-peers                        # vatic only
+    python3 bench/compare.py --peers-json peers.json           # reuse a saved peers.py output
+
+Steps: `cargo bench -p vatic --bench steps [-- ARGS]`, then `python3 bench/peers.py --out FILE`,
+then a markdown table on stdout: row, net/batch, vatic us, torch us, numpy us, and the ratios
+torch/vatic and numpy/vatic (> 1: vatic is faster), plus the GFLOP/s of each side on 784-1200-10.
+
+Criterion's results: criterion writes BenchmarkId("ce", "2-100-2/b32") of the group "step" to
+target/criterion/step/ce/2-100-2_b32/new/ ('/' in the parameter becomes '_' in the directory
+name). This script does not rely on that: it reads every */new/benchmark.json under
+target/criterion/step and takes the id from its "full_id" ("step/ce/2-100-2/b32"), and the time
+from estimates.json's median point estimate (ns). CARGO_TARGET_DIR is honoured.
+
+Multiply-add count of one step (analytic, dense layers only), for a net IN-H-OUT and batch B,
+with P = IN*H + H*OUT the multiply-adds of one forward pass of one sample:
+* forward    B * P
+* ce         B * (2P + H*OUT)        forward P; dW1, dW2 outer products P; dh = W2^T dz H*OUT
+                                     (the input gradient W1^T da is not needed)
+* fgsm_at    B * (5P + H*OUT)        clean forward P; input backprop P (dh H*OUT + dx IN*H);
+                                     clean dW P; forward of x_adv P; its dh H*OUT and dW P
+* vat_fd     B * (7P + 2*H*OUT)      CE part 2P + H*OUT; VAT: clean forward P, forward at
+                                     x + xi d P, backprop to the input P, forward at
+                                     x + eps d P, its dh H*OUT and dW P
+* vat_exact  B * (7P + 2*H*OUT)      as vat_fd with the forward at x + xi d replaced by the
+                                     tangent pass J d (P)
+plus 2 * (P + H + OUT) for the momentum-SGD update (v = m v + g; w -= lr v) in every training
+row. Biases, ReLU, softmax, the normalisation and the RNG are O(B*(H + IN + OUT)) and not counted.
+GFLOP/s = 2 * multiply-adds / time. The same count is used for every side: it is the work of the
+algorithm, not what a library happens to execute (torch's jvp, for one, repeats the primal
+forward, which is not counted).
+
+Peak: --peak-gflops, or an estimate printed from /proc/cpuinfo's MHz as 32 f32 flop/cycle (two
+256-bit FMA pipes, Zen 2 or later / Haswell or later) times the reported clock; that clock is the
+nominal one under a hypervisor, so the estimate is rough.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SHAPES = [(2, 100, 2, 32), (2, 100, 2, 128), (100, 100, 2, 16), (64, 128, 10, 128),
+          (784, 1200, 10, 128)]
+ROWS = ["forward", "ce", "fgsm_at", "vat_fd", "vat_exact"]
+
+
+def key(row, s):
+    return f"{row}/{s[0]}-{s[1]}-{s[2]}/b{s[3]}"
+
+
+def macs(row, s):
+    i, h, o, b = s
+    p = i * h + h * o
+    per_sample = {"forward": p, "ce": 2 * p + h * o, "fgsm_at": 5 * p + h * o,
+                  "vat_fd": 7 * p + 2 * h * o, "vat_exact": 7 * p + 2 * h * o}[row]
+    sgd = 0 if row == "forward" else 2 * (p + h + o)
+    return b * per_sample + sgd
+
+
+def criterion_results(target):
+    out = {}
+    base = target / "criterion" / "step"
+    for bj in base.glob("*/*/new/benchmark.json"):
+        meta = json.loads(bj.read_text())
+        full = meta.get("full_id", "")
+        if not full.startswith("step/"):
+            continue
+        est = json.loads((bj.parent / "estimates.json").read_text())
+        out[full[len("step/"):]] = est["median"]["point_estimate"] / 1e3  # ns -> us
+    return out
+
+
+def fmt_us(v):
+    if v is None:
+        return "—"
+    return f"{v:,.1f}" if v < 10_000 else f"{v:,.0f}"
+
+
+def fmt_ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "—"
+    return f"{a / b:.2f}×"
+
+
+def cpu_info():
+    name, mhz = None, None
+    try:
+        for line in open("/proc/cpuinfo"):
+            if name is None and line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+            if mhz is None and line.startswith("cpu MHz"):
+                mhz = float(line.split(":", 1)[1])
+    except OSError:
+        pass
+    return name, mhz
+
+
+def main():
+    argv = sys.argv[1:]
+    extra = []
+    if "--" in argv:
+        k = argv.index("--")
+        argv, extra = argv[:k], argv[k + 1:]
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                 epilog="Arguments after -- are passed to criterion.")
+    ap.add_argument("--no-cargo", action="store_true", help="don't run cargo bench; use the "
+                    "results already in target/criterion")
+    ap.add_argument("--no-peers", action="store_true", help="don't run the peers")
+    ap.add_argument("--peers-json", default=None, help="use this peers.py output instead of "
+                    "running peers.py")
+    ap.add_argument("--peers-args", default="", help="extra args for peers.py (one string)")
+    ap.add_argument("--save-peers", default=None, help="keep peers.py's JSON here")
+    ap.add_argument("--peak-gflops", type=float, default=None,
+                    help="the core's f32 peak, for the %% of peak column")
+    a = ap.parse_args(argv)
+
+    target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    if not a.no_cargo:
+        cmd = ["cargo", "bench", "-p", "vatic", "--bench", "steps"]
+        if extra:
+            cmd += ["--"] + extra
+        print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
+        subprocess.run(cmd, cwd=ROOT, check=True, stdout=sys.stderr)
+    vatic = criterion_results(target)
+    if not vatic:
+        print(f"note: no criterion results under {target}/criterion/step", file=sys.stderr)
+
+    peers = {}
+    if a.peers_json:
+        peers = json.loads(pathlib.Path(a.peers_json).read_text())
+    elif not a.no_peers:
+        out = a.save_peers or str(target / "peers.json")
+        pathlib.Path(out).parent.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, str(ROOT / "bench" / "peers.py"), "--out", out]
+        cmd += a.peers_args.split()
+        print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
+        subprocess.run(cmd, cwd=ROOT, check=True)
+        peers = json.loads(pathlib.Path(out).read_text())
+    torch = peers.get("rows", {}).get("torch", {})
+    numpy = peers.get("rows", {}).get("numpy", {})
+
+    print("| row | net / batch | vatic µs | torch µs | numpy µs | torch / vatic | numpy / vatic |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for s in SHAPES:
+        for row in ROWS:
+            k = key(row, s)
+            v, t, n = vatic.get(k), torch.get(k), numpy.get(k)
+            print(f"| {row} | {s[0]}-{s[1]}-{s[2]} / b{s[3]} | {fmt_us(v)} | {fmt_us(t)} | "
+                  f"{fmt_us(n)} | {fmt_ratio(t, v)} | {fmt_ratio(n, v)} |")
+
+    name, mhz = cpu_info()
+    peak = a.peak_gflops
+    print()
+    big = SHAPES[-1]
+    print(f"GFLOP/s on {big[0]}-{big[1]}-{big[2]} / b{big[3]} "
+          "(2 × analytic multiply-adds / time; see the docstring for the count):")
+    print()
+    head = "| row | MFLOP / step | vatic GFLOP/s | torch GFLOP/s | numpy GFLOP/s |"
+    sep = "|---|---:|---:|---:|---:|"
+    if peak:
+        head += " vatic % of peak |"
+        sep += "---:|"
+    print(head)
+    print(sep)
+    for row in ROWS:
+        k = key(row, big)
+        flop = 2 * macs(row, big)
+
+        def gf(us):
+            return "—" if not us else f"{flop / (us * 1e-6) / 1e9:.2f}"
+
+        line = (f"| {row} | {flop / 1e6:.1f} | {gf(vatic.get(k))} | {gf(torch.get(k))} | "
+                f"{gf(numpy.get(k))} |")
+        if peak:
+            v = vatic.get(k)
+            line += " — |" if not v else f" {100 * flop / (v * 1e-6) / 1e9 / peak:.1f} % |"
+        print(line)
+    print()
+    if peak:
+        print(f"Peak used: {peak} GFLOP/s (given).")
+    elif mhz:
+        print(f"CPU: {name}, {mhz:.0f} MHz reported; a rough single-core f32 peak at 32 "
+              f"flop/cycle (2 × 256-bit FMA) is {32 * mhz / 1e3:.0f} GFLOP/s "
+              "(pass --peak-gflops for the % column).")
+    m = peers.get("meta")
+    if m:
+        print(f"Peers: torch {m.get('torch')}, numpy {m.get('numpy')}, python {m.get('python')}, "
+              f"torch threads {m.get('torch_threads')}/{m.get('torch_interop_threads')}, "
+              f"BLAS threads {m.get('threads')}, OPENBLAS_CORETYPE "
+              f"{m.get('env', {}).get('OPENBLAS_CORETYPE')}.")
+        tp = m.get("threadpoolctl")
+        if isinstance(tp, list):
+            for i in tp:
+                print(f"  {i.get('internal_api')} {i.get('version')} kernel "
+                      f"{i.get('architecture')}, {i.get('num_threads')} thread(s)")
+
+
+if __name__ == "__main__":
+    main()
