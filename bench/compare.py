@@ -6,6 +6,7 @@
     python3 bench/compare.py --no-cargo                        # reuse target/criterion's last results
     python3 bench/compare.py --no-peers                        # vatic only
     python3 bench/compare.py --peers-json peers.json           # reuse a saved peers.py output
+    python3 bench/compare.py --peers-stat min                  # peers' fastest run (loaded box)
 
 Steps: `cargo bench -p vatic --bench steps [-- ARGS]`, then `python3 bench/peers.py --out FILE`,
 then a markdown table on stdout: row, net/batch, vatic us, torch us, numpy us, and the ratios
@@ -119,6 +120,9 @@ def main():
                     "running peers.py")
     ap.add_argument("--peers-args", default="", help="extra args for peers.py (one string)")
     ap.add_argument("--save-peers", default=None, help="keep peers.py's JSON here")
+    ap.add_argument("--peers-stat", choices=["median", "min", "cpu"], default="median",
+                    help="which peers.py figure to show: median wall time per step (default, "
+                    "like criterion's median), the fastest run, or the median CPU time")
     ap.add_argument("--peak-gflops", type=float, default=None,
                     help="the core's f32 peak, for the %% of peak column")
     a = ap.parse_args(argv)
@@ -145,8 +149,11 @@ def main():
         print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
         subprocess.run(cmd, cwd=ROOT, check=True)
         peers = json.loads(pathlib.Path(out).read_text())
-    torch = peers.get("rows", {}).get("torch", {})
-    numpy = peers.get("rows", {}).get("numpy", {})
+    table = {"median": "rows", "min": "rows_min", "cpu": "rows_cpu"}[a.peers_stat]
+    torch = peers.get(table, {}).get("torch", {})
+    numpy = peers.get(table, {}).get("numpy", {})
+    if peers and a.peers_stat != "median":
+        print(f"(peers: {table} of peers.py)\n")
 
     print("| row | net / batch | vatic µs | torch µs | numpy µs | torch / vatic | numpy / vatic |")
     print("|---|---|---:|---:|---:|---:|---:|")
@@ -196,7 +203,8 @@ def main():
         print(f"Peers: torch {m.get('torch')}, numpy {m.get('numpy')}, python {m.get('python')}, "
               f"torch threads {m.get('torch_threads')}/{m.get('torch_interop_threads')}, "
               f"BLAS threads {m.get('threads')}, OPENBLAS_CORETYPE "
-              f"{m.get('env', {}).get('OPENBLAS_CORETYPE')}.")
+              f"{m.get('env', {}).get('OPENBLAS_CORETYPE')}, load average "
+              f"{m.get('loadavg_at_start')} -> {m.get('loadavg_at_end')}.")
         tp = m.get("threadpoolctl")
         if isinstance(tp, list):
             for i in tp:
