@@ -10,6 +10,7 @@ pub mod eval;
 pub mod export;
 pub mod model_io;
 pub mod models;
+pub mod plot;
 pub mod progress;
 pub mod train;
 
