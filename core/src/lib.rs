@@ -77,6 +77,7 @@ mod rng;
 
 pub mod adversarial;
 pub mod attack;
+pub mod blob;
 pub mod kernels;
 pub mod loss;
 pub mod math;
@@ -91,6 +92,6 @@ pub use dense::Dense;
 pub use error::{Error, Result};
 pub use mlp::{Mlp, MlpTrace};
 pub use mlp2::{Mlp2, Mlp2Trace};
-pub use network::{argmax, Network};
+pub use network::{argmax, Network, BLOCK};
 pub use params::Parameters;
 pub use rng::Rng;
