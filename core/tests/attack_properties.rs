@@ -50,7 +50,7 @@ fn in_clip(x: &[f32; IN], c: Clip) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn fgsm_linf_stays_in_ball(
