@@ -224,7 +224,8 @@ impl Pgd {
 /// # Errors
 ///
 /// As [`fgsm`], plus [`Error::ZeroIterations`] and [`Error::InvalidWeight`] for a step that is
-/// not positive and finite.
+/// not positive and finite (a zero step is accepted with `ε = 0`, as [`Pgd::new`] derives it:
+/// the ball is `{x}` then, and the result is `x`, clipped).
 pub fn pgd<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
     net: &N,
     x: &[f32; IN],
@@ -236,7 +237,7 @@ pub fn pgd<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
     if cfg.iterations == 0 {
         return Err(Error::ZeroIterations);
     }
-    if !(cfg.step.is_finite() && cfg.step > 0.0) {
+    if !(cfg.step.is_finite() && (cfg.step > 0.0 || (cfg.step == 0.0 && cfg.eps == 0.0))) {
         return Err(Error::InvalidWeight);
     }
     check::batch(core::slice::from_ref(x), Some(&[y]), OUT)?;
