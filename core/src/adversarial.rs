@@ -3,7 +3,7 @@
 
 use crate::attack::{perturb, Clip, Norm};
 use crate::error::{Error, Result};
-use crate::{check, loss, Network};
+use crate::{check, loss, Network, BLOCK};
 
 /// Settings of adversarial training.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -77,25 +77,39 @@ pub fn adversarial_grad<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
     check::weight(weight)?;
     check::batch(xs, Some(ys), OUT)?;
     let scale = weight / xs.len() as f32;
-    let mut trace = N::EMPTY_TRACE;
+    let mut traces = [N::EMPTY_TRACE; BLOCK];
     let mut sum = 0.0;
-    for (x, &y) in xs.iter().zip(ys) {
-        let z = net.forward(x, &mut trace);
-        let (ce, dz) = loss::cross_entropy(&z, y)?;
+    for (xs, ys) in xs.chunks(BLOCK).zip(ys.chunks(BLOCK)) {
+        let n = xs.len();
+        let mut zs = [[0.0; OUT]; BLOCK];
+        net.forward_block(xs, &mut traces, &mut zs);
+        let mut ce = [0.0f32; BLOCK];
+        for ((z, c), &y) in zs.iter_mut().zip(&mut ce).zip(ys) {
+            (*c, *z) = loss::cross_entropy(z, y)?;
+        }
+        let dzs = zs.get(..n).unwrap_or_default();
         // ∇_x J from the unscaled logits gradient, so α = 0 still yields an attack.
-        let mut g = [0.0; IN];
-        net.backward(&trace, &dz, None, Some(&mut g));
-        net.backward(&trace, &scaled(&dz, cfg.alpha * scale), Some(grad), None);
-        let x_adv = perturb(x, &mut g, cfg.eps, cfg.norm, cfg.clip);
-        let z_adv = net.forward(&x_adv, &mut trace);
-        let (ce_adv, dz_adv) = loss::cross_entropy(&z_adv, y)?;
-        net.backward(
-            &trace,
-            &scaled(&dz_adv, (1.0 - cfg.alpha) * scale),
+        let mut gs = [[0.0; IN]; BLOCK];
+        net.backward_block(&traces, dzs, None, Some(&mut gs));
+        let clean: [[f32; OUT]; BLOCK] =
+            core::array::from_fn(|i| scaled(zs.get(i).unwrap_or(&[0.0; OUT]), cfg.alpha * scale));
+        net.backward_block(
+            &traces,
+            clean.get(..n).unwrap_or_default(),
             Some(grad),
             None,
         );
-        sum += cfg.alpha * ce + (1.0 - cfg.alpha) * ce_adv;
+        let mut adv = [[0.0; IN]; BLOCK];
+        for ((a, x), g) in adv.iter_mut().zip(xs).zip(&mut gs) {
+            *a = perturb(x, g, cfg.eps, cfg.norm, cfg.clip);
+        }
+        net.forward_block(adv.get(..n).unwrap_or_default(), &mut traces, &mut zs);
+        for (((z, &c), &y), _) in zs.iter_mut().zip(&ce).zip(ys).zip(0..n) {
+            let (ce_adv, dz) = loss::cross_entropy(z, y)?;
+            *z = scaled(&dz, (1.0 - cfg.alpha) * scale);
+            sum += cfg.alpha * c + (1.0 - cfg.alpha) * ce_adv;
+        }
+        net.backward_block(&traces, zs.get(..n).unwrap_or_default(), Some(grad), None);
     }
     Ok(sum / xs.len() as f32)
 }

@@ -1,6 +1,6 @@
 //! A fully connected layer `y = W x + b`.
 
-use crate::kernels::{axpy, dot};
+use crate::kernels::{axpy, dot, dot4};
 
 /// A dense layer with `IN` inputs and `OUT` outputs: `y = W x + b`.
 ///
@@ -53,6 +53,87 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
         dx.fill(0.0);
         for (row, &d) in self.weight.iter().zip(dy) {
             axpy(dx, d, row);
+        }
+    }
+
+    /// `dst[s] = W x_s (+ b)` for every sample `s` of a block, `x_s = x_of(&src[s])`.
+    ///
+    /// Same bits as [`Dense::forward`] / [`Dense::tangent`] per sample; each weight row is read
+    /// once per four samples ([`dot4`]).
+    #[inline]
+    pub(crate) fn forward_rows<T>(
+        &self,
+        src: &[T],
+        x_of: impl Fn(&T) -> &[f32; IN],
+        dst: &mut [[f32; OUT]],
+        with_bias: bool,
+    ) {
+        let n = src.len().min(dst.len());
+        let (src, dst) = (
+            src.get(..n).unwrap_or_default(),
+            dst.get_mut(..n).unwrap_or_default(),
+        );
+        for (o, (row, &b)) in self.weight.iter().zip(&self.bias).enumerate() {
+            let out = |v: f32| if with_bias { v + b } else { v };
+            let mut sc = src.chunks_exact(4);
+            let mut dc = dst.chunks_exact_mut(4);
+            for (s4, d4) in (&mut sc).zip(&mut dc) {
+                if let ([s0, s1, s2, s3], [d0, d1, d2, d3]) = (s4, d4) {
+                    let r = dot4(row, [x_of(s0), x_of(s1), x_of(s2), x_of(s3)]);
+                    for (d, r) in [d0, d1, d2, d3].into_iter().zip(r) {
+                        if let Some(v) = d.get_mut(o) {
+                            *v = out(r);
+                        }
+                    }
+                }
+            }
+            for (s, d) in sc.remainder().iter().zip(dc.into_remainder()) {
+                if let Some(v) = d.get_mut(o) {
+                    *v = out(dot(row, x_of(s)));
+                }
+            }
+        }
+    }
+
+    /// `dst[s] = Wᵀ dy_s` for every sample of a block, `dy_s = dy_of(&src[s])`, summed over
+    /// outputs in increasing `o` (same bits as [`Dense::backprop_input`]).
+    #[inline]
+    pub(crate) fn backprop_rows<T>(
+        &self,
+        src: &[T],
+        dy_of: impl Fn(&T) -> &[f32; OUT],
+        dst: &mut [[f32; IN]],
+    ) {
+        for d in dst.iter_mut() {
+            d.fill(0.0);
+        }
+        for (o, row) in self.weight.iter().enumerate() {
+            for (s, d) in src.iter().zip(dst.iter_mut()) {
+                if let Some(&g) = dy_of(s).get(o) {
+                    axpy(d, g, row);
+                }
+            }
+        }
+    }
+
+    /// Accumulates the parameter gradient of a block into `grad`, sample by sample for every
+    /// element (same bits as [`Dense::accumulate_grad`] called per sample in order).
+    #[inline]
+    pub(crate) fn grad_rows<T, U>(
+        &self,
+        xs: &[T],
+        x_of: impl Fn(&T) -> &[f32; IN],
+        dys: &[U],
+        dy_of: impl Fn(&U) -> &[f32; OUT],
+        grad: &mut Self,
+    ) {
+        for (o, (grow, gb)) in grad.weight.iter_mut().zip(grad.bias.iter_mut()).enumerate() {
+            for (x, dy) in xs.iter().zip(dys) {
+                if let Some(&d) = dy_of(dy).get(o) {
+                    axpy(grow, d, x_of(x));
+                    *gb += d;
+                }
+            }
         }
     }
 

@@ -10,6 +10,10 @@
 //!   in increasing `j`), combined as `((acc0+acc4)+(acc1+acc5)) + ((acc2+acc6)+(acc3+acc7))`, then
 //!   the tail `a[8⌊n/8⌋..]` added one by one in increasing index.
 //! * [`axpy`]: `y_i ← y_i + α x_i`, one rounding per element, no sums across elements.
+//!
+//! [`dot4`] computes four dot products that share `a` in exactly [`dot`]'s order each; it only
+//! reuses the loads of `a` (register blocking), so its results equal four [`dot`] calls bit for
+//! bit. The layers use it to stream each weight row once for four samples.
 
 /// Number of interleaved partial sums in [`dot`].
 pub const LANES: usize = 8;
@@ -42,6 +46,71 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
         s += p * q;
     }
     s
+}
+
+/// Four dot products `[a·b₀, a·b₁, a·b₂, a·b₃]`, each in [`dot`]'s order (same bits as four
+/// [`dot`] calls; `a` is loaded once).
+///
+/// # Examples
+///
+/// ```
+/// use vatic::kernels::{dot, dot4};
+/// let a: [f32; 11] = core::array::from_fn(|i| i as f32 * 0.1);
+/// let b: [[f32; 11]; 4] = core::array::from_fn(|k| core::array::from_fn(|i| (i + k) as f32));
+/// let d = dot4(&a, [&b[0], &b[1], &b[2], &b[3]]);
+/// for k in 0..4 {
+///     assert_eq!(d[k].to_bits(), dot(&a, &b[k]).to_bits());
+/// }
+/// ```
+#[inline]
+pub fn dot4(a: &[f32], b: [&[f32]; 4]) -> [f32; 4] {
+    let n = a
+        .len()
+        .min(b[0].len())
+        .min(b[1].len())
+        .min(b[2].len())
+        .min(b[3].len());
+    let (a, b0, b1, b2, b3) = (&a[..n], &b[0][..n], &b[1][..n], &b[2][..n], &b[3][..n]);
+    let mut acc = [[0.0f32; LANES]; 4];
+    let ca = a.chunks_exact(LANES);
+    let ta = ca.remainder();
+    let c0 = b0.chunks_exact(LANES);
+    let c1 = b1.chunks_exact(LANES);
+    let c2 = b2.chunks_exact(LANES);
+    let c3 = b3.chunks_exact(LANES);
+    let tails = [
+        c0.remainder(),
+        c1.remainder(),
+        c2.remainder(),
+        c3.remainder(),
+    ];
+    for ((((xa, x0), x1), x2), x3) in ca.zip(c0).zip(c1).zip(c2).zip(c3) {
+        let [s0, s1, s2, s3] = &mut acc;
+        for (((((&p, &q0), &q1), &q2), &q3), ((((r0, r1), r2), r3), _)) in
+            xa.iter().zip(x0).zip(x1).zip(x2).zip(x3).zip(
+                s0.iter_mut()
+                    .zip(s1.iter_mut())
+                    .zip(s2.iter_mut())
+                    .zip(s3.iter_mut())
+                    .zip(0..LANES),
+            )
+        {
+            *r0 += p * q0;
+            *r1 += p * q1;
+            *r2 += p * q2;
+            *r3 += p * q3;
+        }
+    }
+    let mut out = [0.0f32; 4];
+    for ((o, acc), tail) in out.iter_mut().zip(&acc).zip(tails) {
+        let [a0, a1, a2, a3, a4, a5, a6, a7] = *acc;
+        let mut s = ((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7));
+        for (&p, &q) in ta.iter().zip(tail) {
+            s += p * q;
+        }
+        *o = s;
+    }
+    out
 }
 
 /// `y ← y + α x`, element by element.

@@ -92,6 +92,6 @@ pub use dense::Dense;
 pub use error::{Error, Result};
 pub use mlp::{Mlp, MlpTrace};
 pub use mlp2::{Mlp2, Mlp2Trace};
-pub use network::{argmax, Network};
+pub use network::{argmax, Network, BLOCK};
 pub use params::Parameters;
 pub use rng::Rng;

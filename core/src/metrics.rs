@@ -347,14 +347,14 @@ pub fn lds_stats<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
 ) -> Result<LdsStats> {
     cfg.validate()?;
     check::batch(xs, None, OUT)?;
-    let mut s = LdsStats::default();
-    for x in xs {
-        let mut d0 = [0.0; IN];
-        rng.fill_normal(&mut d0);
-        let l = vat::sample(net, x, &d0, cfg, None, 0.0).lds;
-        s.mean += l;
-        s.max = if l > s.max { l } else { s.max };
-    }
-    s.mean /= xs.len() as f32;
+    let terms = vat::BlockTerms {
+        lds_scale: None,
+        entropy_scale: None,
+    };
+    let (sum, _, max) = vat::batch(net, xs, |_, d| rng.fill_normal(d), cfg, None, terms);
+    let s = LdsStats {
+        mean: sum / xs.len() as f32,
+        max,
+    };
     Ok(s)
 }

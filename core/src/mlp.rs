@@ -1,6 +1,6 @@
 //! The one-hidden-layer perceptron `IN → H → OUT`.
 
-use crate::{Activation, Dense, Network, Parameters, Rng};
+use crate::{Activation, Dense, Network, Parameters, Rng, BLOCK};
 
 /// A perceptron with one hidden layer: `f(x) = W₂ σ(W₁ x + b₁) + b₂`.
 ///
@@ -43,6 +43,14 @@ pub struct MlpTrace<const IN: usize, const H: usize> {
 }
 
 impl<const IN: usize, const H: usize, const OUT: usize> Mlp<IN, H, OUT> {
+    /// All weights and biases zero, ReLU (usable in a `static`; the same as
+    /// [`Parameters::ZERO`]).
+    pub const ZERO: Self = Self {
+        hidden: Dense::ZERO,
+        output: Dense::ZERO,
+        activation: Activation::Relu,
+    };
+
     /// A network with the given activation and parameters drawn by [`Network::init`].
     pub fn new(activation: Activation, rng: &mut Rng) -> Self {
         let mut net = Self::ZERO.with_activation(activation);
@@ -58,11 +66,7 @@ impl<const IN: usize, const H: usize, const OUT: usize> Mlp<IN, H, OUT> {
 }
 
 impl<const IN: usize, const H: usize, const OUT: usize> Parameters for Mlp<IN, H, OUT> {
-    const ZERO: Self = Self {
-        hidden: Dense::ZERO,
-        output: Dense::ZERO,
-        activation: Activation::Relu,
-    };
+    const ZERO: Self = Self::ZERO;
     const COUNT: usize = H * (IN + 1) + OUT * (H + 1);
 
     fn tensors(&self) -> impl Iterator<Item = &[f32]> {
@@ -132,6 +136,73 @@ impl<const IN: usize, const H: usize, const OUT: usize> Network<IN, OUT> for Mlp
         let mut tz = [0.0; OUT];
         self.output.tangent(&th, &mut tz);
         tz
+    }
+
+    fn forward_block(&self, xs: &[[f32; IN]], traces: &mut [Self::Trace], zs: &mut [[f32; OUT]]) {
+        for ((xs, ts), zs) in xs
+            .chunks(BLOCK)
+            .zip(traces.chunks_mut(BLOCK))
+            .zip(zs.chunks_mut(BLOCK))
+        {
+            let mut a = [[0.0; H]; BLOCK];
+            self.hidden.forward_rows(xs, |x| x, &mut a, true);
+            for ((t, x), a) in ts.iter_mut().zip(xs).zip(&mut a) {
+                self.activation.apply(a);
+                t.x = *x;
+                t.h = *a;
+            }
+            self.output.forward_rows(ts, |t| &t.h, zs, true);
+        }
+    }
+
+    fn backward_block(
+        &self,
+        traces: &[Self::Trace],
+        dzs: &[[f32; OUT]],
+        mut grad: Option<&mut Self>,
+        mut dxs: Option<&mut [[f32; IN]]>,
+    ) {
+        let mut start = 0;
+        for (ts, dzs) in traces.chunks(BLOCK).zip(dzs.chunks(BLOCK)) {
+            let n = ts.len().min(dzs.len());
+            let mut dh = [[0.0; H]; BLOCK];
+            let dh = &mut dh[..n];
+            self.output.backprop_rows(dzs, |d| d, dh);
+            if let Some(g) = grad.as_deref_mut() {
+                self.output
+                    .grad_rows(ts, |t| &t.h, dzs, |d| d, &mut g.output);
+            }
+            for (d, t) in dh.iter_mut().zip(ts) {
+                self.activation.backprop(&t.h, d);
+            }
+            if let Some(g) = grad.as_deref_mut() {
+                self.hidden
+                    .grad_rows(ts, |t| &t.x, dh, |d| d, &mut g.hidden);
+            }
+            if let Some(dxs) = dxs.as_deref_mut() {
+                if let Some(dxs) = dxs.get_mut(start..start + n) {
+                    self.hidden.backprop_rows(dh, |d| d, dxs);
+                }
+            }
+            start += n;
+        }
+    }
+
+    fn jvp_block(&self, traces: &[Self::Trace], vs: &[[f32; IN]], out: &mut [[f32; OUT]]) {
+        for ((ts, vs), out) in traces
+            .chunks(BLOCK)
+            .zip(vs.chunks(BLOCK))
+            .zip(out.chunks_mut(BLOCK))
+        {
+            let mut th = [[0.0; H]; BLOCK];
+            let n = ts.len().min(vs.len());
+            let th = &mut th[..n];
+            self.hidden.forward_rows(vs, |v| v, th, false);
+            for (d, t) in th.iter_mut().zip(ts) {
+                self.activation.backprop(&t.h, d);
+            }
+            self.output.forward_rows(th, |d| d, out, false);
+        }
     }
 
     fn activation(&self) -> Activation {

@@ -1,6 +1,6 @@
 //! The two-hidden-layer perceptron `IN → H1 → H2 → OUT`.
 
-use crate::{Activation, Dense, Network, Parameters, Rng};
+use crate::{Activation, Dense, Network, Parameters, Rng, BLOCK};
 
 /// A perceptron with two hidden layers: `f(x) = W₃ σ(W₂ σ(W₁ x + b₁) + b₂) + b₃`.
 ///
@@ -38,6 +38,15 @@ pub struct Mlp2Trace<const IN: usize, const H1: usize, const H2: usize> {
 }
 
 impl<const IN: usize, const H1: usize, const H2: usize, const OUT: usize> Mlp2<IN, H1, H2, OUT> {
+    /// All weights and biases zero, ReLU (usable in a `static`; the same as
+    /// [`Parameters::ZERO`]).
+    pub const ZERO: Self = Self {
+        hidden1: Dense::ZERO,
+        hidden2: Dense::ZERO,
+        output: Dense::ZERO,
+        activation: Activation::Relu,
+    };
+
     /// A network with the given activation and parameters drawn by [`Network::init`].
     pub fn new(activation: Activation, rng: &mut Rng) -> Self {
         let mut net = Self::ZERO.with_activation(activation);
@@ -55,12 +64,7 @@ impl<const IN: usize, const H1: usize, const H2: usize, const OUT: usize> Mlp2<I
 impl<const IN: usize, const H1: usize, const H2: usize, const OUT: usize> Parameters
     for Mlp2<IN, H1, H2, OUT>
 {
-    const ZERO: Self = Self {
-        hidden1: Dense::ZERO,
-        hidden2: Dense::ZERO,
-        output: Dense::ZERO,
-        activation: Activation::Relu,
-    };
+    const ZERO: Self = Self::ZERO;
     const COUNT: usize = H1 * (IN + 1) + H2 * (H1 + 1) + OUT * (H2 + 1);
 
     fn tensors(&self) -> impl Iterator<Item = &[f32]> {
@@ -148,6 +152,95 @@ impl<const IN: usize, const H1: usize, const H2: usize, const OUT: usize> Networ
         let mut tz = [0.0; OUT];
         self.output.tangent(&t2, &mut tz);
         tz
+    }
+
+    fn forward_block(&self, xs: &[[f32; IN]], traces: &mut [Self::Trace], zs: &mut [[f32; OUT]]) {
+        for ((xs, ts), zs) in xs
+            .chunks(BLOCK)
+            .zip(traces.chunks_mut(BLOCK))
+            .zip(zs.chunks_mut(BLOCK))
+        {
+            let mut a1 = [[0.0; H1]; BLOCK];
+            self.hidden1.forward_rows(xs, |x| x, &mut a1, true);
+            for ((t, x), a) in ts.iter_mut().zip(xs).zip(&mut a1) {
+                self.activation.apply(a);
+                t.x = *x;
+                t.h1 = *a;
+            }
+            let mut a2 = [[0.0; H2]; BLOCK];
+            self.hidden2.forward_rows(ts, |t| &t.h1, &mut a2, true);
+            for (t, a) in ts.iter_mut().zip(&mut a2) {
+                self.activation.apply(a);
+                t.h2 = *a;
+            }
+            self.output.forward_rows(ts, |t| &t.h2, zs, true);
+        }
+    }
+
+    fn backward_block(
+        &self,
+        traces: &[Self::Trace],
+        dzs: &[[f32; OUT]],
+        mut grad: Option<&mut Self>,
+        mut dxs: Option<&mut [[f32; IN]]>,
+    ) {
+        let mut start = 0;
+        for (ts, dzs) in traces.chunks(BLOCK).zip(dzs.chunks(BLOCK)) {
+            let n = ts.len().min(dzs.len());
+            let mut dh2 = [[0.0; H2]; BLOCK];
+            let dh2 = &mut dh2[..n];
+            self.output.backprop_rows(dzs, |d| d, dh2);
+            if let Some(g) = grad.as_deref_mut() {
+                self.output
+                    .grad_rows(ts, |t| &t.h2, dzs, |d| d, &mut g.output);
+            }
+            for (d, t) in dh2.iter_mut().zip(ts) {
+                self.activation.backprop(&t.h2, d);
+            }
+            let mut dh1 = [[0.0; H1]; BLOCK];
+            let dh1 = &mut dh1[..n];
+            self.hidden2.backprop_rows(dh2, |d| d, dh1);
+            if let Some(g) = grad.as_deref_mut() {
+                self.hidden2
+                    .grad_rows(ts, |t| &t.h1, dh2, |d| d, &mut g.hidden2);
+            }
+            for (d, t) in dh1.iter_mut().zip(ts) {
+                self.activation.backprop(&t.h1, d);
+            }
+            if let Some(g) = grad.as_deref_mut() {
+                self.hidden1
+                    .grad_rows(ts, |t| &t.x, dh1, |d| d, &mut g.hidden1);
+            }
+            if let Some(dxs) = dxs.as_deref_mut() {
+                if let Some(dxs) = dxs.get_mut(start..start + n) {
+                    self.hidden1.backprop_rows(dh1, |d| d, dxs);
+                }
+            }
+            start += n;
+        }
+    }
+
+    fn jvp_block(&self, traces: &[Self::Trace], vs: &[[f32; IN]], out: &mut [[f32; OUT]]) {
+        for ((ts, vs), out) in traces
+            .chunks(BLOCK)
+            .zip(vs.chunks(BLOCK))
+            .zip(out.chunks_mut(BLOCK))
+        {
+            let n = ts.len().min(vs.len());
+            let mut t1 = [[0.0; H1]; BLOCK];
+            let t1 = &mut t1[..n];
+            self.hidden1.forward_rows(vs, |v| v, t1, false);
+            for (d, t) in t1.iter_mut().zip(ts) {
+                self.activation.backprop(&t.h1, d);
+            }
+            let mut t2 = [[0.0; H2]; BLOCK];
+            let t2 = &mut t2[..n];
+            self.hidden2.forward_rows(t1, |d| d, t2, false);
+            for (d, t) in t2.iter_mut().zip(ts) {
+                self.activation.backprop(&t.h2, d);
+            }
+            self.output.forward_rows(t2, |d| d, out, false);
+        }
     }
 
     fn activation(&self) -> Activation {

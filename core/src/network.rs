@@ -2,6 +2,15 @@
 
 use crate::{Activation, Parameters, Rng};
 
+/// Samples per block in the batch passes ([`Network::forward_block`] and friends, and every
+/// batch function of the crate built on them).
+///
+/// Blocking reads each weight row once per block instead of once per sample. It is part of the
+/// arithmetic order of batch gradients that combine several passes per sample (adversarial
+/// training, VAT with entropy), so it is the same constant on every target; the batch functions
+/// keep up to `2 · BLOCK` traces and `BLOCK` hidden-width buffers on the stack.
+pub const BLOCK: usize = 8;
+
 /// A classifier from `IN` features to `OUT` logits, differentiable in its parameters and input.
 ///
 /// Implemented by [`Mlp`](crate::Mlp) (one hidden layer) and [`Mlp2`](crate::Mlp2) (two).
@@ -38,6 +47,47 @@ pub trait Network<const IN: usize, const OUT: usize>: Parameters {
 
     /// `J v`, the Jacobian of the logits at the traced input applied to `v`.
     fn jvp(&self, trace: &Self::Trace, v: &[f32; IN]) -> [f32; OUT];
+
+    /// [`forward`](Network::forward) for each sample: `zs[s] = f(xs[s])`, traces in
+    /// `traces[s]` (the shortest of the three slices sets the count).
+    ///
+    /// Gives the same bits as per-sample calls; [`Mlp`](crate::Mlp) and [`Mlp2`](crate::Mlp2)
+    /// override it to stream each weight row once per block of samples.
+    fn forward_block(&self, xs: &[[f32; IN]], traces: &mut [Self::Trace], zs: &mut [[f32; OUT]]) {
+        for ((x, t), z) in xs.iter().zip(traces.iter_mut()).zip(zs.iter_mut()) {
+            *z = self.forward(x, t);
+        }
+    }
+
+    /// [`backward`](Network::backward) for each sample, in sample order: `grad` accumulates
+    /// every sample's `∂L/∂θ`, `dxs[s]` receives sample `s`'s `∂L/∂x`.
+    fn backward_block(
+        &self,
+        traces: &[Self::Trace],
+        dzs: &[[f32; OUT]],
+        mut grad: Option<&mut Self>,
+        dxs: Option<&mut [[f32; IN]]>,
+    ) {
+        match dxs {
+            Some(dxs) => {
+                for ((t, dz), dx) in traces.iter().zip(dzs).zip(dxs.iter_mut()) {
+                    self.backward(t, dz, grad.as_deref_mut(), Some(dx));
+                }
+            }
+            None => {
+                for (t, dz) in traces.iter().zip(dzs) {
+                    self.backward(t, dz, grad.as_deref_mut(), None);
+                }
+            }
+        }
+    }
+
+    /// [`jvp`](Network::jvp) for each sample: `out[s] = J_s vs[s]`.
+    fn jvp_block(&self, traces: &[Self::Trace], vs: &[[f32; IN]], out: &mut [[f32; OUT]]) {
+        for ((t, v), o) in traces.iter().zip(vs).zip(out.iter_mut()) {
+            *o = self.jvp(t, v);
+        }
+    }
 
     /// The hidden-layer activation.
     fn activation(&self) -> Activation;

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::optim::Optimizer;
 use crate::vat::{self, VatConfig};
-use crate::{check, loss, Network, Rng};
+use crate::{check, Network, Rng};
 
 /// Settings of the semi-supervised objective.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -133,35 +133,30 @@ fn semi_grad<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
     }
     if !xu.is_empty() {
         let n = xu.len() as f32;
-        let vat_scale = cfg.vat_weight / n;
-        let ent_scale = cfg.entropy_weight / n;
-        let mut trace = N::EMPTY_TRACE;
-        for (i, x) in xu.iter().enumerate() {
-            let mut d0 = [0.0; IN];
-            match &mut starts {
-                Starts::Random(rng) => rng.fill_normal(&mut d0),
-                Starts::Given(d0s) => {
-                    if let Some(d) = d0s.get(i) {
-                        d0 = *d;
+        let terms = vat::BlockTerms {
+            lds_scale: Some(cfg.vat_weight / n),
+            entropy_scale: (cfg.entropy_weight > 0.0).then_some(cfg.entropy_weight / n),
+        };
+        let (lds, ent, _) = match &mut starts {
+            Starts::Random(rng) => vat::batch(
+                net,
+                xu,
+                |_, d| rng.fill_normal(d),
+                &cfg.vat,
+                Some(grad),
+                terms,
+            ),
+            Starts::Given(d0s) => {
+                let start = |i: usize, d: &mut [f32; IN]| {
+                    if let Some(d0) = d0s.get(i) {
+                        *d = *d0;
                     }
-                }
+                };
+                vat::batch(net, xu, start, &cfg.vat, Some(grad), terms)
             }
-            let (s, z) = vat::sample_with_logits(net, x, &d0, &cfg.vat, Some(grad), vat_scale);
-            out.lds += s.lds;
-            if cfg.entropy_weight > 0.0 {
-                let z = net.forward(x, &mut trace);
-                let (h, mut dz) = loss::entropy(&z);
-                out.entropy += h;
-                for v in &mut dz {
-                    *v *= ent_scale;
-                }
-                net.backward(&trace, &dz, Some(grad), None);
-            } else {
-                out.entropy += loss::entropy(&z).0;
-            }
-        }
-        out.lds /= n;
-        out.entropy /= n;
+        };
+        out.lds = lds / n;
+        out.entropy = ent / n;
     }
     out.total = out.ce + cfg.vat_weight * out.lds + cfg.entropy_weight * out.entropy;
     Ok(out)

@@ -1,7 +1,7 @@
 //! Supervised cross-entropy over a batch: loss, parameter gradient and input gradient.
 
 use crate::error::Result;
-use crate::{check, loss, Network};
+use crate::{check, loss, Network, BLOCK};
 
 /// Mean cross-entropy `(1/B) Σ_i CE(f(x_i), y_i)` over a batch, without gradients.
 ///
@@ -55,16 +55,20 @@ pub fn cross_entropy_grad<N: Network<IN, OUT>, const IN: usize, const OUT: usize
     check::batch(xs, Some(ys), OUT)?;
     check::weight(weight)?;
     let scale = weight / xs.len() as f32;
-    let mut trace = N::EMPTY_TRACE;
+    let mut traces = [N::EMPTY_TRACE; BLOCK];
     let mut sum = 0.0;
-    for (x, &y) in xs.iter().zip(ys) {
-        let z = net.forward(x, &mut trace);
-        let (ce, mut dz) = loss::cross_entropy(&z, y)?;
-        sum += ce;
-        for v in &mut dz {
-            *v *= scale;
+    for (xs, ys) in xs.chunks(BLOCK).zip(ys.chunks(BLOCK)) {
+        let mut zs = [[0.0; OUT]; BLOCK];
+        net.forward_block(xs, &mut traces, &mut zs);
+        for (z, &y) in zs.iter_mut().zip(ys) {
+            let (ce, dz) = loss::cross_entropy(z, y)?;
+            sum += ce;
+            for (zv, d) in z.iter_mut().zip(dz) {
+                *zv = d * scale;
+            }
         }
-        net.backward(&trace, &dz, Some(grad), None);
+        let n = xs.len();
+        net.backward_block(&traces, zs.get(..n).unwrap_or_default(), Some(grad), None);
     }
     Ok(sum / xs.len() as f32)
 }

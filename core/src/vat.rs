@@ -35,7 +35,7 @@
 
 use crate::attack::normalize;
 use crate::error::{Error, Result};
-use crate::{check, kernels, loss, Network, Rng};
+use crate::{check, kernels, loss, Network, Rng, BLOCK};
 
 /// How the power iteration obtains `H d`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -216,33 +216,18 @@ pub fn virtual_adversarial<N: Network<IN, OUT>, const IN: usize, const OUT: usiz
 ) -> Result<VatSample<IN>> {
     cfg.validate()?;
     check::batch(&[*x, *d0], None, OUT)?;
-    Ok(sample(net, x, d0, cfg, None, 0.0))
+    Ok(sample(net, x, d0, cfg))
 }
 
-/// The core of VAT for one validated sample: perturbation, LDS and, when `grad` is given,
-/// `scale · ∂LDS/∂θ` added to it.
+/// VAT for one validated sample: perturbation and LDS (the per-sample path; batch functions use
+/// [`block`], which gives the same bits).
 #[inline]
 pub(crate) fn sample<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
     net: &N,
     x: &[f32; IN],
     d0: &[f32; IN],
     cfg: &VatConfig,
-    grad: Option<&mut N>,
-    scale: f32,
 ) -> VatSample<IN> {
-    sample_with_logits(net, x, d0, cfg, grad, scale).0
-}
-
-/// [`sample`], also returning the clean logits `z = f(x)`.
-#[inline]
-pub(crate) fn sample_with_logits<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
-    net: &N,
-    x: &[f32; IN],
-    d0: &[f32; IN],
-    cfg: &VatConfig,
-    grad: Option<&mut N>,
-    scale: f32,
-) -> (VatSample<IN>, [f32; OUT]) {
     let mut trace = N::EMPTY_TRACE;
     let z = net.forward(x, &mut trace);
     let mut d = *d0;
@@ -253,16 +238,153 @@ pub(crate) fn sample_with_logits<N: Network<IN, OUT>, const IN: usize, const OUT
     }
     let mut x_adv = *x;
     kernels::axpy(&mut x_adv, 1.0, &r_vadv);
-    // `trace` is reused for the adversarial pass: the clean one is no longer needed.
     let z_adv = net.forward(&x_adv, &mut trace);
-    let (lds, mut dz) = loss::kl_divergence(&z, &z_adv);
-    if let Some(grad) = grad {
-        for v in &mut dz {
-            *v *= scale;
-        }
-        net.backward(&trace, &dz, Some(grad), None);
+    let (lds, _) = loss::kl_divergence(&z, &z_adv);
+    VatSample { r_vadv, lds }
+}
+
+/// What [`block`] adds to the gradient besides the LDS.
+#[derive(Clone, Copy)]
+pub(crate) struct BlockTerms {
+    /// Scale of `∂LDS/∂θ` (`α / B`); `None`: no gradient at all.
+    pub lds_scale: Option<f32>,
+    /// Scale of `∂H(p(x))/∂θ` (`β / B`); `None`: entropy not differentiated.
+    pub entropy_scale: Option<f32>,
+}
+
+/// VAT for a block of at most [`BLOCK`] validated samples `xs`, from the start directions in
+/// `ds` (overwritten by the final unit directions). Writes `lds[i]` and the entropy
+/// `H(p(x_i))` to `entropy[i]`; adds the requested gradients to `grad`.
+///
+/// Each sample's arithmetic is exactly that of [`sample`]; the passes run block-wise so each
+/// weight row is read once per block.
+pub(crate) fn block<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+    net: &N,
+    xs: &[[f32; IN]],
+    ds: &mut [[f32; IN]; BLOCK],
+    cfg: &VatConfig,
+    mut grad: Option<&mut N>,
+    terms: BlockTerms,
+    lds: &mut [f32; BLOCK],
+    entropy: &mut [f32; BLOCK],
+) {
+    let n = xs.len().min(BLOCK);
+    let mut clean = [N::EMPTY_TRACE; BLOCK];
+    let mut other = [N::EMPTY_TRACE; BLOCK];
+    let mut zs = [[0.0; OUT]; BLOCK];
+    net.forward_block(xs, &mut clean, &mut zs);
+    let mut ps = [[0.0; OUT]; BLOCK];
+    for ((p, z), d) in ps.iter_mut().zip(&zs).zip(ds.iter_mut()).take(n) {
+        *p = loss::softmax(z);
+        normalize(d);
     }
-    (VatSample { r_vadv, lds }, z)
+    let mut buf = [[0.0; OUT]; BLOCK];
+    for _ in 0..cfg.iterations {
+        match cfg.direction {
+            Direction::FiniteDifference => {
+                let mut x1 = [[0.0; IN]; BLOCK];
+                for ((x1, x), d) in x1.iter_mut().zip(xs).zip(ds.iter()) {
+                    *x1 = *x;
+                    kernels::axpy(x1, cfg.xi, d);
+                }
+                net.forward_block(x1.get(..n).unwrap_or_default(), &mut other, &mut buf);
+                for (z1, z) in buf.iter_mut().zip(&zs).take(n) {
+                    *z1 = loss::kl_divergence(z, z1).1;
+                }
+                net.backward_block(&other, buf.get(..n).unwrap_or_default(), None, Some(ds));
+            }
+            Direction::Exact => {
+                net.jvp_block(&clean, ds.get(..n).unwrap_or_default(), &mut buf);
+                for (u, p) in buf.iter_mut().zip(&ps).take(n) {
+                    let pu = kernels::dot(p, u);
+                    for (uk, &pk) in u.iter_mut().zip(p) {
+                        *uk = pk * (*uk - pu);
+                    }
+                }
+                net.backward_block(&clean, buf.get(..n).unwrap_or_default(), None, Some(ds));
+            }
+        }
+        for d in ds.iter_mut().take(n) {
+            normalize(d);
+        }
+    }
+    let mut x_adv = [[0.0; IN]; BLOCK];
+    for ((xa, x), d) in x_adv.iter_mut().zip(xs).zip(ds.iter()) {
+        let mut r = *d;
+        for v in &mut r {
+            *v *= cfg.eps;
+        }
+        *xa = *x;
+        kernels::axpy(xa, 1.0, &r);
+    }
+    net.forward_block(x_adv.get(..n).unwrap_or_default(), &mut other, &mut buf);
+    for ((za, z), l) in buf.iter_mut().zip(&zs).zip(lds.iter_mut()).take(n) {
+        let (kl, dz) = loss::kl_divergence(z, za);
+        *l = kl;
+        *za = dz;
+        if let Some(s) = terms.lds_scale {
+            for v in za.iter_mut() {
+                *v *= s;
+            }
+        }
+    }
+    if terms.lds_scale.is_some() {
+        net.backward_block(
+            &other,
+            buf.get(..n).unwrap_or_default(),
+            grad.as_deref_mut(),
+            None,
+        );
+    }
+    for ((z, h), _) in zs.iter_mut().zip(entropy.iter_mut()).zip(0..n) {
+        let (hv, dz) = loss::entropy(z);
+        *h = hv;
+        if let Some(s) = terms.entropy_scale {
+            for (zv, d) in z.iter_mut().zip(dz) {
+                *zv = d * s;
+            }
+        }
+    }
+    if terms.entropy_scale.is_some() {
+        net.backward_block(&clean, zs.get(..n).unwrap_or_default(), grad, None);
+    }
+}
+
+/// Mean LDS of validated samples, start directions from `start(i, d)`, gradients as `terms`.
+/// Returns `(Σ LDS, Σ H, max LDS)`.
+pub(crate) fn batch<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+    net: &N,
+    xs: &[[f32; IN]],
+    mut start: impl FnMut(usize, &mut [f32; IN]),
+    cfg: &VatConfig,
+    mut grad: Option<&mut N>,
+    terms: BlockTerms,
+) -> (f32, f32, f32) {
+    let (mut sum, mut ent, mut max) = (0.0, 0.0, 0.0f32);
+    for (b, xs) in xs.chunks(BLOCK).enumerate() {
+        let mut ds = [[0.0; IN]; BLOCK];
+        for (i, d) in ds.iter_mut().enumerate().take(xs.len()) {
+            start(b * BLOCK + i, d);
+        }
+        let mut lds = [0.0; BLOCK];
+        let mut h = [0.0; BLOCK];
+        block(
+            net,
+            xs,
+            &mut ds,
+            cfg,
+            grad.as_deref_mut(),
+            terms,
+            &mut lds,
+            &mut h,
+        );
+        for (&l, &hv) in lds.iter().zip(&h).take(xs.len()) {
+            sum += l;
+            ent += hv;
+            max = if l > max { l } else { max };
+        }
+    }
+    (sum, ent, max)
 }
 
 /// `LDS(x)` of one sample from the start direction `d0`.
@@ -311,13 +433,11 @@ pub fn vat_grad<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
     cfg.validate()?;
     check::weight(weight)?;
     check::batch(xs, None, OUT)?;
-    let scale = weight / xs.len() as f32;
-    let mut sum = 0.0;
-    for x in xs {
-        let mut d0 = [0.0; IN];
-        rng.fill_normal(&mut d0);
-        sum += sample(net, x, &d0, cfg, Some(grad), scale).lds;
-    }
+    let terms = BlockTerms {
+        lds_scale: Some(weight / xs.len() as f32),
+        entropy_scale: None,
+    };
+    let (sum, _, _) = batch(net, xs, |_, d| rng.fill_normal(d), cfg, Some(grad), terms);
     Ok(sum / xs.len() as f32)
 }
 
@@ -342,10 +462,66 @@ pub fn vat_grad_with_directions<N: Network<IN, OUT>, const IN: usize, const OUT:
         return Err(Error::LengthMismatch);
     }
     check::batch(d0s, None, OUT)?;
+    let terms = BlockTerms {
+        lds_scale: Some(weight / xs.len() as f32),
+        entropy_scale: None,
+    };
+    let start = |i: usize, d: &mut [f32; IN]| {
+        if let Some(d0) = d0s.get(i) {
+            *d = *d0;
+        }
+    };
+    let (sum, _, _) = batch(net, xs, start, cfg, Some(grad), terms);
+    Ok(sum / xs.len() as f32)
+}
+
+/// Mean `KL(p(x_i) ‖ p(x_i + r_i))` over a batch at **given** perturbations `rs[i]` (the last
+/// step of VAT, without the power iteration); **adds** `weight · ∂/∂θ` of it to `grad`, the
+/// gradient flowing only through `f(x + r)`.
+///
+/// Useful to evaluate LDS at a perturbation computed elsewhere (for example a reference
+/// implementation's `r_vadv`: near a ReLU kink, a perturbation that differs in the last bits can
+/// switch units on or off and change the gradient by far more than rounding).
+///
+/// # Errors
+///
+/// [`Error::LengthMismatch`], [`Error::EmptyBatch`], [`Error::NonFiniteInput`] (for `xs` or
+/// `rs`), [`Error::InvalidWeight`].
+pub fn lds_at<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+    net: &N,
+    xs: &[[f32; IN]],
+    rs: &[[f32; IN]],
+    weight: f32,
+    grad: &mut N,
+) -> Result<f32> {
+    check::weight(weight)?;
+    check::batch(xs, None, OUT)?;
+    if rs.len() != xs.len() {
+        return Err(Error::LengthMismatch);
+    }
+    check::batch(rs, None, OUT)?;
     let scale = weight / xs.len() as f32;
+    let mut traces = [N::EMPTY_TRACE; BLOCK];
     let mut sum = 0.0;
-    for (x, d0) in xs.iter().zip(d0s) {
-        sum += sample(net, x, d0, cfg, Some(grad), scale).lds;
+    for (xs, rs) in xs.chunks(BLOCK).zip(rs.chunks(BLOCK)) {
+        let n = xs.len();
+        let mut zs = [[0.0; OUT]; BLOCK];
+        net.forward_block(xs, &mut traces, &mut zs);
+        let mut x_adv = [[0.0; IN]; BLOCK];
+        for ((xa, x), r) in x_adv.iter_mut().zip(xs).zip(rs) {
+            *xa = *x;
+            kernels::axpy(xa, 1.0, r);
+        }
+        let mut za = [[0.0; OUT]; BLOCK];
+        net.forward_block(x_adv.get(..n).unwrap_or_default(), &mut traces, &mut za);
+        for (za, z) in za.iter_mut().zip(&zs).take(n) {
+            let (kl, dz) = loss::kl_divergence(z, za);
+            sum += kl;
+            for (v, d) in za.iter_mut().zip(dz) {
+                *v = d * scale;
+            }
+        }
+        net.backward_block(&traces, za.get(..n).unwrap_or_default(), Some(grad), None);
     }
     Ok(sum / xs.len() as f32)
 }

@@ -47,7 +47,11 @@ fn fgsm_rejects_bad_input() {
     let net = net();
     for norm in [Norm::LInf, Norm::L2] {
         for e in BAD_EPS {
-            assert_eq!(fgsm(&net, &X, 0, e, norm, None), Err(Error::InvalidEpsilon), "ε={e}");
+            assert_eq!(
+                fgsm(&net, &X, 0, e, norm, None),
+                Err(Error::InvalidEpsilon),
+                "ε={e}"
+            );
         }
         for x in non_finite_samples() {
             assert_eq!(
@@ -91,10 +95,17 @@ fn pgd_rejects_bad_input() {
     );
     for step in [0.0, -0.01, f32::NAN, f32::INFINITY] {
         let cfg = Pgd { step, ..ok };
-        assert_eq!(pgd(&net, &X, 0, &cfg), Err(Error::InvalidWeight), "step {step}");
+        assert_eq!(
+            pgd(&net, &X, 0, &cfg),
+            Err(Error::InvalidWeight),
+            "step {step}"
+        );
     }
     for c in BAD_CLIPS {
-        let cfg = Pgd { clip: Some(c), ..ok };
+        let cfg = Pgd {
+            clip: Some(c),
+            ..ok
+        };
         assert_eq!(pgd(&net, &X, 0, &cfg), Err(Error::InvalidRange));
     }
     for x in non_finite_samples() {
@@ -118,7 +129,11 @@ fn pgd_with_eps_zero_is_the_identity() {
     // derives the step 2.5 ε / iterations = 0 from it, which must not make the call fail.
     let net = net();
     for norm in [Norm::LInf, Norm::L2] {
-        assert_eq!(pgd(&net, &X, 0, &Pgd::new(0.0, 10, norm)), Ok(X), "{norm:?}");
+        assert_eq!(
+            pgd(&net, &X, 0, &Pgd::new(0.0, 10, norm)),
+            Ok(X),
+            "{norm:?}"
+        );
     }
 }
 
@@ -132,14 +147,22 @@ fn adversarial_training_rejects_bad_input_and_leaves_grad_untouched() {
         let mut grad = <Net as Parameters>::ZERO;
         let r = adversarial_grad(&net, xs, ys, cfg, w, &mut grad);
         if r.is_err() {
-            assert_eq!(grad, <Net as Parameters>::ZERO, "gradient modified before the error {r:?}");
+            assert_eq!(
+                grad,
+                <Net as Parameters>::ZERO,
+                "gradient modified before the error {r:?}"
+            );
         }
         r
     };
     assert!(run(&xs, &ys, &ok, 1.0).is_ok());
     for alpha in [-0.01, 1.01, f32::NAN, f32::INFINITY] {
         let cfg = AdversarialConfig { alpha, ..ok };
-        assert_eq!(run(&xs, &ys, &cfg, 1.0), Err(Error::InvalidWeight), "α={alpha}");
+        assert_eq!(
+            run(&xs, &ys, &cfg, 1.0),
+            Err(Error::InvalidWeight),
+            "α={alpha}"
+        );
     }
     for alpha in [0.0, 1.0] {
         assert!(run(&xs, &ys, &AdversarialConfig { alpha, ..ok }, 1.0).is_ok());
@@ -149,11 +172,18 @@ fn adversarial_training_rejects_bad_input_and_leaves_grad_untouched() {
         assert_eq!(run(&xs, &ys, &cfg, 1.0), Err(Error::InvalidEpsilon));
     }
     for c in BAD_CLIPS {
-        let cfg = AdversarialConfig { clip: Some(c), ..ok };
+        let cfg = AdversarialConfig {
+            clip: Some(c),
+            ..ok
+        };
         assert_eq!(run(&xs, &ys, &cfg, 1.0), Err(Error::InvalidRange));
     }
     for w in [-1.0, f32::NAN, f32::INFINITY] {
-        assert_eq!(run(&xs, &ys, &ok, w), Err(Error::InvalidWeight), "weight {w}");
+        assert_eq!(
+            run(&xs, &ys, &ok, w),
+            Err(Error::InvalidWeight),
+            "weight {w}"
+        );
     }
     assert_eq!(run(&[], &[], &ok, 1.0), Err(Error::EmptyBatch));
     assert_eq!(run(&xs, &ys[..2], &ok, 1.0), Err(Error::LengthMismatch));
@@ -203,7 +233,10 @@ fn metrics_reject_bad_input() {
             minimal_epsilon(&net, &X, 0, fgsm_a, e, 8, None),
             Err(Error::InvalidEpsilon)
         );
-        assert_eq!(fgsm_a.perturb(&net, &X, 0, e, None), Err(Error::InvalidEpsilon));
+        assert_eq!(
+            fgsm_a.perturb(&net, &X, 0, e, None),
+            Err(Error::InvalidEpsilon)
+        );
     }
     let mut out = [0.0; 2];
     assert_eq!(
@@ -262,7 +295,10 @@ fn metrics_reject_bad_input() {
         minimal_epsilon_stats(&net, &[], &[], fgsm_a, 1.0, 4, None),
         Err(Error::EmptyBatch)
     );
-    assert_eq!(pgd0.perturb(&net, &X, 0, 0.1, None), Err(Error::ZeroIterations));
+    assert_eq!(
+        pgd0.perturb(&net, &X, 0, 0.1, None),
+        Err(Error::ZeroIterations)
+    );
     let mut rng = Rng::new(0);
     assert_eq!(
         lds_stats(&net, &[], &mut rng, &VatConfig::new(0.1)),
@@ -305,5 +341,7 @@ fn errors_have_messages() {
     ] {
         assert!(!e.to_string().is_empty());
     }
-    assert!(Error::NonFiniteInput { sample: 3 }.to_string().contains('3'));
+    assert!(Error::NonFiniteInput { sample: 3 }
+        .to_string()
+        .contains('3'));
 }
