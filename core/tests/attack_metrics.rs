@@ -1,0 +1,257 @@
+//! Sanity of the robustness metrics on a small trained network (2-16-2, two separable blobs,
+//! trained with `supervised::cross_entropy_grad` and Adam): robust accuracy at ε = 0 is the
+//! clean accuracy, PGD's robust accuracy does not increase with ε, the sweep agrees with an
+//! explicit count, minimal ε is a bisection boundary of the attack, and the summaries agree
+//! with per-sample recomputations.
+
+use vatic::attack::{fgsm, pgd, Norm, Pgd};
+use vatic::metrics::{
+    lds_stats, minimal_epsilon, minimal_epsilon_stats, robust_accuracy, robust_accuracy_sweep,
+    Attack,
+};
+use vatic::optim::{Adam, AdamConfig, Optimizer};
+use vatic::vat::VatConfig;
+use vatic::{supervised, Activation, Mlp, Network, Parameters, Rng};
+
+type Net = Mlp<2, 16, 2>;
+
+/// Two Gaussian blobs at (±1, 0.3·(±1)) with σ = 0.35: separable up to a few outliers.
+fn blobs(seed: u64, n: usize) -> (Vec<[f32; 2]>, Vec<usize>) {
+    let mut rng = Rng::new(seed);
+    let mut xs = Vec::new();
+    let mut ys = Vec::new();
+    for i in 0..n {
+        let y = i % 2;
+        let c = if y == 0 { -1.0 } else { 1.0 };
+        xs.push([c + 0.35 * rng.normal(), 0.3 * c + 0.35 * rng.normal()]);
+        ys.push(y);
+    }
+    (xs, ys)
+}
+
+fn trained() -> (Net, Vec<[f32; 2]>, Vec<usize>) {
+    let (xs, ys) = blobs(11, 60);
+    let mut net: Net = Mlp::new(Activation::Relu, &mut Rng::new(3));
+    let mut grad = <Net as Parameters>::ZERO;
+    let mut opt = Adam::new(AdamConfig {
+        lr: 0.05,
+        ..AdamConfig::DEFAULT
+    });
+    for _ in 0..300 {
+        grad.zero();
+        supervised::cross_entropy_grad(&net, &xs, &ys, 1.0, &mut grad).unwrap();
+        opt.step(&mut net, &grad);
+    }
+    let acc = supervised::accuracy(&net, &xs, &ys).unwrap();
+    assert!(acc >= 0.95, "training failed: accuracy {acc}");
+    let (tx, ty) = blobs(12, 80);
+    (net, tx, ty)
+}
+
+fn attacks() -> [Attack; 4] {
+    [
+        Attack::Fgsm { norm: Norm::LInf },
+        Attack::Fgsm { norm: Norm::L2 },
+        Attack::Pgd {
+            norm: Norm::LInf,
+            iterations: 10,
+        },
+        Attack::Pgd {
+            norm: Norm::L2,
+            iterations: 10,
+        },
+    ]
+}
+
+#[test]
+fn robust_accuracy_at_eps_zero_is_clean_accuracy() {
+    let (net, xs, ys) = trained();
+    // Also an untrained network, whose accuracy is far from 1 (misclassified samples count).
+    let random: Net = Mlp::new(Activation::Tanh, &mut Rng::new(99));
+    for n in [&net, &random] {
+        let clean = supervised::accuracy(n, &xs, &ys).unwrap();
+        for a in attacks() {
+            assert_eq!(robust_accuracy(n, &xs, &ys, a, 0.0, None).unwrap(), clean, "{a:?}");
+        }
+    }
+    let clean_random = supervised::accuracy(&random, &xs, &ys).unwrap();
+    assert!(clean_random < 0.9, "the untrained net is too good: {clean_random}");
+}
+
+#[test]
+fn pgd_robust_accuracy_is_non_increasing_in_eps_and_matches_a_direct_count() {
+    let (net, xs, ys) = trained();
+    let eps: Vec<f32> = (0..=12).map(|i| i as f32 * 0.125).collect();
+    for norm in [Norm::LInf, Norm::L2] {
+        let attack = Attack::Pgd {
+            norm,
+            iterations: 10,
+        };
+        let mut out = vec![0.0; eps.len()];
+        robust_accuracy_sweep(&net, &xs, &ys, attack, &eps, None, &mut out).unwrap();
+        println!("PGD {norm:?}: {out:?}");
+        for w in out.windows(2) {
+            assert!(w[1] <= w[0], "{norm:?}: robust accuracy increased: {out:?}");
+        }
+        // The attack does something: at ε = 1.5 (the blobs are ~2 apart) most points fall.
+        assert!(out[12] < 0.5 * out[0], "{norm:?}: attack ineffective: {out:?}");
+        for (i, &e) in eps.iter().enumerate() {
+            // Independent count with the public PGD: correct before and after the attack.
+            let mut correct = 0;
+            for (x, &y) in xs.iter().zip(&ys) {
+                if net.predict(x) != y {
+                    continue;
+                }
+                let adv = if e == 0.0 {
+                    *x
+                } else {
+                    pgd(&net, x, y, &Pgd::new(e, 10, norm)).unwrap()
+                };
+                if net.predict(&adv) == y {
+                    correct += 1;
+                }
+            }
+            let want = correct as f32 / xs.len() as f32;
+            assert_eq!(out[i], want, "{norm:?} ε={e}");
+            assert_eq!(
+                robust_accuracy(&net, &xs, &ys, attack, e, None).unwrap(),
+                want
+            );
+        }
+    }
+}
+
+#[test]
+fn minimal_epsilon_is_a_boundary_of_the_attack() {
+    let (net, xs, ys) = trained();
+    // eps_max a power of two: every bisection midpoint is exact in f32.
+    let (eps_max, steps) = (4.0f32, 12u32);
+    let res = eps_max / (1u32 << steps) as f32;
+    let mut checked = 0;
+    for norm in [Norm::LInf, Norm::L2] {
+        let attack = Attack::Fgsm { norm };
+        for (i, (x, &y)) in xs.iter().zip(&ys).enumerate() {
+            let fooled = |e: f32| net.predict(&fgsm(&net, x, y, e, norm, None).unwrap()) != y;
+            let got = minimal_epsilon(&net, x, y, attack, eps_max, steps, None).unwrap();
+            if net.predict(x) != y {
+                assert_eq!(got, Some(0.0), "sample {i}: misclassified");
+                continue;
+            }
+            let Some(e) = got else {
+                assert!(!fooled(eps_max), "sample {i}: None but fooled at eps_max");
+                continue;
+            };
+            assert!(fooled(e), "sample {i} {norm:?}: not fooled at returned ε = {e}");
+            assert!(!fooled(e - res), "sample {i} {norm:?}: already fooled at ε − res");
+            // FGSM moves along a fixed ray: where success along a fine grid is one interval
+            // [ε*, eps_max], bisection must find ε* (within the grid step + resolution).
+            let grid: Vec<f32> = (0..=512).map(|k| eps_max * k as f32 / 512.0).collect();
+            let hits: Vec<bool> = grid.iter().map(|&g| fooled(g)).collect();
+            if let Some(first) = hits.iter().position(|&h| h) {
+                if hits[first..].iter().all(|&h| h) {
+                    let star = grid[first];
+                    assert!(
+                        e <= star + res && e >= star - eps_max / 512.0 - res,
+                        "sample {i} {norm:?}: bisection {e} vs scan {star}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 20, "too few monotone samples to compare: {checked}");
+    // Misclassified samples (an untrained network has some) have minimal ε 0.
+    let random: Net = Mlp::new(Activation::Tanh, &mut Rng::new(99));
+    let mut mis = 0;
+    for (x, &y) in xs.iter().zip(&ys) {
+        if random.predict(x) != y {
+            let a = Attack::Pgd {
+                norm: Norm::L2,
+                iterations: 3,
+            };
+            assert_eq!(minimal_epsilon(&random, x, y, a, 1.0, 4, None), Ok(Some(0.0)));
+            mis += 1;
+        }
+    }
+    assert!(mis > 0);
+    let a = Attack::Fgsm { norm: Norm::LInf };
+    let s = minimal_epsilon_stats(&random, &xs, &ys, a, 1.0, 4, None).unwrap();
+    assert_eq!(s.misclassified, mis);
+    // A resisting sample: the attack cannot succeed within a tiny radius.
+    let (x, y) = (xs[0], ys[0]);
+    assert_eq!(net.predict(&x), y);
+    let r = minimal_epsilon(&net, &x, y, Attack::Fgsm { norm: Norm::LInf }, 1e-4, 8, None);
+    assert_eq!(r, Ok(None));
+}
+
+#[test]
+fn minimal_epsilon_stats_agree_with_per_sample_results() {
+    let (net, xs, ys) = trained();
+    let (eps_max, steps) = (4.0f32, 10u32);
+    for norm in [Norm::LInf, Norm::L2] {
+        let attack = Attack::Fgsm { norm };
+        let s = minimal_epsilon_stats(&net, &xs, &ys, attack, eps_max, steps, None).unwrap();
+        assert_eq!(s.fooled + s.resisted + s.misclassified, xs.len());
+        assert!(s.fooled > 0);
+        assert!(s.min <= s.mean && s.mean <= s.max, "{s:?}");
+        let (mut sum, mut n, mut er, mut er_n) = (0.0f64, 0, 0.0f64, 0);
+        let (mut mis, mut res) = (0, 0);
+        let (mut lo, mut hi) = (f32::INFINITY, 0.0f32);
+        for (x, &y) in xs.iter().zip(&ys) {
+            if net.predict(x) != y {
+                mis += 1;
+                continue;
+            }
+            match minimal_epsilon(&net, x, y, attack, eps_max, steps, None).unwrap() {
+                None => res += 1,
+                Some(e) => {
+                    sum += e as f64;
+                    n += 1;
+                    lo = lo.min(e);
+                    hi = hi.max(e);
+                    let adv = fgsm(&net, x, y, e, norm, None).unwrap();
+                    let r: Vec<f64> = adv.iter().zip(x).map(|(a, b)| (a - b) as f64).collect();
+                    let (num, den) = match norm {
+                        Norm::LInf => (
+                            r.iter().fold(0.0f64, |m, v| m.max(v.abs())),
+                            x.iter().fold(0.0f64, |m, v| m.max(v.abs() as f64)),
+                        ),
+                        Norm::L2 => (
+                            r.iter().map(|v| v * v).sum::<f64>().sqrt(),
+                            x.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt(),
+                        ),
+                    };
+                    if den > 0.0 {
+                        er += num / den;
+                        er_n += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!((s.fooled, s.resisted, s.misclassified), (n, res, mis));
+        assert_eq!((s.min, s.max), (lo, hi));
+        assert!((s.mean as f64 - sum / n as f64).abs() <= 1e-5 * (sum / n as f64));
+        let want = er / er_n as f64;
+        assert!(
+            (s.empirical_robustness as f64 - want).abs() <= 1e-5 * want,
+            "{norm:?}: empirical robustness {} vs {want}",
+            s.empirical_robustness
+        );
+    }
+}
+
+#[test]
+fn lds_stats_mean_is_at_most_max() {
+    let (net, xs, _) = trained();
+    for k in [1, 5] {
+        let cfg = VatConfig {
+            iterations: k,
+            ..VatConfig::new(0.5)
+        };
+        let s = lds_stats(&net, &xs, &mut Rng::new(4), &cfg).unwrap();
+        assert!(s.mean >= 0.0 && s.mean <= s.max, "{s:?}");
+        assert!(s.max > 0.0);
+        // The most sensitive point is more sensitive than the average one.
+        assert!(s.max > s.mean);
+    }
+}
