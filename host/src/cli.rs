@@ -34,6 +34,9 @@ pub enum Command {
     Eval(crate::eval::EvalArgs),
     /// Write the firmware blob (model + test subset + expected results).
     ExportFirmware(crate::export::ExportArgs),
+    /// Print every quantity the core computes (logits, gradients, FGSM, VAT, LDS, …) for a
+    /// model and a batch as JSON, named as in the reference fixtures.
+    Inspect(crate::inspect::InspectArgs),
 }
 
 /// Runs the parsed command line.
@@ -48,6 +51,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Train(a)) => run_train(&a),
         Some(Command::Eval(a)) => crate::eval::run(&a),
         Some(Command::ExportFirmware(a)) => crate::export::run(&a),
+        Some(Command::Inspect(a)) => crate::inspect::run(&a),
     }
 }
 

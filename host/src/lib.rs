@@ -8,6 +8,8 @@ pub mod data;
 pub mod demo;
 pub mod eval;
 pub mod export;
+pub mod fuzzing;
+pub mod inspect;
 pub mod model_io;
 pub mod models;
 pub mod plot;

@@ -1,0 +1,72 @@
+//! The bodies of the fuzz targets in `host/fuzz/` (one per parser), kept in the library so the
+//! stable test suite can also run them on random and mutated inputs (`tests/fuzz_smoke.rs`).
+//!
+//! Each takes arbitrary bytes and must return (`Ok` or `Err`) without panicking.
+
+use vatic::Rng;
+
+/// The CSV loader on arbitrary text.
+pub fn csv(bytes: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        let _ = crate::data::csv::parse(text, None);
+        let _ = crate::data::csv::parse(text, Some(0));
+    }
+}
+
+/// The MNIST IDX parser: the first byte gives the length of the image file, the rest of the
+/// input after it is the label file.
+pub fn idx(bytes: &[u8]) {
+    let Some((&first, rest)) = bytes.split_first() else {
+        return;
+    };
+    let (a, b) = rest.split_at(usize::from(first).min(rest.len()));
+    let _ = crate::data::mnist::parse(a, b);
+    let _ = crate::data::mnist::parse_images(bytes);
+    let _ = crate::data::mnist::parse_labels(bytes);
+}
+
+/// The safetensors model loader.
+pub fn safetensors(bytes: &[u8]) {
+    if let Ok(mut loaded) = crate::model_io::read(bytes) {
+        // Whatever loads must save and load back to the same network.
+        if let Ok(again) = crate::model_io::write(&mut loaded.model, &[]) {
+            if let Ok(back) = crate::model_io::read(&again) {
+                assert_eq!(back.model, loaded.model);
+            }
+        }
+    }
+}
+
+/// A deterministic mutation of `seed_input`: flips, overwrites, truncations and insertions.
+pub fn mutate(seed_input: &[u8], rng: &mut Rng) -> Vec<u8> {
+    let mut v = seed_input.to_vec();
+    let edits = 1 + rng.below(8);
+    for _ in 0..edits {
+        let len = v.len() as u32;
+        match rng.below(5) {
+            0 if len > 0 => {
+                let i = rng.below(len) as usize;
+                v[i] ^= 1 << rng.below(8);
+            }
+            1 if len > 0 => {
+                let i = rng.below(len) as usize;
+                v[i] = rng.next_u32() as u8;
+            }
+            2 => v.truncate(rng.below(len + 1) as usize),
+            3 => {
+                let i = rng.below(len + 1) as usize;
+                v.insert(i, rng.next_u32() as u8);
+            }
+            _ => {
+                // Interesting values in the header region.
+                if v.len() >= 8 {
+                    let i = rng.below(len - 3) as usize;
+                    let val = [0u32, 1, 0xffff_ffff, 0x7fff_ffff, 0x0000_0803, 0x0000_0801]
+                        [rng.below(6) as usize];
+                    v[i..i + 4].copy_from_slice(&val.to_be_bytes());
+                }
+            }
+        }
+    }
+    v
+}
