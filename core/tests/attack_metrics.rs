@@ -71,11 +71,18 @@ fn robust_accuracy_at_eps_zero_is_clean_accuracy() {
     for n in [&net, &random] {
         let clean = supervised::accuracy(n, &xs, &ys).unwrap();
         for a in attacks() {
-            assert_eq!(robust_accuracy(n, &xs, &ys, a, 0.0, None).unwrap(), clean, "{a:?}");
+            assert_eq!(
+                robust_accuracy(n, &xs, &ys, a, 0.0, None).unwrap(),
+                clean,
+                "{a:?}"
+            );
         }
     }
     let clean_random = supervised::accuracy(&random, &xs, &ys).unwrap();
-    assert!(clean_random < 0.9, "the untrained net is too good: {clean_random}");
+    assert!(
+        clean_random < 0.9,
+        "the untrained net is too good: {clean_random}"
+    );
 }
 
 #[test]
@@ -94,7 +101,10 @@ fn pgd_robust_accuracy_is_non_increasing_in_eps_and_matches_a_direct_count() {
             assert!(w[1] <= w[0], "{norm:?}: robust accuracy increased: {out:?}");
         }
         // The attack does something: at ε = 1.5 (the blobs are ~2 apart) most points fall.
-        assert!(out[12] < 0.5 * out[0], "{norm:?}: attack ineffective: {out:?}");
+        assert!(
+            out[12] < 0.5 * out[0],
+            "{norm:?}: attack ineffective: {out:?}"
+        );
         for (i, &e) in eps.iter().enumerate() {
             // Independent count with the public PGD: correct before and after the attack.
             let mut correct = 0;
@@ -141,8 +151,14 @@ fn minimal_epsilon_is_a_boundary_of_the_attack() {
                 assert!(!fooled(eps_max), "sample {i}: None but fooled at eps_max");
                 continue;
             };
-            assert!(fooled(e), "sample {i} {norm:?}: not fooled at returned ε = {e}");
-            assert!(!fooled(e - res), "sample {i} {norm:?}: already fooled at ε − res");
+            assert!(
+                fooled(e),
+                "sample {i} {norm:?}: not fooled at returned ε = {e}"
+            );
+            assert!(
+                !fooled(e - res),
+                "sample {i} {norm:?}: already fooled at ε − res"
+            );
             // FGSM moves along a fixed ray: where success along a fine grid is one interval
             // [ε*, eps_max], bisection must find ε* (within the grid step + resolution).
             let grid: Vec<f32> = (0..=512).map(|k| eps_max * k as f32 / 512.0).collect();
@@ -159,7 +175,10 @@ fn minimal_epsilon_is_a_boundary_of_the_attack() {
             }
         }
     }
-    assert!(checked > 20, "too few monotone samples to compare: {checked}");
+    assert!(
+        checked > 20,
+        "too few monotone samples to compare: {checked}"
+    );
     // Misclassified samples (an untrained network has some) have minimal ε 0.
     let random: Net = Mlp::new(Activation::Tanh, &mut Rng::new(99));
     let mut mis = 0;
@@ -169,7 +188,10 @@ fn minimal_epsilon_is_a_boundary_of_the_attack() {
                 norm: Norm::L2,
                 iterations: 3,
             };
-            assert_eq!(minimal_epsilon(&random, x, y, a, 1.0, 4, None), Ok(Some(0.0)));
+            assert_eq!(
+                minimal_epsilon(&random, x, y, a, 1.0, 4, None),
+                Ok(Some(0.0))
+            );
             mis += 1;
         }
     }
@@ -180,7 +202,15 @@ fn minimal_epsilon_is_a_boundary_of_the_attack() {
     // A resisting sample: the attack cannot succeed within a tiny radius.
     let (x, y) = (xs[0], ys[0]);
     assert_eq!(net.predict(&x), y);
-    let r = minimal_epsilon(&net, &x, y, Attack::Fgsm { norm: Norm::LInf }, 1e-4, 8, None);
+    let r = minimal_epsilon(
+        &net,
+        &x,
+        y,
+        Attack::Fgsm { norm: Norm::LInf },
+        1e-4,
+        8,
+        None,
+    );
     assert_eq!(r, Ok(None));
 }
 

@@ -213,7 +213,7 @@ fn normalize_keeps_zero_vectors_zero() {
 fn zero_input_gradient_gives_no_perturbation() {
     // All weights zero: logits constant, ∇_x CE = 0 exactly, so sign(0) = 0 and the L2 step
     // normalises a zero vector: x_adv = x for every attack, and nothing is NaN.
-    let mut net = Net::ZERO;
+    let mut net = <Net as Parameters>::ZERO;
     net.output.bias = [0.3, -0.1, 0.0, 0.2];
     let x = [0.5f32, -1.0, 2.0, 0.0, 0.25, -0.75, 1.5, 3.0];
     for norm in [Norm::LInf, Norm::L2] {
@@ -256,7 +256,10 @@ fn normalize_follows_the_spec_formula_at_every_scale() {
         let mut d = v;
         normalize(&mut d);
         let n = d.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-        assert!((n - want).abs() <= 1e-5 * want + 1e-30, "scale 1e{e}: norm {n} vs spec {want}");
+        assert!(
+            (n - want).abs() <= 1e-5 * want + 1e-30,
+            "scale 1e{e}: norm {n} vs spec {want}"
+        );
         if max_abs(&v) >= 1e-6 {
             assert!((n - 1.0).abs() < 1e-6, "scale 1e{e}: norm {n}");
         }

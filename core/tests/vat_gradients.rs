@@ -28,7 +28,10 @@ const KINK_MARGIN: f64 = 1e-4;
 fn assert_grad_close(label: &str, core: &[f64], fd: &[f64]) {
     let (diff, scale) = max_abs_diff(core, fd);
     println!("{label}: rel gradient error {:.2e}", diff / scale);
-    assert!(scale > 1e-6, "{label}: degenerate test, gradient scale {scale}");
+    assert!(
+        scale > 1e-6,
+        "{label}: degenerate test, gradient scale {scale}"
+    );
     assert!(
         diff <= REL_TOL * scale,
         "{label}: max |core − fd| = {diff:e}, scale {scale:e} (rel {:e})",
@@ -69,7 +72,7 @@ fn reference_jacobian_matches_its_own_finite_differences() {
     for (ni, r) in nets.iter().enumerate() {
         for x in &xs {
             let x = to64(x);
-            assert_away_from_kinks("jacobian", r, &[x.clone()]);
+            assert_away_from_kinks("jacobian", r, std::slice::from_ref(&x));
             let j = r.jacobian(&x);
             for i in 0..5 {
                 let (mut a, mut b) = (x.clone(), x.clone());
@@ -213,9 +216,17 @@ fn check_semi<N, const IN: usize, const OUT: usize>(
     let close = |got: f32, want: f64| (got as f64 - want).abs() <= 1e-5 * (1.0 + want.abs());
     assert!(close(got.ce, ce), "{label}: ce {} vs {ce}", got.ce);
     assert!(close(got.lds, lds), "{label}: lds {} vs {lds}", got.lds);
-    assert!(close(got.entropy, h), "{label}: entropy {} vs {h}", got.entropy);
+    assert!(
+        close(got.entropy, h),
+        "{label}: entropy {} vs {h}",
+        got.entropy
+    );
     let total = ce + a * lds + b * h;
-    assert!(close(got.total, total), "{label}: total {} vs {total}", got.total);
+    assert!(
+        close(got.total, total),
+        "{label}: total {} vs {total}",
+        got.total
+    );
 
     let fd = fd_param_grad(&r0, FD_STEP, |r| {
         let (ce, lds, h) = terms(r);
@@ -247,7 +258,7 @@ where
     let (xs, ds) = data::<IN>(seed, 4);
     for (x, d) in xs.iter().zip(&ds) {
         let x64 = to64(x);
-        assert_away_from_kinks(label, &r, &[x64.clone()]);
+        assert_away_from_kinks(label, &r, std::slice::from_ref(&x64));
         let h = vat_hessian(&r, &x64);
         let hnorm = h.iter().flatten().map(|v| v * v).sum::<f64>().sqrt();
         let p64 = softmax(&r.logits(&x64));
@@ -272,15 +283,26 @@ where
                 err <= 2e-5 * hnorm * norm(&to64(&dir)),
                 "{label}: ‖Hd − H₆₄d‖ = {err:e}, ‖H‖ = {hnorm:e}"
             );
-            assert!(norm(&want) > 1e-3 * hnorm * norm(&to64(&dir)), "{label}: degenerate d");
+            assert!(
+                norm(&want) > 1e-3 * hnorm * norm(&to64(&dir)),
+                "{label}: degenerate d"
+            );
         }
     }
 }
 
 #[test]
 fn hessian_vector_product_matches_explicit_hessian() {
-    check_hvp("relu", &Mlp::<6, 12, 4>::new(Activation::Relu, &mut Rng::new(41)), 300);
-    check_hvp("tanh", &Mlp::<6, 12, 4>::new(Activation::Tanh, &mut Rng::new(42)), 301);
+    check_hvp(
+        "relu",
+        &Mlp::<6, 12, 4>::new(Activation::Relu, &mut Rng::new(41)),
+        300,
+    );
+    check_hvp(
+        "tanh",
+        &Mlp::<6, 12, 4>::new(Activation::Tanh, &mut Rng::new(42)),
+        301,
+    );
     check_hvp(
         "mlp2 relu",
         &Mlp2::<6, 9, 8, 4>::new(Activation::Relu, &mut Rng::new(43)),
@@ -313,6 +335,9 @@ fn finite_difference_gradient_over_xi_tends_to_hessian_vector_product() {
             norm(&e) / norm(&want)
         };
         let (e2, e3) = (rel(1e-2), rel(1e-3));
-        assert!(e2 < 0.1 && e3 < 0.02, "rel errors ξ=1e-2: {e2}, ξ=1e-3: {e3}");
+        assert!(
+            e2 < 0.1 && e3 < 0.02,
+            "rel errors ξ=1e-2: {e2}, ξ=1e-3: {e3}"
+        );
     }
 }

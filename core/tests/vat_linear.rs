@@ -4,6 +4,8 @@
 //! its residuals); the core's power iteration, both with `Direction::Exact` and with finite
 //! differences, must converge to `H`'s top eigenvector, and `LDS ≈ ½ ε² λ_max` for small `ε`.
 
+#![allow(clippy::needless_range_loop)] // index loops read closer to the formulas
+
 mod vat_common;
 
 use vat_common::*;
@@ -127,8 +129,16 @@ fn setup(seed: u64) -> (Linear<IN, OUT>, [f32; IN], Vec<f64>, Vec<Vec<f64>>) {
     // The eigen-solver's own check: residuals and orthonormality.
     for (l, v) in vals.iter().zip(&vecs) {
         let hv = matvec(&h, v);
-        let res: f64 = hv.iter().zip(v).map(|(a, b)| (a - l * b).powi(2)).sum::<f64>();
-        assert!(res.sqrt() < 1e-12 * vals[0], "eigen residual {}", res.sqrt());
+        let res: f64 = hv
+            .iter()
+            .zip(v)
+            .map(|(a, b)| (a - l * b).powi(2))
+            .sum::<f64>();
+        assert!(
+            res.sqrt() < 1e-12 * vals[0],
+            "eigen residual {}",
+            res.sqrt()
+        );
         assert!((norm(v) - 1.0).abs() < 1e-12);
     }
     assert!(dot(&vecs[0], &vecs[1]).abs() < 1e-12);
@@ -143,7 +153,12 @@ fn starts(seed: u64, n: usize) -> Vec<[f32; IN]> {
     normal_inputs::<IN>(&mut Rng::new(seed), n, 1.0)
 }
 
-fn core_direction(net: &Linear<IN, OUT>, x: &[f32; IN], d0: &[f32; IN], cfg: &VatConfig) -> Vec<f64> {
+fn core_direction(
+    net: &Linear<IN, OUT>,
+    x: &[f32; IN],
+    d0: &[f32; IN],
+    cfg: &VatConfig,
+) -> Vec<f64> {
     let mut d = *d0;
     vat::power_iteration(net, x, &mut d, cfg).unwrap();
     to64(&d)

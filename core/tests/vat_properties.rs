@@ -140,7 +140,10 @@ fn vat_grad_mean_matches_per_sample_lds_with_the_same_draws() {
         per.push(vat::lds(&net, x, &d0, &cfg).unwrap());
     }
     let want = per.iter().sum::<f32>() / per.len() as f32;
-    assert!((mean - want).abs() <= 1e-6 * (1.0 + want), "{mean} vs {want}");
+    assert!(
+        (mean - want).abs() <= 1e-6 * (1.0 + want),
+        "{mean} vs {want}"
+    );
     let stats = vatic::metrics::lds_stats(&net, &xs, &mut Rng::new(10), &cfg).unwrap();
     assert!((stats.mean - want).abs() <= 1e-6 * (1.0 + want));
     let max = per.iter().cloned().fold(0.0f32, f32::max);

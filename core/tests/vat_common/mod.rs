@@ -4,7 +4,7 @@
 //! `H = Jᵀ (diag p − p pᵀ) J`, an `f64` power iteration and a Jacobi eigen-solver.
 //!
 //! Nothing here calls the function under test: only the networks' public fields are read.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::needless_range_loop)]
 
 use vatic::{Activation, Mlp, Mlp2};
 
@@ -110,12 +110,11 @@ impl RefNet {
         let mut pre = Vec::new();
         let n = self.layers.len();
         for (li, l) in self.layers.iter().enumerate() {
-            let a: Vec<f64> = l
-                .w
-                .iter()
-                .zip(&l.b)
-                .map(|(r, &b)| r.iter().zip(&h).map(|(w, v)| w * v).sum::<f64>() + b)
-                .collect();
+            let a: Vec<f64> =
+                l.w.iter()
+                    .zip(&l.b)
+                    .map(|(r, &b)| r.iter().zip(&h).map(|(w, v)| w * v).sum::<f64>() + b)
+                    .collect();
             if li + 1 == n {
                 return (a, pre);
             }
@@ -145,15 +144,14 @@ impl RefNet {
         for (li, l) in self.layers.iter().enumerate().skip(1) {
             let d: Vec<f64> = pre[li - 1].iter().map(|&a| self.dact(a)).collect();
             let cols = m[0].len();
-            m = l
-                .w
-                .iter()
-                .map(|r| {
-                    (0..cols)
-                        .map(|c| (0..r.len()).map(|k| r[k] * d[k] * m[k][c]).sum())
-                        .collect()
-                })
-                .collect();
+            m =
+                l.w.iter()
+                    .map(|r| {
+                        (0..cols)
+                            .map(|c| (0..r.len()).map(|k| r[k] * d[k] * m[k][c]).sum())
+                            .collect()
+                    })
+                    .collect();
         }
         m
     }
@@ -181,10 +179,7 @@ pub fn cross_entropy(z: &[f64], y: usize) -> f64 {
 pub fn kl(zp: &[f64], zq: &[f64]) -> f64 {
     let lp = log_softmax(zp);
     let lq = log_softmax(zq);
-    lp.iter()
-        .zip(&lq)
-        .map(|(a, b)| a.exp() * (a - b))
-        .sum()
+    lp.iter().zip(&lq).map(|(a, b)| a.exp() * (a - b)).sum()
 }
 
 pub fn entropy(z: &[f64]) -> f64 {
@@ -342,7 +337,11 @@ pub fn max_abs_diff(a: &[f64], b: &[f64]) -> (f64, f64) {
 }
 
 /// `d` inputs drawn from `N(0, 1)` with a fixed seed (the core's own PRNG: only the data).
-pub fn normal_inputs<const IN: usize>(rng: &mut vatic::Rng, n: usize, scale: f32) -> Vec<[f32; IN]> {
+pub fn normal_inputs<const IN: usize>(
+    rng: &mut vatic::Rng,
+    n: usize,
+    scale: f32,
+) -> Vec<[f32; IN]> {
     (0..n)
         .map(|_| {
             let mut x = [0.0f32; IN];
