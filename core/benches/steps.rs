@@ -16,7 +16,7 @@ use vatic::adversarial::{adversarial_grad, AdversarialConfig};
 use vatic::optim::{Optimizer, Sgd, SgdConfig};
 use vatic::semi::{semi_supervised_grad, SemiConfig};
 use vatic::vat::{Direction, VatConfig};
-use vatic::{supervised, Activation, Mlp, Network, Parameters, Rng};
+use vatic::{supervised, Mlp, Network, Parameters, Rng};
 
 fn boxed_net<const IN: usize, const H: usize, const OUT: usize>(
     rng: &mut Rng,

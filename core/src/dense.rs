@@ -1,6 +1,6 @@
 //! A fully connected layer `y = W x + b`.
 
-use crate::kernels::{axpy, dot, dot4};
+use crate::kernels::{axpy, axpy4, dot, dot4};
 
 /// A dense layer with `IN` inputs and `OUT` outputs: `y = W x + b`.
 ///
@@ -107,12 +107,24 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
         for d in dst.iter_mut() {
             d.fill(0.0);
         }
-        for (o, row) in self.weight.iter().enumerate() {
-            for (s, d) in src.iter().zip(dst.iter_mut()) {
-                if let Some(&g) = dy_of(s).get(o) {
-                    axpy(d, g, row);
+        // Four rows at a time: dx ← (((dx + g₀W₀) + g₁W₁) + g₂W₂) + g₃W₃, the per-sample order.
+        let g = |s: &T, o: usize| dy_of(s).get(o).copied().unwrap_or(0.0);
+        let mut rows = self.weight.chunks_exact(4);
+        let mut o = 0;
+        for r4 in &mut rows {
+            if let [w0, w1, w2, w3] = r4 {
+                for (s, d) in src.iter().zip(dst.iter_mut()) {
+                    let a = [g(s, o), g(s, o + 1), g(s, o + 2), g(s, o + 3)];
+                    axpy4(d, a, [w0, w1, w2, w3]);
                 }
             }
+            o += 4;
+        }
+        for row in rows.remainder() {
+            for (s, d) in src.iter().zip(dst.iter_mut()) {
+                axpy(d, g(s, o), row);
+            }
+            o += 1;
         }
     }
 
@@ -127,12 +139,29 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
         dy_of: impl Fn(&U) -> &[f32; OUT],
         grad: &mut Self,
     ) {
+        let n = xs.len().min(dys.len());
+        let (xs, dys) = (
+            xs.get(..n).unwrap_or_default(),
+            dys.get(..n).unwrap_or_default(),
+        );
+        let d = |u: &U, o: usize| dy_of(u).get(o).copied().unwrap_or(0.0);
         for (o, (grow, gb)) in grad.weight.iter_mut().zip(grad.bias.iter_mut()).enumerate() {
-            for (x, dy) in xs.iter().zip(dys) {
-                if let Some(&d) = dy_of(dy).get(o) {
-                    axpy(grow, d, x_of(x));
-                    *gb += d;
+            // Four samples at a time, added in sample order (same bits as per sample).
+            let mut xc = xs.chunks_exact(4);
+            let mut dc = dys.chunks_exact(4);
+            for (x4, d4) in (&mut xc).zip(&mut dc) {
+                if let ([x0, x1, x2, x3], [u0, u1, u2, u3]) = (x4, d4) {
+                    let a = [d(u0, o), d(u1, o), d(u2, o), d(u3, o)];
+                    axpy4(grow, a, [x_of(x0), x_of(x1), x_of(x2), x_of(x3)]);
+                    for v in a {
+                        *gb += v;
+                    }
                 }
+            }
+            for (x, u) in xc.remainder().iter().zip(dc.remainder()) {
+                let v = d(u, o);
+                axpy(grow, v, x_of(x));
+                *gb += v;
             }
         }
     }
