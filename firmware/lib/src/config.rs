@@ -1,6 +1,8 @@
 //! What each board runs: network shapes and seeds, shared by the firmware and the host tests so
 //! both sides compute exactly the same thing.
 
+use vatic::attack::Norm;
+use vatic::vat::VatConfig;
 use vatic::Activation;
 
 /// Settings of the [`probe`](crate::probe) self-test.
@@ -58,5 +60,110 @@ pub mod m0 {
         activation: Activation::Tanh,
         label: 1,
         train_steps: 10,
+    };
+}
+
+/// Settings of the on-device robustness check and VAT fine-tuning ([`crate::model`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ModelConfig {
+    /// FGSM (L∞) radii of the robust-accuracy sweep.
+    pub fgsm_eps: &'static [f32],
+    /// PGD (L∞) radii.
+    pub pgd_eps: &'static [f32],
+    /// PGD steps.
+    pub pgd_iterations: u32,
+    /// Largest ε and bisection steps of the minimal-ε statistics (FGSM, L∞).
+    pub min_eps: (f32, u32),
+    /// VAT radius ε (L2) of the LDS statistics and the fine-tuning.
+    pub vat_eps: f32,
+    /// Seed of the start directions of LDS and VAT.
+    pub seed: u64,
+    /// Labelled anchors for fine-tuning: the first this many stored samples.
+    pub anchors: usize,
+    /// Fine-tuning steps (one new unlabelled sample enters the ring buffer per step).
+    pub steps: u32,
+    /// Learning rate of the fine-tuning's SGD (momentum 0.9).
+    pub lr: f32,
+}
+
+impl ModelConfig {
+    /// The VAT settings with the exact Hessian-vector direction.
+    pub const fn vat_exact(&self) -> VatConfig {
+        VatConfig::new(self.vat_eps)
+    }
+
+    /// The VAT settings of the authors' code: finite differences, ξ = 1e-6.
+    pub const fn vat_paper(&self) -> VatConfig {
+        VatConfig::paper(self.vat_eps)
+    }
+
+    /// The attacks' norm.
+    pub const NORM: Norm = Norm::LInf;
+}
+
+/// The stored model of the Cortex-M4F suite: a 16-32-4 ReLU network trained on the host on four
+/// Gaussian clusters in 16-D (`cargo run -p vatic-qemu-tests --bin vatic-make-blobs`), with 64
+/// held-out samples.
+pub mod m4f_model {
+    use super::ModelConfig;
+
+    /// Input width.
+    pub const IN: usize = 16;
+    /// Hidden width.
+    pub const H: usize = 32;
+    /// Number of classes.
+    pub const OUT: usize = 4;
+    /// Stored samples.
+    pub const SAMPLES: usize = 64;
+    /// Capacity of the fine-tuning's ring buffer of unlabelled samples.
+    pub const RING: usize = 8;
+    /// Stack buffer for the corrupted copy of the blob (at least the blob's size).
+    pub const COPY: usize = 7168;
+    /// The blob (see [`vatic::blob`]).
+    pub static BLOB: &[u8] = include_bytes!("../blobs/m4f.vatc");
+    /// Check and fine-tuning settings.
+    pub const CONFIG: ModelConfig = ModelConfig {
+        fgsm_eps: &[0.0, 0.05, 0.1, 0.2, 0.3, 0.5],
+        pgd_eps: &[0.1, 0.2, 0.3],
+        pgd_iterations: 5,
+        min_eps: (1.0, 8),
+        vat_eps: 1.0,
+        seed: 11,
+        anchors: 8,
+        steps: 24,
+        lr: 0.02,
+    };
+}
+
+/// The stored model of the Cortex-M0 suite: an 8-16-2 tanh network on two Gaussian clusters in
+/// 8-D, with 32 held-out samples (fits the micro:bit's 16 KB of RAM with room to spare).
+pub mod m0_model {
+    use super::ModelConfig;
+
+    /// Input width.
+    pub const IN: usize = 8;
+    /// Hidden width.
+    pub const H: usize = 16;
+    /// Number of classes.
+    pub const OUT: usize = 2;
+    /// Stored samples.
+    pub const SAMPLES: usize = 32;
+    /// Capacity of the fine-tuning's ring buffer of unlabelled samples.
+    pub const RING: usize = 4;
+    /// Stack buffer for the corrupted copy of the blob (at least the blob's size).
+    pub const COPY: usize = 2048;
+    /// The blob (see [`vatic::blob`]).
+    pub static BLOB: &[u8] = include_bytes!("../blobs/m0.vatc");
+    /// Check and fine-tuning settings.
+    pub const CONFIG: ModelConfig = ModelConfig {
+        fgsm_eps: &[0.0, 0.1, 0.2, 0.4],
+        pgd_eps: &[0.2, 0.4],
+        pgd_iterations: 3,
+        min_eps: (1.5, 6),
+        vat_eps: 1.0,
+        seed: 13,
+        anchors: 4,
+        steps: 12,
+        lr: 0.02,
     };
 }

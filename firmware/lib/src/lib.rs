@@ -22,6 +22,7 @@
 #![allow(clippy::float_cmp)]
 
 pub mod config;
+pub mod model;
 pub mod probe;
 pub mod report;
 pub mod status;

@@ -52,6 +52,7 @@ fn ce<const IN: usize, const H: usize, const OUT: usize>(
 /// # Errors
 ///
 /// Only the sink's; failed checks are counted in `tally`.
+#[inline(never)] // separate frames: the stack is measured (and small on an M0)
 pub fn run<const IN: usize, const H: usize, const OUT: usize, W: Write>(
     cfg: &ProbeConfig,
     out: &mut W,

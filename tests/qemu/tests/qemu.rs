@@ -54,6 +54,7 @@ fn microbit_matches_host_bit_for_bit() {
 fn host_suites_pass_their_own_checks() {
     for s in [suite::m4f::<String> as Suite, suite::m0::<String>] {
         let (out, tally) = host_transcript(s);
+        eprintln!("{out}");
         assert!(tally.success(), "{out}");
     }
 }

@@ -26,6 +26,7 @@ impl core::fmt::Write for Console {
 
 #[entry]
 fn main() -> ! {
+    vatic_fw_stack::paint();
     let code = match semihosting::io::stdout() {
         Ok(stdout) => run(&mut Console(stdout)),
         Err(_) => 2,
@@ -37,6 +38,12 @@ fn run(out: &mut Console) -> i32 {
     println!("vatic firmware: mps2-an386 (Cortex-M4F)");
     let mut tally = Tally::new();
     let ok = suite::m4f(out, &mut tally).is_ok();
+    let peak = vatic_fw_stack::peak();
+    println!(
+        "stack: peak {peak} bytes of {} (stack painting)",
+        vatic_fw_stack::capacity()
+    );
+    println!("# stack.peak {peak}");
     let _ = tally.write_summary(out);
     let _ = status::show_outcome(&mut status::NoPin, &mut status::NoDelay, tally.failed);
     i32::from(!(ok && tally.success()))

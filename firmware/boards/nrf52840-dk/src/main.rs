@@ -39,6 +39,7 @@ impl core::fmt::Write for DefmtLines {
 
 #[entry]
 fn main() -> ! {
+    vatic_fw_stack::paint();
     let mut cp = cortex_m::Peripherals::take().unwrap();
     let dp = hal::pac::Peripherals::take().unwrap();
     // DWT cycle counter: compiled in, verified only on hardware (QEMU does not model it).
@@ -57,6 +58,10 @@ fn main() -> ! {
     let ok = suite::m4f(&mut out, &mut tally).is_ok();
     let cycles = cortex_m::peripheral::DWT::cycle_count().wrapping_sub(start);
     defmt::println!("suite: {=u32} cycles (DWT)", cycles);
+    defmt::println!(
+        "stack: peak {=usize} bytes (stack painting)",
+        vatic_fw_stack::peak()
+    );
     let _ = tally.write_summary(&mut out);
     let failed = if ok {
         tally.failed
