@@ -73,7 +73,11 @@ impl Clip {
 /// ```
 ///
 /// The first step guards the second against overflow and underflow; a zero vector stays zero.
-/// The result has norm `1/√(1 + 1e-6/‖d′‖²)`, within `5e-7` of 1 for any non-zero input.
+/// The result has norm `1/√(1 + 1e-6/‖d′‖²)` with `‖d′‖ ≥ max|d| / (1e-12 + max|d|)`: within
+/// `5e-7` of 1 when `max_i |d_i| ≥ 1e-6`, but not for tiny vectors, where the `1e-12` guard
+/// dominates (a one-hot `d` of size `1e-15` gets norm 0.71, of size `1e-16` about 0.1). Input
+/// gradients that small occur for very confident predictions (a logit margin above ~40), and
+/// there the L2 attack steps and VAT's `r_vadv` are much shorter than `ε`.
 ///
 /// # Examples
 ///
