@@ -5,7 +5,9 @@
 //!
 //! * L∞ FGSM (Goodfellow et al. 2015): `x_adv = x + ε · sign(g)`, `sign(0) = 0`;
 //! * L2 fast gradient method (Miyato's `norm_constraint='L2'`): `x_adv = x + ε · g / ‖g‖₂`
-//!   with [`normalize`]'s guarded per-sample normalisation (a zero gradient stays zero);
+//!   with [`normalize`]'s per-sample normalisation, made scale-free so that tiny gradients of
+//!   confident predictions still give a step of norm ε (see [`steepest_direction`]; a zero
+//!   gradient stays zero);
 //! * [`pgd`]: `x_{t+1} = Π_{B_ε(x)}(x_t + α · dir(∇_x J(x_t)))`, starting at `x`, where `Π`
 //!   clamps each coordinate (L∞) or rescales the perturbation to norm `ε` (L2).
 //!
@@ -117,8 +119,16 @@ pub fn sign(v: f32) -> f32 {
     }
 }
 
-/// Turns a gradient into the unit step direction of `norm` in place: `sign(g)` or
-/// [`normalize`]`(g)`.
+/// Turns a gradient into the unit step direction of `norm` in place: `sign(g)` (L∞) or
+/// `g / ‖g‖₂` (L2).
+///
+/// The L2 direction divides by `max_i |g_i|` exactly before applying [`normalize`]. For any
+/// gradient with `max |g_i| ≳ 2e-5` this changes nothing (in f32, `1e-12 + m = m` there, so
+/// the result has the same bits as `normalize(g)`, the authors' code); below that, `normalize`'s
+/// `1e-12` guard would shrink the step — for a prediction with a logit margin above about 40
+/// the input gradient is below `1e-14` and the "ε-step" would be nearly zero, overstating
+/// robustness. The attacks must not be fooled by a confident network's tiny gradients, so they
+/// use this scale-free form; VAT keeps [`normalize`] exactly as specified.
 #[inline]
 pub fn steepest_direction(g: &mut [f32], norm: Norm) {
     match norm {
@@ -127,7 +137,18 @@ pub fn steepest_direction(g: &mut [f32], norm: Norm) {
                 *v = sign(*v);
             }
         }
-        Norm::L2 => normalize(g),
+        Norm::L2 => {
+            let m = g.iter().fold(
+                0.0f32,
+                |a, &v| if math::abs(v) > a { math::abs(v) } else { a },
+            );
+            if m > 0.0 {
+                for v in g.iter_mut() {
+                    *v /= m;
+                }
+            }
+            normalize(g);
+        }
     }
 }
 

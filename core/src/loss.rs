@@ -95,7 +95,8 @@ pub fn cross_entropy<const K: usize>(z: &[f32; K], y: usize) -> Result<(f32, [f3
 /// to `zq` (the second argument; `zp` is treated as a constant): `∂KL/∂zq = q − p`.
 ///
 /// The value is clamped at 0: KL is never negative, but for nearly equal distributions the f32
-/// sum of `p_k (log p_k − log q_k)` can round to about `−1e-7`. The gradient is not clamped.
+/// sum of `p_k (log p_k − log q_k)` can round to about `−1e-7`. The gradient is not clamped, and a
+/// NaN (a diverged network) stays NaN.
 ///
 /// # Examples
 ///
@@ -116,7 +117,7 @@ pub fn kl_divergence<const K: usize>(zp: &[f32; K], zq: &[f32; K]) -> (f32, [f32
         kl += p[k] * (logp[k] - logq[k]);
         grad[k] = q[k] - p[k];
     }
-    (if kl > 0.0 { kl } else { 0.0 }, grad)
+    (if kl < 0.0 { 0.0 } else { kl }, grad)
 }
 
 /// Entropy `H(softmax(z)) = −Σ_k p_k log p_k` and its gradient with respect to the logits,
