@@ -263,8 +263,13 @@ fn to_f32(v: f64, what: impl FnOnce() -> String) -> Result<f32> {
     let f = v as f32;
     ensure!(
         f.is_finite(),
-        "{} = {v} is not a finite f32 value (NaN, infinite or beyond ±3.4e38)",
-        what()
+        "{} = {} is not a finite f32 value (NaN, infinite or beyond ±3.4e38)",
+        what(),
+        if v.abs() >= 1e16 {
+            format!("{v:e}")
+        } else {
+            v.to_string()
+        }
     );
     Ok(f)
 }
@@ -380,7 +385,11 @@ fn top_eigenpair<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
     }
     let hd = vat::hessian_vector_product(net, &trace, &p, &d);
     let dd: f64 = d.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
-    let dhd: f64 = d.iter().zip(&hd).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum();
+    let dhd: f64 = d
+        .iter()
+        .zip(&hd)
+        .map(|(&a, &b)| f64::from(a) * f64::from(b))
+        .sum();
     fix_sign(&mut d);
     let lambda = if dd > 0.0 { (dhd / dd) as f32 } else { 0.0 };
     (d, lambda)
@@ -484,10 +493,11 @@ fn compute<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
         fgsm_linf.push(
             attack::fgsm(net, x, y, eps_fgsm, Norm::LInf, None).map_err(core_err("fgsm_linf"))?,
         );
-        fgsm_l2.push(attack::fgsm(net, x, y, eps_fgsm, Norm::L2, None).map_err(core_err("fgsm_l2"))?);
+        fgsm_l2
+            .push(attack::fgsm(net, x, y, eps_fgsm, Norm::L2, None).map_err(core_err("fgsm_l2"))?);
     }
-    let fgsm_linf_loss = supervised::cross_entropy_loss(net, &fgsm_linf, &ys)
-        .map_err(core_err("fgsm_linf_loss"))?;
+    let fgsm_linf_loss =
+        supervised::cross_entropy_loss(net, &fgsm_linf, &ys).map_err(core_err("fgsm_linf_loss"))?;
     let fgsm_l2_loss =
         supervised::cross_entropy_loss(net, &fgsm_l2, &ys).map_err(core_err("fgsm_l2_loss"))?;
 
@@ -543,8 +553,9 @@ fn compute<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
         lds_exact.push(s.lds);
     }
     g.zero();
-    let lds_exact_mean = vat::vat_grad_with_directions(net, &xs, &d0s, &cfg(k, exact), 1.0, &mut *g)
-        .map_err(core_err("lds_exact_mean"))?;
+    let lds_exact_mean =
+        vat::vat_grad_with_directions(net, &xs, &d0s, &cfg(k, exact), 1.0, &mut *g)
+            .map_err(core_err("lds_exact_mean"))?;
 
     // LDS and the semi-supervised objectives: at the core's finite-difference r_vadv, or at the
     // given one.
@@ -560,8 +571,9 @@ fn compute<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
                     lds.push(s.lds);
                 }
                 g.zero();
-                let lds_mean = vat::vat_grad_with_directions(net, &xs, &d0s, &cfg(k, fd), 1.0, &mut *g)
-                    .map_err(core_err("lds_grad"))?;
+                let lds_mean =
+                    vat::vat_grad_with_directions(net, &xs, &d0s, &cfg(k, fd), 1.0, &mut *g)
+                        .map_err(core_err("lds_grad"))?;
                 let lds_grad = grad_dict(&*g, widths);
                 let mut semi = |entropy_weight: f32| -> Result<(f32, Grad)> {
                     let semi_cfg = SemiConfig {
@@ -605,8 +617,8 @@ fn compute<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
                 g.zero();
                 let ce = supervised::cross_entropy_grad(net, &xs, &ys, 1.0, &mut *g)
                     .map_err(core_err("semi_grad"))?;
-                let l = vat::lds_at(net, &xs, &rs, lambda, &mut *g)
-                    .map_err(core_err("semi_grad"))?;
+                let l =
+                    vat::lds_at(net, &xs, &rs, lambda, &mut *g).map_err(core_err("semi_grad"))?;
                 let semi_total = ce + lambda * l;
                 let semi_grad = grad_dict(&*g, widths);
                 add_entropy_grad(net, &xs, 1.0 / b as f32, &mut *g);
@@ -695,16 +707,24 @@ mod tests {
         let out = inspect(&mut m, &ok).unwrap();
         assert_eq!(out.logits.len(), 2);
         assert_eq!(out.grad.len(), 4);
-        assert!(matches!(&out.grad["0.weight"], Tensor::Matrix(w) if w.len() == 100 && w[0].len() == 2));
+        assert!(
+            matches!(&out.grad["0.weight"], Tensor::Matrix(w) if w.len() == 100 && w[0].len() == 2)
+        );
 
         let e = err(&mut m, &input(vec![vec![0.5, -0.5, 1.0]], vec![0]));
-        assert!(e.contains("x[0] has 3 values") && e.contains("2-100-2"), "{e}");
+        assert!(
+            e.contains("x[0] has 3 values") && e.contains("2-100-2"),
+            "{e}"
+        );
         let e = err(&mut m, &input(vec![vec![0.5, -0.5]], vec![2]));
         assert!(e.contains("y[0] = 2 is out of range"), "{e}");
         let e = err(&mut m, &input(vec![vec![0.5, -0.5]], vec![-1]));
         assert!(e.contains("out of range"), "{e}");
         let e = err(&mut m, &input(vec![vec![0.5, 1e39]], vec![0]));
-        assert!(e.contains("x[0][1]") && e.contains("not a finite f32"), "{e}");
+        assert!(
+            e.contains("x[0][1]") && e.contains("not a finite f32"),
+            "{e}"
+        );
         let e = err(&mut m, &input(vec![], vec![]));
         assert!(e.contains("x is empty"), "{e}");
         let mut bad = ok.clone();
