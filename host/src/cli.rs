@@ -184,7 +184,8 @@ pub struct TrainArgs {
     /// Labelled minibatch (default: the whole labelled set for synthetic sets, 64 otherwise).
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// Unlabelled minibatch for VAT (default: everything for synthetic sets, 128 otherwise).
+    /// Unlabelled minibatch for VAT (default: 64 for synthetic sets, 128 otherwise; 0 for the
+    /// whole unlabelled set every step).
     #[arg(long)]
     pub unlabelled_batch: Option<usize>,
     /// VAT radius ε (L2). Default: moons 0.6, circles 0.4 (the paper's), 2.0 otherwise.
@@ -258,8 +259,10 @@ pub fn train_config(a: &TrainArgs) -> Result<TrainConfig> {
     if a.batch_size.is_some() {
         cfg.batch_size = a.batch_size;
     }
-    if a.unlabelled_batch.is_some() {
-        cfg.unlabelled_batch = a.unlabelled_batch;
+    match a.unlabelled_batch {
+        Some(0) => cfg.unlabelled_batch = None,
+        Some(n) => cfg.unlabelled_batch = Some(n),
+        None => {}
     }
     cfg.vat.xi = a.xi;
     cfg.vat.iterations = a.power_iterations;

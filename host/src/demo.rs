@@ -43,7 +43,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 1000)]
     pub unlabelled_pool: usize,
     /// Unlabelled minibatch of each VAT step (the labelled batch is always all 16 points).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = train::SYNTHETIC_UNLABELLED_BATCH)]
     pub unlabelled_batch: usize,
     /// Skip the UCI digits runs (10 labels per class, supervised vs VAT).
     #[arg(long)]
@@ -60,7 +60,7 @@ impl Default for DemoArgs {
             seeds: 5,
             epochs: 1000,
             unlabelled_pool: 1000,
-            unlabelled_batch: 64,
+            unlabelled_batch: train::SYNTHETIC_UNLABELLED_BATCH,
             skip_digits: false,
             out: "out".into(),
         }

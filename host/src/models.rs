@@ -1,7 +1,7 @@
 //! The network shapes the host is built for.
 //!
 //! The core's shapes are compile-time constants, so the host supports a fixed list, declared
-//! once in the [`shapes!`] invocation below. [`Model`] owns one boxed network of any of them;
+//! once in the `shapes!` invocation below. [`Model`] owns one boxed network of any of them;
 //! code that works on "any network" implements [`NetFn`] once, generically, and
 //! [`Model::visit`] monomorphises it for every shape.
 //!
