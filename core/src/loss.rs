@@ -156,13 +156,19 @@ mod tests {
         let (_, gce) = cross_entropy(&z, 2).unwrap();
         let (_, gkl) = kl_divergence(&z, &zq);
         let (_, gh) = entropy(&z);
+        // Under fast-math the finite difference sees micromath's approximation error (~3e-3).
+        let tol = if cfg!(feature = "fast-math") {
+            3e-2
+        } else {
+            1e-3
+        };
         for k in 0..4 {
             let want = fd(|v| cross_entropy(v, 2).unwrap().0, &z, k);
-            assert!((gce[k] as f64 - want).abs() < 1e-3, "ce {k}");
+            assert!((gce[k] as f64 - want).abs() < tol, "ce {k}");
             let want = fd(|v| kl_divergence(&z, v).0, &zq, k);
-            assert!((gkl[k] as f64 - want).abs() < 1e-3, "kl {k}");
+            assert!((gkl[k] as f64 - want).abs() < tol, "kl {k}");
             let want = fd(|v| entropy(v).0, &z, k);
-            assert!((gh[k] as f64 - want).abs() < 1e-3, "h {k}");
+            assert!((gh[k] as f64 - want).abs() < tol, "h {k}");
         }
     }
 

@@ -1,4 +1,4 @@
-//! The seeded, portable random source: PCG32 and a Box–Muller Gaussian through [`crate::math`].
+//! The seeded, portable random source: PCG32 and a Box–Muller Gaussian through `libm`.
 
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg32;
@@ -7,7 +7,8 @@ use rand_pcg::Pcg32;
 ///
 /// The same seed gives the same stream on every target: PCG32 is integer arithmetic, the
 /// uniform sample uses the top 24 bits exactly, and [`Rng::normal`] uses `libm`'s `logf`, `cosf`
-/// and `sqrtf` through [`crate::math`].
+/// and `sqrtf` directly — also under the `fast-math` feature, so initialisation and VAT's
+/// Gaussian start directions keep their exact distribution.
 ///
 /// # Examples
 ///
@@ -49,8 +50,7 @@ impl Rng {
     pub fn normal(&mut self) -> f32 {
         let u1 = 1.0 - self.uniform();
         let u2 = self.uniform();
-        crate::math::sqrt(-2.0 * crate::math::ln(u1))
-            * crate::math::cos(core::f32::consts::TAU * u2)
+        libm::sqrtf(-2.0 * libm::logf(u1)) * libm::cosf(core::f32::consts::TAU * u2)
     }
 
     /// Fills `out` with standard normal samples, in index order.
