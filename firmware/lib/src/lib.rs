@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 #![allow(clippy::float_cmp)]
 
+pub mod bench;
 pub mod config;
 pub mod model;
 pub mod probe;

@@ -333,6 +333,21 @@ pub fn run<
         "model.blob_params",
         m.net.tensors().next().unwrap_or(&[]),
     )?;
+    {
+        use core::mem::size_of;
+        let check = size_of::<Loaded<IN, H, OUT, N>>();
+        let tune = size_of::<Sgd<Mlp<IN, H, OUT>>>()
+            + size_of::<Mlp<IN, H, OUT>>()
+            + size_of::<Deque<[f32; IN], RING>>()
+            + size_of::<[[f32; IN]; RING]>();
+        writeln!(
+            out,
+            "ram: model + {N} samples {check} B; fine-tuning adds {tune} B \
+             (SGD velocity, gradient, ring buffer, batch)"
+        )?;
+        writeln!(out, "# ram.model_and_samples {check}")?;
+        writeln!(out, "# ram.finetune {tune}")?;
+    }
     check_corruption::<IN, H, OUT, COPY>(blob_bytes, out, tally)?;
 
     let (acc0, lds0) = robustness("before", &m.net, &m.xs, &m.ys, cfg, out, tally)?;

@@ -62,6 +62,16 @@ fn main() -> ! {
         "stack: peak {=usize} bytes (stack painting)",
         vatic_fw_stack::peak()
     );
+    {
+        use vatic_firmware::config::m4f_model as m;
+        let _ = vatic_firmware::bench::run::<
+            { m::IN },
+            { m::H },
+            { m::OUT },
+            { m::SAMPLES },
+            { m::RING },
+        >(m::BLOB, &m::CONFIG, &mut DwtCounter, &mut out);
+    }
     let _ = tally.write_summary(&mut out);
     let failed = if ok {
         tally.failed
@@ -88,5 +98,21 @@ impl<P: OutputPin> OutputPin for ActiveLow<P> {
 
     fn set_high(&mut self) -> Result<(), Self::Error> {
         self.0.set_low()
+    }
+}
+
+/// Counts CPU cycles with the DWT cycle counter (enabled at start; hardware only: QEMU does not
+/// model it).
+struct DwtCounter;
+
+impl vatic_firmware::bench::Counter for DwtCounter {
+    fn count(&mut self, f: &mut dyn FnMut()) -> u32 {
+        let start = cortex_m::peripheral::DWT::cycle_count();
+        f();
+        cortex_m::peripheral::DWT::cycle_count().wrapping_sub(start)
+    }
+
+    fn unit(&self) -> &'static str {
+        "CPU cycles (DWT), 64 MHz"
     }
 }
