@@ -344,7 +344,7 @@ fn pictures(a: &DemoArgs, s: &Synthetic, runs: &[(Model, f32)], rows: &[Row]) ->
         &panels,
         2,
         (1000, 900),
-        "moons in 100-D, seen in their 2-D plane: p(class 1), boundary, test points by LDS",
+        "moons 100-D seen in their 2-D plane",
     )?;
 
     let curves: Vec<plot::Curve<'_>> = rows

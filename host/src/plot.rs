@@ -200,7 +200,7 @@ pub fn boundary_figure(
     root.fill(&WHITE).map_err(err)?;
     let root = root
         .titled(
-            &format!("{caption}   (darker points: higher LDS, colour ~ sqrt(LDS / {max_lds:.3}))"),
+            &format!("{caption}: test points shaded by LDS (darker = higher, sqrt scale, max {max_lds:.2})"),
             ("sans-serif", 18),
         )
         .map_err(err)?;
