@@ -42,7 +42,8 @@ pub struct DemoArgs {
     /// Unlabelled points besides the 16 labelled ones.
     #[arg(long, default_value_t = 1000)]
     pub unlabelled_pool: usize,
-    /// Unlabelled minibatch of each VAT step (the labelled batch is always all 16 points).
+    /// Unlabelled minibatch of each VAT step (0: all of them; the labelled batch is always all
+    /// 16 points).
     #[arg(long, default_value_t = train::SYNTHETIC_UNLABELLED_BATCH)]
     pub unlabelled_batch: usize,
     /// Skip the UCI digits runs (10 labels per class, supervised vs VAT).
@@ -98,7 +99,8 @@ fn moons_config(a: &DemoArgs, method: Method) -> TrainConfig {
     let eps = Kind::Moons.paper_eps();
     let mut cfg = TrainConfig::synthetic(method, eps);
     cfg.epochs = a.epochs;
-    cfg.unlabelled_batch = Some(a.unlabelled_batch);
+    // 0: the whole unlabelled set every step.
+    cfg.unlabelled_batch = (a.unlabelled_batch > 0).then_some(a.unlabelled_batch);
     cfg.eval_every = 0;
     cfg
 }
