@@ -3,8 +3,9 @@
 //! samples, CRC-32) — plus the host's own results for that model and subset as JSON, so the
 //! firmware's output can be compared bit for bit (`f32` values are also given as their bits).
 //!
-//! The writer here follows the documented byte layout independently of the core's writer; the
-//! tests parse its output with the core's parser.
+//! The writer here follows the documented byte layout independently of the core's writer (it
+//! works for every supported shape without a per-shape buffer size); the tests parse its output
+//! with the core's `vatic::blob` parser.
 
 use crate::cli::DataArgs;
 use crate::data::Dataset;
@@ -312,6 +313,37 @@ mod tests {
         assert_eq!(e.logits_bits[0][0], e.logits[0][0].to_bits());
         assert_eq!(e.lds.len(), 2);
         assert!(e.lds.iter().all(|&v| v >= 0.0));
+    }
+
+    #[test]
+    fn the_core_parses_what_the_host_writes() {
+        use vatic::{Mlp, Mlp2, Parameters};
+        let d = Dataset::new(
+            16,
+            4,
+            (0..48).map(|i| i as f32 / 7.0).collect(),
+            vec![1, 3, 0],
+        )
+        .unwrap();
+        let mut m = Model::new(&[16, 8, 4], Activation::Tanh, 9).unwrap();
+        let b = blob(&mut m, &d).unwrap();
+        let mut net = Mlp::<16, 8, 4>::ZERO;
+        let samples: Vec<_> = vatic::blob::parse_mlp(&b, &mut net).unwrap().collect();
+        assert_eq!(Model::Mlp_16_8_4(Box::new(net)), m);
+        assert_eq!(samples.len(), 3);
+        assert_eq!(samples[2].1, 0);
+        assert_eq!(&samples[1].0[..], d.row(1));
+        // Any flipped byte is caught by the core.
+        let mut bad = b.clone();
+        bad[40] ^= 1;
+        assert!(vatic::blob::parse_mlp(&bad, &mut Mlp::<16, 8, 4>::ZERO).is_err());
+
+        let d = Dataset::new(4, 3, vec![0.5; 8], vec![2, 1]).unwrap();
+        let mut m = Model::new(&[4, 16, 12, 3], Activation::Relu, 3).unwrap();
+        let b = blob(&mut m, &d).unwrap();
+        let mut net = Mlp2::<4, 16, 12, 3>::ZERO;
+        assert_eq!(vatic::blob::parse_mlp2(&b, &mut net).unwrap().len(), 2);
+        assert_eq!(Model::Mlp2_4_16_12_3(Box::new(net)), m);
     }
 
     #[test]
