@@ -317,7 +317,7 @@ mod tests {
 
     #[test]
     fn the_core_parses_what_the_host_writes() {
-        use vatic::{Mlp, Mlp2, Parameters};
+        use vatic::{Mlp, Mlp2};
         let d = Dataset::new(
             16,
             4,
@@ -336,7 +336,8 @@ mod tests {
         // Any flipped byte is caught by the core.
         let mut bad = b.clone();
         bad[40] ^= 1;
-        assert!(vatic::blob::parse_mlp(&bad, &mut Mlp::<16, 8, 4>::ZERO).is_err());
+        let mut scratch = Mlp::<16, 8, 4>::ZERO;
+        assert!(vatic::blob::parse_mlp(&bad, &mut scratch).is_err());
 
         let d = Dataset::new(4, 3, vec![0.5; 8], vec![2, 1]).unwrap();
         let mut m = Model::new(&[4, 16, 12, 3], Activation::Relu, 3).unwrap();
