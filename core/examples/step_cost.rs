@@ -66,7 +66,7 @@ fn run<const IN: usize, const H: usize, const OUT: usize>(row: &str, batch: usiz
         }
         opt.step(&mut net, &grad);
     }
-    println!("{row}: {steps} steps, checksum {sink}");
+    println!("{row}: {steps} steps, checksum {sink} (bits {:08x})", sink.to_bits());
 }
 
 fn main() {
