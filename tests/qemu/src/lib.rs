@@ -204,3 +204,38 @@ pub fn assert_same_bits(board: &Board, host: &str, device: &str) {
     );
     assert!(!h.is_empty(), "no summary lines at all");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOST: &str = "probe\n@ probe.loss 40219e38\nok   probe.finite\n6 passed, 0 failed\n";
+
+    #[test]
+    fn summary_keeps_bit_lines_and_tally() {
+        assert_eq!(
+            summary_lines(HOST),
+            ["@ probe.loss 40219e38", "6 passed, 0 failed"]
+        );
+    }
+
+    #[test]
+    fn same_bits_pass() {
+        let device =
+            "vatic firmware: mps2\r\n@ probe.loss 40219e38\nstack: 1\n6 passed, 0 failed\n";
+        assert_same_bits(&MPS2_AN386, HOST, device);
+    }
+
+    #[test]
+    #[should_panic(expected = "line 0 of the summary differs")]
+    fn one_bit_differs() {
+        let device = "@ probe.loss 40219e39\n6 passed, 0 failed\n";
+        assert_same_bits(&MPS2_AN386, HOST, device);
+    }
+
+    #[test]
+    #[should_panic(expected = "summary lines")]
+    fn missing_lines_fail() {
+        assert_same_bits(&MPS2_AN386, HOST, "@ probe.loss 40219e38\n");
+    }
+}
