@@ -346,3 +346,54 @@ fn run_train(a: &TrainArgs) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_is_consistent_and_defaults_to_the_demo() {
+        Cli::command().debug_assert();
+        assert!(Cli::parse_from(["vatic"]).command.is_none());
+        assert!(matches!(
+            Cli::parse_from(["vatic", "demo", "--seeds", "2"]).command,
+            Some(Command::Demo(crate::demo::DemoArgs { seeds: 2, .. }))
+        ));
+    }
+
+    #[test]
+    fn train_defaults_follow_the_paper_on_synthetic_sets() {
+        let Some(Command::Train(a)) =
+            Cli::parse_from(["vatic", "train", "--data", "circles"]).command
+        else {
+            panic!("not a train command");
+        };
+        let cfg = train_config(&a).unwrap();
+        assert_eq!(cfg.epochs, 1000);
+        assert_eq!(cfg.vat.eps, 0.4);
+        assert_eq!(cfg.optimizer, OptimizerKind::Sgd(SgdConfig::VAT_SYNTHETIC));
+        assert_eq!(cfg.vat.direction, Direction::Exact);
+        let Some(Command::Train(a)) = Cli::parse_from([
+            "vatic",
+            "train",
+            "--data",
+            "digits",
+            "--direction",
+            "fd",
+            "--xi",
+            "1e-3",
+            "--unlabelled-batch",
+            "0",
+        ])
+        .command
+        else {
+            panic!("not a train command");
+        };
+        let cfg = train_config(&a).unwrap();
+        assert!(matches!(cfg.optimizer, OptimizerKind::Adam(_)));
+        assert_eq!(cfg.vat.direction, Direction::FiniteDifference);
+        assert_eq!(cfg.vat.xi, 1e-3);
+        assert_eq!(cfg.unlabelled_batch, None);
+    }
+}
