@@ -37,6 +37,33 @@ pub fn safetensors(bytes: &[u8]) {
     }
 }
 
+/// The core's firmware blob parser (`vatic::blob`), for every shape the firmware and host use:
+/// whatever it accepts must hold finite parameters and valid samples.
+pub fn blob(bytes: &[u8]) {
+    fn check<const IN: usize, const H: usize, const OUT: usize>(bytes: &[u8]) {
+        let mut net = vatic::Mlp::<IN, H, OUT>::ZERO;
+        if let Ok(samples) = vatic::blob::parse_mlp(bytes, &mut net) {
+            assert!(vatic::Parameters::is_finite(&net));
+            for (x, y) in samples {
+                assert!(x.iter().all(|v| v.is_finite()) && y < OUT);
+            }
+        }
+    }
+    let _ = vatic::blob::parse_header(bytes);
+    check::<16, 32, 4>(bytes);
+    check::<8, 16, 2>(bytes);
+    check::<64, 32, 10>(bytes);
+    let mut net2 = vatic::Mlp2::<4, 16, 12, 3>::ZERO;
+    let _ = vatic::blob::parse_mlp2(bytes, &mut net2);
+}
+
+/// The `vatic inspect` input parser (JSON with the batch and hyper-parameters).
+pub fn inspect_input(bytes: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        let _ = crate::inspect::parse_input(text);
+    }
+}
+
 /// A deterministic mutation of `seed_input`: flips, overwrites, truncations and insertions.
 pub fn mutate(seed_input: &[u8], rng: &mut Rng) -> Vec<u8> {
     let mut v = seed_input.to_vec();

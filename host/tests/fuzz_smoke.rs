@@ -51,3 +51,22 @@ fn safetensors_loader_survives_mutations() {
     ];
     run(&seeds, fuzzing::safetensors);
 }
+
+#[test]
+fn blob_parser_survives_mutations() {
+    let seeds = vec![
+        include_bytes!("../../firmware/lib/blobs/m4f.vatc").to_vec(),
+        include_bytes!("../../firmware/lib/blobs/m0.vatc").to_vec(),
+    ];
+    run(&seeds, fuzzing::blob);
+}
+
+#[test]
+fn inspect_input_parser_survives_mutations() {
+    let seeds =
+        vec![
+            include_bytes!("../../tests/reference/fixtures/tanh_4_16_12_3_xi1e-3.input.json")
+                .to_vec(),
+        ];
+    run(&seeds, fuzzing::inspect_input);
+}
