@@ -10,6 +10,33 @@
 //!   bisection returns *a* boundary: the first one when success is monotone);
 //! * empirical robustness (ART) = mean over successfully attacked samples of
 //!   `‖x_adv − x‖ / ‖x‖` at the minimal ε, in the attack's norm.
+//!
+//! # Examples
+//!
+//! ```
+//! use vatic::attack::Norm;
+//! use vatic::metrics::{lds_stats, minimal_epsilon_stats, robust_accuracy_sweep, Attack};
+//! use vatic::vat::VatConfig;
+//! use vatic::{Activation, Mlp, Rng};
+//!
+//! let mut rng = Rng::new(4);
+//! let net: Mlp<2, 16, 2> = Mlp::new(Activation::Tanh, &mut rng);
+//! let xs = [[0.5, 0.1], [-0.3, 0.8], [0.9, -0.7], [-0.6, -0.2]];
+//! let ys = [0, 1, 0, 1];
+//!
+//! let eps = [0.0, 0.1, 0.3];
+//! let mut acc = [0.0; 3];
+//! let pgd = Attack::Pgd { norm: Norm::LInf, iterations: 10 };
+//! robust_accuracy_sweep(&net, &xs, &ys, pgd, &eps, None, &mut acc)?;
+//! assert!(acc[2] <= acc[0]);
+//!
+//! let m = minimal_epsilon_stats(&net, &xs, &ys, pgd, 2.0, 12, None)?;
+//! assert_eq!(m.fooled + m.resisted + m.misclassified, xs.len());
+//!
+//! let lds = lds_stats(&net, &xs, &mut rng, &VatConfig::new(0.5))?;
+//! assert!(lds.mean <= lds.max);
+//! # Ok::<(), vatic::Error>(())
+//! ```
 
 use crate::attack::{fgsm_unchecked, pgd_unchecked, Clip, Norm, Pgd};
 use crate::error::{Error, Result};
