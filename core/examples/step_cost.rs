@@ -66,7 +66,10 @@ fn run<const IN: usize, const H: usize, const OUT: usize>(row: &str, batch: usiz
         }
         opt.step(&mut net, &grad);
     }
-    println!("{row}: {steps} steps, checksum {sink} (bits {:08x})", sink.to_bits());
+    println!(
+        "{row}: {steps} steps, checksum {sink} (bits {:08x})",
+        sink.to_bits()
+    );
 }
 
 fn main() {
