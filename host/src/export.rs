@@ -19,10 +19,9 @@ use vatic::metrics::{self, Attack};
 use vatic::vat::VatConfig;
 use vatic::{Network, Rng};
 
-/// The blob's magic bytes.
-pub const MAGIC: [u8; 4] = *b"VATC";
-/// The blob format version written.
-pub const VERSION: u16 = 1;
+/// The core's magic bytes, format version and checksum: the layout is written independently
+/// here, the constants and the CRC are the core's.
+pub use vatic::blob::{crc32, MAGIC, VERSION};
 
 /// `vatic export-firmware`.
 #[derive(Debug, Clone, Args)]
@@ -47,19 +46,6 @@ pub struct ExportArgs {
     /// Where to write the host's expected results (default: the blob's path with .json).
     #[arg(long)]
     pub expected: Option<PathBuf>,
-}
-
-/// CRC-32 (IEEE 802.3, reflected, the value zlib's `crc32` gives).
-pub fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
-        }
-    }
-    !crc
 }
 
 /// Encodes a model and samples as a version-1 blob.
