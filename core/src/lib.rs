@@ -37,6 +37,7 @@
 //! | `Sgd<N>` | `size_of::<N>()` + 24 |
 //! | `Adam<N>` | `2·size_of::<N>()` + 32 |
 //! | a forward trace (stack) | `4·(IN + H)` |
+//! | batch functions (stack) | up to `2·BLOCK` traces + `BLOCK` hidden-width buffers ([`BLOCK`] = 8) |
 //!
 //! A 64-32-10 network is 9 644 bytes; with its gradient and Adam state, training it needs
 //! 38 608 bytes of static RAM (`cargo test -p vatic --test memory -- --nocapture`).
