@@ -199,16 +199,23 @@ pub fn minimal_epsilon<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
     steps: u32,
     clip: Option<Clip>,
 ) -> Result<Option<f32>> {
-    attack.validate()?;
-    check::epsilon(eps_max)?;
-    Clip::check(clip)?;
+    check_bisection(attack, eps_max, steps, clip)?;
     check::batch(core::slice::from_ref(x), Some(&[y]), OUT)?;
-    if steps == 0 {
-        return Err(Error::ZeroIterations);
-    }
     Ok(minimal_epsilon_unchecked(
         net, x, y, attack, eps_max, steps, clip,
     ))
+}
+
+/// The arguments shared by [`minimal_epsilon`] and [`minimal_epsilon_stats`], checked in the
+/// same order as before: attack, radius, clip range, then the bisection step count.
+fn check_bisection(attack: Attack, eps_max: f32, steps: u32, clip: Option<Clip>) -> Result<()> {
+    attack.validate()?;
+    check::epsilon(eps_max)?;
+    Clip::check(clip)?;
+    if steps == 0 {
+        return Err(Error::ZeroIterations);
+    }
+    Ok(())
 }
 
 fn minimal_epsilon_unchecked<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
@@ -274,13 +281,8 @@ pub fn minimal_epsilon_stats<N: Network<IN, OUT>, const IN: usize, const OUT: us
     steps: u32,
     clip: Option<Clip>,
 ) -> Result<MinimalEpsilon> {
-    attack.validate()?;
-    check::epsilon(eps_max)?;
-    Clip::check(clip)?;
+    check_bisection(attack, eps_max, steps, clip)?;
     check::batch(xs, Some(ys), OUT)?;
-    if steps == 0 {
-        return Err(Error::ZeroIterations);
-    }
     let mut s = MinimalEpsilon {
         min: f32::INFINITY,
         ..MinimalEpsilon::default()

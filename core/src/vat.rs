@@ -252,6 +252,16 @@ pub(crate) struct BlockTerms {
     pub entropy_scale: Option<f32>,
 }
 
+impl BlockTerms {
+    /// Only `scale · ∂LDS/∂θ`.
+    pub(crate) fn lds(scale: f32) -> Self {
+        BlockTerms {
+            lds_scale: Some(scale),
+            entropy_scale: None,
+        }
+    }
+}
+
 /// VAT for a block of at most [`BLOCK`] validated samples `xs`, from the start directions in
 /// `ds` (overwritten by the final unit directions). Writes `lds[i]` and the entropy
 /// `H(p(x_i))` to `entropy[i]`; adds the requested gradients to `grad`.
@@ -433,10 +443,7 @@ pub fn vat_grad<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
     cfg.validate()?;
     check::weight(weight)?;
     check::batch(xs, None, OUT)?;
-    let terms = BlockTerms {
-        lds_scale: Some(weight / xs.len() as f32),
-        entropy_scale: None,
-    };
+    let terms = BlockTerms::lds(weight / xs.len() as f32);
     let (sum, _, _) = batch(net, xs, |_, d| rng.fill_normal(d), cfg, Some(grad), terms);
     Ok(sum / xs.len() as f32)
 }
@@ -462,10 +469,7 @@ pub fn vat_grad_with_directions<N: Network<IN, OUT>, const IN: usize, const OUT:
         return Err(Error::LengthMismatch);
     }
     check::batch(d0s, None, OUT)?;
-    let terms = BlockTerms {
-        lds_scale: Some(weight / xs.len() as f32),
-        entropy_scale: None,
-    };
+    let terms = BlockTerms::lds(weight / xs.len() as f32);
     let start = |i: usize, d: &mut [f32; IN]| {
         if let Some(d0) = d0s.get(i) {
             *d = *d0;
