@@ -1,6 +1,16 @@
 //! A fully connected layer `y = W x + b`.
 
-use crate::kernels::{axpy, axpy4, dot, dot4};
+use crate::kernels::{axpy, dot, dot_tile, load8, store8, LANES};
+use wide::f32x8;
+
+/// Weight rows per tile of the block forward pass ([`dot_tile`]'s `R`).
+const FWD_ROWS: usize = 2;
+/// Samples per tile of the block forward pass ([`dot_tile`]'s `S`).
+const FWD_SAMPLES: usize = 2;
+/// Samples per register tile of the block input-gradient pass.
+const BWD_SAMPLES: usize = 4;
+/// Gradient rows per register tile of the block parameter-gradient pass.
+const GRAD_ROWS: usize = 4;
 
 /// A dense layer with `IN` inputs and `OUT` outputs: `y = W x + b`.
 ///
@@ -58,8 +68,9 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
 
     /// `dst[s] = W x_s (+ b)` for every sample `s` of a block, `x_s = x_of(&src[s])`.
     ///
-    /// Same bits as [`Dense::forward`] / [`Dense::tangent`] per sample; each weight row is read
-    /// once per four samples ([`dot4`]).
+    /// Same bits as [`Dense::forward`] / [`Dense::tangent`] per sample; the products are
+    /// computed in [`dot_tile`]s of [`FWD_ROWS`] rows × [`FWD_SAMPLES`] samples, so each chunk
+    /// of a weight row is loaded once per tile of samples.
     #[inline]
     pub(crate) fn forward_rows<T>(
         &self,
@@ -73,30 +84,65 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
             src.get(..n).unwrap_or_default(),
             dst.get_mut(..n).unwrap_or_default(),
         );
-        for (o, (row, &b)) in self.weight.iter().zip(&self.bias).enumerate() {
-            let out = |v: f32| if with_bias { v + b } else { v };
-            let mut sc = src.chunks_exact(4);
-            let mut dc = dst.chunks_exact_mut(4);
-            for (s4, d4) in (&mut sc).zip(&mut dc) {
-                if let ([s0, s1, s2, s3], [d0, d1, d2, d3]) = (s4, d4) {
-                    let r = dot4(row, [x_of(s0), x_of(s1), x_of(s2), x_of(s3)]);
-                    for (d, r) in [d0, d1, d2, d3].into_iter().zip(r) {
-                        if let Some(v) = d.get_mut(o) {
-                            *v = out(r);
-                        }
-                    }
+        let mut rows = self.weight.chunks_exact(FWD_ROWS);
+        let mut o = 0;
+        for r in &mut rows {
+            self.forward_tiles::<FWD_ROWS, T>(o, r, src, &x_of, dst, with_bias);
+            o += FWD_ROWS;
+        }
+        for r in rows.remainder().chunks(1) {
+            self.forward_tiles::<1, T>(o, r, src, &x_of, dst, with_bias);
+            o += 1;
+        }
+    }
+
+    /// Rows `o .. o + R` of [`Dense::forward_rows`] for every sample.
+    #[inline(always)]
+    fn forward_tiles<const R: usize, T>(
+        &self,
+        o: usize,
+        rows: &[[f32; IN]],
+        src: &[T],
+        x_of: &impl Fn(&T) -> &[f32; IN],
+        dst: &mut [[f32; OUT]],
+        with_bias: bool,
+    ) {
+        let a: [&[f32]; R] = core::array::from_fn(|r| rows.get(r).map_or(&[][..], |w| &w[..]));
+        let bias: [f32; R] = core::array::from_fn(|r| self.bias.get(o + r).copied().unwrap_or(0.0));
+        // Without a bias the dot is stored as is (`v + 0.0` would turn −0 into +0).
+        let put = |d: &mut [f32; OUT], t: [f32; R]| {
+            for ((v, b), r) in t.into_iter().zip(bias).zip(o..) {
+                if let Some(y) = d.get_mut(r) {
+                    *y = if with_bias { v + b } else { v };
                 }
             }
-            for (s, d) in sc.remainder().iter().zip(dc.into_remainder()) {
-                if let Some(v) = d.get_mut(o) {
-                    *v = out(dot(row, x_of(s)));
-                }
+        };
+        let mut sc = src.chunks_exact(FWD_SAMPLES);
+        let mut dc = dst.chunks_exact_mut(FWD_SAMPLES);
+        for (s, d) in (&mut sc).zip(&mut dc) {
+            let b: [&[f32]; FWD_SAMPLES] =
+                core::array::from_fn(|k| s.get(k).map_or(&[][..], |t| &x_of(t)[..]));
+            let t = dot_tile(a, b);
+            for (k, d) in d.iter_mut().enumerate() {
+                put(
+                    d,
+                    core::array::from_fn(|r| {
+                        t.get(r).and_then(|t| t.get(k)).copied().unwrap_or(0.0)
+                    }),
+                );
             }
+        }
+        for (s, d) in sc.remainder().iter().zip(dc.into_remainder()) {
+            let t = dot_tile(a, [&x_of(s)[..]]);
+            put(d, t.map(|[v]| v));
         }
     }
 
     /// `dst[s] = Wᵀ dy_s` for every sample of a block, `dy_s = dy_of(&src[s])`, summed over
-    /// outputs in increasing `o` (same bits as [`Dense::backprop_input`]).
+    /// outputs in increasing `o` from `0.0` (same bits as [`Dense::backprop_input`]).
+    ///
+    /// Register tiles of [`BWD_SAMPLES`] samples × [`LANES`] input columns: each chunk of a
+    /// weight row is loaded once per tile, and the partial sums stay in registers over all `o`.
     #[inline]
     pub(crate) fn backprop_rows<T>(
         &self,
@@ -104,32 +150,53 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
         dy_of: impl Fn(&T) -> &[f32; OUT],
         dst: &mut [[f32; IN]],
     ) {
-        for d in dst.iter_mut() {
-            d.fill(0.0);
+        if OUT < LANES {
+            // Too few rows to amortise a register tile: row by row, the same order.
+            for (s, d) in src.iter().zip(dst.iter_mut()) {
+                self.backprop_input(dy_of(s), d);
+            }
+            return;
         }
-        // Four rows at a time: dx ← (((dx + g₀W₀) + g₁W₁) + g₂W₂) + g₃W₃, the per-sample order.
-        let g = |s: &T, o: usize| dy_of(s).get(o).copied().unwrap_or(0.0);
-        let mut rows = self.weight.chunks_exact(4);
-        let mut o = 0;
-        for r4 in &mut rows {
-            if let [w0, w1, w2, w3] = r4 {
-                for (s, d) in src.iter().zip(dst.iter_mut()) {
-                    let a = [g(s, o), g(s, o + 1), g(s, o + 2), g(s, o + 3)];
-                    axpy4(d, a, [w0, w1, w2, w3]);
+        let full = IN - IN % LANES;
+        for (src, dst) in src.chunks(BWD_SAMPLES).zip(dst.chunks_mut(BWD_SAMPLES)) {
+            // A missing sample (a short last tile) reads as `dy = 0` and is not stored.
+            let g: [&[f32]; BWD_SAMPLES] =
+                core::array::from_fn(|k| src.get(k).map_or(&[][..], |t| &dy_of(t)[..]));
+            let gv = |o: usize| g.map(|g| g.get(o).copied().unwrap_or(0.0));
+            for c in (0..full).step_by(LANES) {
+                let mut acc = [f32x8::ZERO; BWD_SAMPLES];
+                for (o, row) in self.weight.iter().enumerate() {
+                    let w = load8(row, c);
+                    for (a, g) in acc.iter_mut().zip(gv(o)) {
+                        *a += f32x8::splat(g) * w;
+                    }
+                }
+                for (a, d) in acc.iter().zip(dst.iter_mut()) {
+                    store8(d, c, *a);
                 }
             }
-            o += 4;
-        }
-        for row in rows.remainder() {
-            for (s, d) in src.iter().zip(dst.iter_mut()) {
-                axpy(d, g(s, o), row);
+            for i in full..IN {
+                let mut acc = [0.0f32; BWD_SAMPLES];
+                for (o, row) in self.weight.iter().enumerate() {
+                    let w = row.get(i).copied().unwrap_or(0.0);
+                    for (a, g) in acc.iter_mut().zip(gv(o)) {
+                        *a += g * w;
+                    }
+                }
+                for (a, d) in acc.iter().zip(dst.iter_mut()) {
+                    if let Some(d) = d.get_mut(i) {
+                        *d = *a;
+                    }
+                }
             }
-            o += 1;
         }
     }
 
     /// Accumulates the parameter gradient of a block into `grad`, sample by sample for every
     /// element (same bits as [`Dense::accumulate_grad`] called per sample in order).
+    ///
+    /// Register tiles of [`GRAD_ROWS`] gradient rows × [`LANES`] columns, loaded once, updated
+    /// by every sample in order, stored once.
     #[inline]
     pub(crate) fn grad_rows<T, U>(
         &self,
@@ -144,24 +211,35 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
             xs.get(..n).unwrap_or_default(),
             dys.get(..n).unwrap_or_default(),
         );
-        let d = |u: &U, o: usize| dy_of(u).get(o).copied().unwrap_or(0.0);
-        for (o, (grow, gb)) in grad.weight.iter_mut().zip(grad.bias.iter_mut()).enumerate() {
-            // Four samples at a time, added in sample order (same bits as per sample).
-            let mut xc = xs.chunks_exact(4);
-            let mut dc = dys.chunks_exact(4);
-            for (x4, d4) in (&mut xc).zip(&mut dc) {
-                if let ([x0, x1, x2, x3], [u0, u1, u2, u3]) = (x4, d4) {
-                    let a = [d(u0, o), d(u1, o), d(u2, o), d(u3, o)];
-                    axpy4(grow, a, [x_of(x0), x_of(x1), x_of(x2), x_of(x3)]);
-                    for v in a {
-                        *gb += v;
+        let full = IN - IN % LANES;
+        let rows = grad.weight.chunks_mut(GRAD_ROWS);
+        for (o, (grows, gbs)) in rows.zip(grad.bias.chunks_mut(GRAD_ROWS)).enumerate() {
+            let o = o * GRAD_ROWS;
+            let dv = |u: &U| -> [f32; GRAD_ROWS] {
+                let d = dy_of(u);
+                core::array::from_fn(|r| d.get(o + r).copied().unwrap_or(0.0))
+            };
+            for c in (0..full).step_by(LANES) {
+                let mut acc: [f32x8; GRAD_ROWS] =
+                    core::array::from_fn(|r| grows.get(r).map_or(f32x8::ZERO, |g| load8(g, c)));
+                for (x, u) in xs.iter().zip(dys) {
+                    let xv = load8(x_of(x), c);
+                    for (a, d) in acc.iter_mut().zip(dv(u)) {
+                        *a += f32x8::splat(d) * xv;
                     }
                 }
+                for (a, g) in acc.iter().zip(grows.iter_mut()) {
+                    store8(g, c, *a);
+                }
             }
-            for (x, u) in xc.remainder().iter().zip(dc.remainder()) {
-                let v = d(u, o);
-                axpy(grow, v, x_of(x));
-                *gb += v;
+            let d = |u: &U, r: usize| dy_of(u).get(o + r).copied().unwrap_or(0.0);
+            for (r, (grow, gb)) in grows.iter_mut().zip(gbs.iter_mut()).enumerate() {
+                let tail = grow.get_mut(full..).unwrap_or_default();
+                for (x, u) in xs.iter().zip(dys) {
+                    let d = d(u, r);
+                    axpy(tail, d, x_of(x).get(full..).unwrap_or_default());
+                    *gb += d;
+                }
             }
         }
     }

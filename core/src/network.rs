@@ -102,6 +102,18 @@ pub trait Network<const IN: usize, const OUT: usize>: Parameters {
         self.forward(x, &mut trace)
     }
 
+    /// Logits of a batch without keeping the traces: `zs[s] = f(xs[s])` (the shorter slice
+    /// sets the count), the same bits as [`logits`](Network::logits) per sample.
+    ///
+    /// Runs [`forward_block`](Network::forward_block) on blocks of [`BLOCK`] samples with
+    /// `BLOCK` traces on the stack (`BLOCK · 4 · (IN + hidden widths)` bytes).
+    fn logits_block(&self, xs: &[[f32; IN]], zs: &mut [[f32; OUT]]) {
+        let mut traces = [Self::EMPTY_TRACE; BLOCK];
+        for (xs, zs) in xs.chunks(BLOCK).zip(zs.chunks_mut(BLOCK)) {
+            self.forward_block(xs, &mut traces, zs);
+        }
+    }
+
     /// The predicted class: the index of the largest logit (the first one on ties).
     fn predict(&self, x: &[f32; IN]) -> usize {
         argmax(&self.logits(x))

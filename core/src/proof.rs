@@ -39,6 +39,22 @@ fn deep_passes(net: &Deep, x: &[f32; 6], g: &mut Deep, dx: &mut [f32; 6]) -> [f3
 }
 
 #[no_panic]
+fn tiled_blocks(
+    net: &Mlp<20, 17, 9>,
+    xs: &[[f32; 20]],
+    ts: &mut [MlpTrace<20, 17>],
+    zs: &mut [[f32; 9]],
+    g: &mut Mlp<20, 17, 9>,
+    dxs: &mut [[f32; 20]],
+) {
+    // Widths of at least one 8-lane chunk plus a tail, so the register tiles are covered.
+    net.forward_block(xs, ts, zs);
+    net.backward_block(ts, zs, Some(g), Some(dxs));
+    net.jvp_block(ts, xs, zs);
+    net.logits_block(xs, zs);
+}
+
+#[no_panic]
 fn losses(z: &[f32; 3], zq: &[f32; 3], y: usize) -> f32 {
     let ce = match loss::cross_entropy(z, y) {
         Ok((c, _)) => c,
@@ -141,4 +157,10 @@ fn proved_functions_run() {
     assert!(semi_step(&mut net, &mut adam, &mut g, &xs, &ys, &mut rng).is_ok());
     let mut out = [0.0; 3];
     assert!(metrics(&net, &xs, &ys, &mut out, &mut rng).is_ok());
+    let wide: Mlp<20, 17, 9> = Mlp::new(crate::Activation::Relu, &mut rng);
+    let wxs: [[f32; 20]; 11] = core::array::from_fn(|_| core::array::from_fn(|_| rng.normal()));
+    let mut wts = [Mlp::<20, 17, 9>::EMPTY_TRACE; 11];
+    let (mut wzs, mut wdx, mut wg) = ([[0.0; 9]; 11], [[0.0; 20]; 11], Mlp::ZERO);
+    tiled_blocks(&wide, &wxs, &mut wts, &mut wzs, &mut wg, &mut wdx);
+    assert!(wzs.iter().flatten().all(|z| z.is_finite()));
 }

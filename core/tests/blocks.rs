@@ -51,6 +51,9 @@ fn check<N: Network<IN, OUT> + Clone, const IN: usize, const OUT: usize>(net: &N
         net.backward_block(&btraces, &dzs, Some(&mut bgrad), Some(&mut bdxs));
 
         assert_eq!(bits(&zs), bits(&bzs), "logits, batch {len}");
+        let mut lzs = vec![[0.0; OUT]; len];
+        net.logits_block(&xs, &mut lzs);
+        assert_eq!(bits(&zs), bits(&lzs), "logits_block, batch {len}");
         assert_eq!(bits(&jvs), bits(&bjvs), "J v, batch {len}");
         assert_eq!(bits(&dxs), bits(&bdxs), "dx, batch {len}");
         assert_eq!(param_bits(&grad), param_bits(&bgrad), "grad, batch {len}");
@@ -94,4 +97,16 @@ fn two_hidden_layers_blocks_equal_samples() {
         let net: Mlp2<9, 12, 10, 3> = Mlp2::new(act, &mut Rng::new(3));
         check(&net, 4);
     }
+}
+
+#[test]
+fn register_tile_edges_equal_samples() {
+    // Widths around the kernels' tiles: below one 8-lane chunk, one chunk plus a tail, several
+    // chunks; output counts below and above the row-tile threshold of the input gradient.
+    let net: Mlp<37, 50, 11> = Mlp::new(Activation::Relu, &mut Rng::new(5));
+    check(&net, 6);
+    let net: Mlp<3, 9, 2> = Mlp::new(Activation::Tanh, &mut Rng::new(7));
+    check(&net, 8);
+    let net: Mlp2<64, 16, 8, 7> = Mlp2::new(Activation::Relu, &mut Rng::new(9));
+    check(&net, 10);
 }
