@@ -1,9 +1,12 @@
-//! Instruction counts of the core operations on the stored model, for boards that can count.
+//! Instruction counts of the core operations on the stored model ([`run`]) and of the dense
+//! kernels per multiply-add ([`kernels`]), for boards that can count.
 //!
 //! The board supplies a [`Counter`]; under QEMU (`-icount shift=0`, where virtual time advances
-//! one nanosecond per instruction) the mps2-an386 binary counts with SysTick, calibrated on a
-//! block of exactly 1000 instructions. These are **instructions executed, not cycles**: a
-//! Cortex-M4F needs 1–3 cycles for most of them, more for divisions and flash wait states.
+//! one nanosecond per instruction) the mps2-an386 and microbit binaries count with SysTick,
+//! calibrated on a block of exactly 1000 instructions (`vatic_fw_stack::SysTickCounter`). These
+//! are **instructions executed, not cycles**: a Cortex-M4F needs 1–3 cycles for most of them,
+//! more for divisions and flash wait states; on the Cortex-M0 every `f32` operation is a call
+//! into the soft-float routines of `compiler_builtins`, whose instructions are counted too.
 
 use core::fmt::{self, Write};
 use core::hint::black_box;
@@ -12,7 +15,7 @@ use vatic::attack::{self, Norm};
 use vatic::optim::{Sgd, SgdConfig};
 use vatic::semi::{self, SemiConfig};
 use vatic::vat::VatConfig;
-use vatic::{Mlp, Network};
+use vatic::{Dense, Mlp, Network};
 
 use crate::config::ModelConfig;
 use crate::model::{load_into, Loaded};
@@ -86,4 +89,103 @@ pub fn run<const IN: usize, const H: usize, const OUT: usize, const N: usize, co
     writeln!(out, "# bench.inference {inference}")?;
     writeln!(out, "# bench.fgsm {fgsm}")?;
     writeln!(out, "# bench.vat_step {step}")
+}
+
+/// Counts the three dense kernels of one `IN`×`OUT` layer, [`Dense::forward`] (`y = W x + b`),
+/// [`Dense::backprop_input`] (the transposed product `dx = Wᵀ dy`) and
+/// [`Dense::accumulate_grad`] (the rank-1 update `∂W += dy xᵀ`, `∂b += dy`), on weights, a
+/// gradient, `x` and `dy` drawn from `vatic::Rng::new(seed)` (normal samples: the Cortex-M0's
+/// soft float takes data-dependent paths, so zeros would flatter it). Prints each count and the
+/// count per multiply-add (`IN·OUT` of them; the bias adds and the zeroing of `dx` are included
+/// in the numerator) as `# bench.<kernel>_per_mac N.NN` lines (target-specific, not compared
+/// with the host).
+///
+/// The layer and the gradient live on this function's stack frame: `2 · (IN + 1) · OUT · 4`
+/// bytes.
+///
+/// # Errors
+///
+/// Only the sink's.
+#[inline(never)]
+pub fn kernels<const IN: usize, const OUT: usize>(
+    seed: u64,
+    counter: &mut dyn Counter,
+    out: &mut impl Write,
+) -> fmt::Result {
+    let mut rng = vatic::Rng::new(seed);
+    let mut layer = Dense::<IN, OUT>::ZERO;
+    layer.init(&mut rng);
+    rng.fill_normal(&mut layer.bias);
+    let mut grad = Dense::<IN, OUT>::ZERO;
+    grad.init(&mut rng);
+    rng.fill_normal(&mut grad.bias);
+    let mut x = [0.0; IN];
+    rng.fill_normal(&mut x);
+    let mut dy = [0.0; OUT];
+    rng.fill_normal(&mut dy);
+    let (mut y, mut dx) = ([0.0; OUT], [0.0; IN]);
+
+    let layer = &layer;
+    let forward = counter.count(&mut || {
+        black_box(layer).forward(black_box(&x), &mut y);
+        black_box(&mut y);
+    });
+    let transposed = counter.count(&mut || {
+        black_box(layer).backprop_input(black_box(&dy), &mut dx);
+        black_box(&mut dx);
+    });
+    let rank1 = counter.count(&mut || {
+        black_box(layer).accumulate_grad(black_box(&x), black_box(&dy), &mut grad);
+        black_box(&mut grad);
+    });
+
+    let macs = IN * OUT;
+    let unit = counter.unit();
+    writeln!(
+        out,
+        "bench dense {IN}x{OUT} ({macs} multiply-adds, {unit}): forward {forward} ({}), \
+         transposed {transposed} ({}), rank-1 update {rank1} ({}) per multiply-add",
+        PerMac(forward, macs),
+        PerMac(transposed, macs),
+        PerMac(rank1, macs),
+    )?;
+    writeln!(out, "# bench.forward_per_mac {}", PerMac(forward, macs))?;
+    writeln!(
+        out,
+        "# bench.transposed_per_mac {}",
+        PerMac(transposed, macs)
+    )?;
+    writeln!(out, "# bench.rank1_per_mac {}", PerMac(rank1, macs))
+}
+
+/// `count / macs` with two decimals, rounded to nearest, in integer arithmetic (no `f32`
+/// formatting code on the device).
+struct PerMac(u32, usize);
+
+impl fmt::Display for PerMac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let macs = self.1.max(1) as u64;
+        let hundredths = (u64::from(self.0) * 100 + macs / 2) / macs;
+        write!(f, "{}.{:02}", hundredths / 100, hundredths % 100)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn show(p: PerMac) -> heapless::String<16> {
+        let mut s = heapless::String::new();
+        write!(s, "{p}").unwrap();
+        s
+    }
+
+    #[test]
+    fn per_mac_rounds_to_two_decimals() {
+        assert_eq!(show(PerMac(9512, 2048)), "4.64");
+        assert_eq!(show(PerMac(2048, 2048)), "1.00");
+        assert_eq!(show(PerMac(1, 3)), "0.33");
+        assert_eq!(show(PerMac(2, 3)), "0.67");
+        assert_eq!(show(PerMac(0, 0)), "0.00");
+    }
 }

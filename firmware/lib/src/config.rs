@@ -167,3 +167,27 @@ pub mod m0_model {
         lr: 0.02,
     };
 }
+
+/// The layer whose dense kernels [`crate::bench::kernels`] counts on the Cortex-M4F boards:
+/// 64 inputs × 32 outputs (2 048 multiply-adds per pass, so the loops' overhead is amortised).
+/// The layer and a gradient of the same shape live on the stack (2 × 8 320 bytes).
+pub mod m4f_kernel {
+    /// Inputs.
+    pub const IN: usize = 64;
+    /// Outputs.
+    pub const OUT: usize = 32;
+    /// Seed of [`vatic::Rng`]: draws the weights, the gradient, the input and `dy`.
+    pub const SEED: u64 = 5;
+}
+
+/// The layer whose dense kernels [`crate::bench::kernels`] counts on the Cortex-M0: 32 × 32
+/// (1 024 multiply-adds per pass; the layer and its gradient take 2 × 4 224 bytes of the
+/// micro:bit's 16 KB).
+pub mod m0_kernel {
+    /// Inputs.
+    pub const IN: usize = 32;
+    /// Outputs.
+    pub const OUT: usize = 32;
+    /// Seed of [`vatic::Rng`]: draws the weights, the gradient, the input and `dy`.
+    pub const SEED: u64 = 5;
+}

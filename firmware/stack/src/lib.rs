@@ -1,4 +1,5 @@
-//! Peak stack use by stack painting.
+//! Measurements on the device: peak stack use by stack painting, and (on ARM)
+//! `SysTickCounter`, instruction counts under QEMU `-icount`.
 //!
 //! [`paint`] fills the free stack (from cortex-m-rt's `_stack_end`, the end of `.bss`/`.uninit`,
 //! up to a little below the current stack pointer) with a pattern; after the work,
@@ -7,9 +8,15 @@
 //! never writes the pattern itself and the stack did not overflow into `.bss`.
 //!
 //! The only `unsafe` of the firmware lives here: volatile reads and writes of memory that the
-//! linker script gives to the stack and no Rust object owns.
+//! linker script gives to the stack and no Rust object owns, and the inline assembly of the
+//! counter's 1000-instruction calibration block.
 #![no_std]
 #![deny(missing_docs)]
+
+#[cfg(target_arch = "arm")]
+mod systick;
+#[cfg(target_arch = "arm")]
+pub use systick::SysTickCounter;
 
 use core::ptr::{addr_of, read_volatile, write_volatile};
 

@@ -10,7 +10,6 @@
 #![no_std]
 #![no_main]
 
-use cortex_m as _;
 use cortex_m_rt::entry;
 use semihosting::{io::Write as _, println};
 use vatic_firmware::{status, suite, Tally};
@@ -39,11 +38,26 @@ fn run(out: &mut Console) -> i32 {
     let mut tally = Tally::new();
     let ok = suite::m0(out, &mut tally).is_ok();
     let peak = vatic_fw_stack::peak();
+    // Instruction counts under `qemu-system-arm -icount shift=0` (see vatic_fw_stack::SysTickCounter).
+    if let Some(p) = cortex_m::Peripherals::take() {
+        let mut counter = vatic_fw_stack::SysTickCounter::new(p.SYST);
+        use vatic_firmware::config::{m0_kernel as k, m0_model as m};
+        let _ = vatic_firmware::bench::run::<
+            { m::IN },
+            { m::H },
+            { m::OUT },
+            { m::SAMPLES },
+            { m::RING },
+        >(m::BLOB, &m::CONFIG, &mut counter, out);
+        let _ = vatic_firmware::bench::kernels::<{ k::IN }, { k::OUT }>(k::SEED, &mut counter, out);
+    }
+    let with_bench = vatic_fw_stack::peak();
     println!(
-        "stack: peak {peak} bytes of {} (stack painting)",
+        "stack: peak {peak} bytes of {} (stack painting), {with_bench} with the instruction counts",
         vatic_fw_stack::capacity()
     );
     println!("# stack.peak {peak}");
+    println!("# stack.peak_with_bench {with_bench}");
     let _ = tally.write_summary(out);
     let _ = status::show_outcome(&mut status::NoPin, &mut status::NoDelay, tally.failed);
     i32::from(!(ok && tally.success()))
