@@ -7,10 +7,16 @@
     python3 bench/compare.py --no-peers                        # vatic only
     python3 bench/compare.py --peers-json peers.json           # reuse a saved peers.py output
     python3 bench/compare.py --peers-stat min                  # peers' fastest run (loaded box)
+    python3 bench/compare.py --native                          # vatic built for this CPU (AVX)
 
 Steps: `cargo bench -p vatic --bench steps [-- ARGS]`, then `python3 bench/peers.py --out FILE`,
 then a markdown table on stdout: row, net/batch, vatic us, torch us, numpy us, and the ratios
 torch/vatic and numpy/vatic (> 1: vatic is faster), plus the GFLOP/s of each side on 784-1200-10.
+
+--native builds vatic with RUSTFLAGS="-C target-cpu=native" into target/native (so the portable
+build is left alone) and reads its results from there. The results are bit-identical to the
+portable build's (vatic never fuses multiply-adds and fixes its summation order); only the
+vector width changes (SSE2 -> AVX on x86-64), as PyTorch and numpy pick theirs at run time.
 
 Criterion's results: criterion writes BenchmarkId("ce", "2-100-2/b32") of the group "step" to
 target/criterion/step/ce/2-100-2_b32/new/ ('/' in the parameter becomes '_' in the directory
@@ -123,17 +129,24 @@ def main():
     ap.add_argument("--peers-stat", choices=["median", "min", "cpu"], default="median",
                     help="which peers.py figure to show: median wall time per step (default, "
                     "like criterion's median), the fastest run, or the median CPU time")
+    ap.add_argument("--native", action="store_true", help="build vatic with -C target-cpu=native "
+                    "into target/native")
     ap.add_argument("--peak-gflops", type=float, default=None,
                     help="the core's f32 peak, for the %% of peak column")
     a = ap.parse_args(argv)
 
     target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    env = dict(os.environ)
+    if a.native:
+        target = target / "native"
+        env["CARGO_TARGET_DIR"] = str(target)
+        env["RUSTFLAGS"] = (env.get("RUSTFLAGS", "") + " -C target-cpu=native").strip()
     if not a.no_cargo:
         cmd = ["cargo", "bench", "-p", "vatic", "--bench", "steps"]
         if extra:
             cmd += ["--"] + extra
         print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
-        subprocess.run(cmd, cwd=ROOT, check=True, stdout=sys.stderr)
+        subprocess.run(cmd, cwd=ROOT, check=True, stdout=sys.stderr, env=env)
     vatic = criterion_results(target)
     if not vatic:
         print(f"note: no criterion results under {target}/criterion/step", file=sys.stderr)

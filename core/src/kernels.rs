@@ -40,16 +40,28 @@ pub const LANES: usize = 8;
 /// ```
 #[inline(always)]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let ca = a.chunks_exact(LANES);
-    let cb = b.chunks_exact(LANES);
-    let (ta, tb) = (ca.remainder(), cb.remainder());
-    let mut acc = [0.0f32; LANES];
-    for (xa, xb) in ca.zip(cb) {
-        for ((s, &p), &q) in acc.iter_mut().zip(xa).zip(xb) {
-            *s += p * q;
-        }
+    let n = a.len().min(b.len());
+    let ([(ha, ta)], [(hb, tb)]) = ([split(a, n)], [split(b, n)]);
+    let mut acc = f32x8::ZERO;
+    for (p, q) in ha.chunks_exact(LANES).zip(hb.chunks_exact(LANES)) {
+        acc += v8(p) * v8(q);
     }
-    let [a0, a1, a2, a3, a4, a5, a6, a7] = acc;
+    finish(acc, ta, tb)
+}
+
+/// `v[..n]` split into its whole [`LANES`]-chunks and the tail.
+#[inline(always)]
+fn split(v: &[f32], n: usize) -> (&[f32], &[f32]) {
+    v.get(..n)
+        .and_then(|v| v.split_at_checked(n - n % LANES))
+        .unwrap_or_default()
+}
+
+/// The end of [`dot`]'s order: `((acc0+acc4)+(acc1+acc5)) + ((acc2+acc6)+(acc3+acc7))`, then
+/// the tail products one by one.
+#[inline(always)]
+fn finish(acc: f32x8, ta: &[f32], tb: &[f32]) -> f32 {
+    let [a0, a1, a2, a3, a4, a5, a6, a7] = acc.to_array();
     let mut s = ((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7));
     for (&p, &q) in ta.iter().zip(tb) {
         s += p * q;
@@ -80,72 +92,64 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 #[inline(always)]
 pub fn dot_tile<const R: usize, const S: usize>(a: [&[f32]; R], b: [&[f32]; S]) -> [[f32; S]; R] {
     let n = a.iter().chain(&b).map(|v| v.len()).min().unwrap_or(0);
-    let full = n - n % LANES;
-    let mut acc = [[f32x8::ZERO; S]; R];
-    let ca = a.map(|v| v.get(..full).unwrap_or_default());
-    let cb = b.map(|v| v.get(..full).unwrap_or_default());
-    match (R, S) {
-        (2, 2) => {
-            if let ([a0, a1], [b0, b1]) = (&ca[..], &cb[..]) {
-                let it = a0.chunks_exact(LANES).zip(a1.chunks_exact(LANES));
-                let it = it.zip(b0.chunks_exact(LANES)).zip(b1.chunks_exact(LANES));
-                let mut t = [f32x8::ZERO; 4];
-                for (((p0, p1), q0), q1) in it {
-                    let (p0, p1, q0, q1) = (v8(p0), v8(p1), v8(q0), v8(q1));
-                    t[0] += p0 * q0;
-                    t[1] += p0 * q1;
-                    t[2] += p1 * q0;
-                    t[3] += p1 * q1;
-                }
-                for (k, t) in t.into_iter().enumerate() {
-                    if let Some(a) = acc.get_mut(k / 2).and_then(|a| a.get_mut(k % 2)) {
-                        *a = t;
-                    }
-                }
+    let (a, b) = (a.map(|v| split(v, n)), b.map(|v| split(v, n)));
+    // The shapes the layers use get one loop with every chunk loaded once; the result is
+    // copied into the generic array (folded away: R and S are constants).
+    let out = |t: &[&[f32]]| -> [[f32; S]; R] {
+        core::array::from_fn(|r| {
+            core::array::from_fn(|s| t.get(r).and_then(|t| t.get(s)).copied().unwrap_or(0.0))
+        })
+    };
+    match (&a[..], &b[..]) {
+        ([(a0, ta0), (a1, ta1)], [(b0, tb0), (b1, tb1)]) => {
+            let it = a0.chunks_exact(LANES).zip(a1.chunks_exact(LANES));
+            let it = it.zip(b0.chunks_exact(LANES)).zip(b1.chunks_exact(LANES));
+            let [mut t00, mut t01, mut t10, mut t11] = [f32x8::ZERO; 4];
+            for (((p0, p1), q0), q1) in it {
+                let (p0, p1, q0, q1) = (v8(p0), v8(p1), v8(q0), v8(q1));
+                t00 += p0 * q0;
+                t01 += p0 * q1;
+                t10 += p1 * q0;
+                t11 += p1 * q1;
             }
+            out(&[
+                &[finish(t00, ta0, tb0), finish(t01, ta0, tb1)],
+                &[finish(t10, ta1, tb0), finish(t11, ta1, tb1)],
+            ])
         }
-        (1, 2) => {
-            if let ([a0], [b0, b1]) = (&ca[..], &cb[..]) {
-                let it = a0.chunks_exact(LANES).zip(b0.chunks_exact(LANES));
-                let it = it.zip(b1.chunks_exact(LANES));
-                let mut t = [f32x8::ZERO; 2];
-                for ((p0, q0), q1) in it {
-                    let (p0, q0, q1) = (v8(p0), v8(q0), v8(q1));
-                    t[0] += p0 * q0;
-                    t[1] += p0 * q1;
-                }
-                for (k, t) in t.into_iter().enumerate() {
-                    if let Some(a) = acc.get_mut(0).and_then(|a| a.get_mut(k)) {
-                        *a = t;
-                    }
-                }
+        ([(a0, ta0)], [(b0, tb0), (b1, tb1)]) => {
+            let it = a0.chunks_exact(LANES).zip(b0.chunks_exact(LANES));
+            let [mut t0, mut t1] = [f32x8::ZERO; 2];
+            for ((p0, q0), q1) in it.zip(b1.chunks_exact(LANES)) {
+                let (p0, q0, q1) = (v8(p0), v8(q0), v8(q1));
+                t0 += p0 * q0;
+                t1 += p0 * q1;
             }
+            out(&[&[finish(t0, ta0, tb0), finish(t1, ta0, tb1)]])
         }
-        _ => {
-            for (acc, p) in acc.iter_mut().zip(ca) {
-                for (acc, q) in acc.iter_mut().zip(cb) {
-                    let mut t = f32x8::ZERO;
+        ([(a0, ta0), (a1, ta1)], [(b0, tb0)]) => {
+            let it = a0.chunks_exact(LANES).zip(a1.chunks_exact(LANES));
+            let [mut t0, mut t1] = [f32x8::ZERO; 2];
+            for ((p0, p1), q0) in it.zip(b0.chunks_exact(LANES)) {
+                let (p0, p1, q0) = (v8(p0), v8(p1), v8(q0));
+                t0 += p0 * q0;
+                t1 += p1 * q0;
+            }
+            out(&[&[finish(t0, ta0, tb0)], &[finish(t1, ta1, tb0)]])
+        }
+        _ => core::array::from_fn(|r| {
+            core::array::from_fn(|s| match (a.get(r), b.get(s)) {
+                (Some(&(p, tp)), Some(&(q, tq))) => {
+                    let mut acc = f32x8::ZERO;
                     for (p, q) in p.chunks_exact(LANES).zip(q.chunks_exact(LANES)) {
-                        t += v8(p) * v8(q);
+                        acc += v8(p) * v8(q);
                     }
-                    *acc = t;
+                    finish(acc, tp, tq)
                 }
-            }
-        }
+                _ => 0.0,
+            })
+        }),
     }
-    let mut out = [[0.0f32; S]; R];
-    for ((out, acc), a) in out.iter_mut().zip(&acc).zip(a) {
-        let ta = a.get(full..n).unwrap_or_default();
-        for ((o, acc), b) in out.iter_mut().zip(acc).zip(b) {
-            let [a0, a1, a2, a3, a4, a5, a6, a7] = acc.to_array();
-            let mut s = ((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7));
-            for (&p, &q) in ta.iter().zip(b.get(full..n).unwrap_or_default()) {
-                s += p * q;
-            }
-            *o = s;
-        }
-    }
-    out
 }
 
 /// `v[c .. c + LANES]` as a vector (zeros past the end, which the callers never ask for).
