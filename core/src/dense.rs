@@ -9,6 +9,8 @@ const FWD_ROWS: usize = 2;
 const FWD_SAMPLES: usize = 2;
 /// Samples per register tile of the block input-gradient pass.
 const BWD_SAMPLES: usize = 4;
+/// Weight rows per panel of the block input-gradient pass.
+const BWD_PANEL: usize = 16;
 /// Gradient rows per register tile of the block parameter-gradient pass.
 const GRAD_ROWS: usize = 4;
 
@@ -163,16 +165,26 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
             let g: [&[f32]; BWD_SAMPLES] =
                 core::array::from_fn(|k| src.get(k).map_or(&[][..], |t| &dy_of(t)[..]));
             let gv = |o: usize| g.map(|g| g.get(o).copied().unwrap_or(0.0));
-            for c in (0..full).step_by(LANES) {
-                let mut acc = [f32x8::ZERO; BWD_SAMPLES];
-                for (o, row) in self.weight.iter().enumerate() {
-                    let w = load8(row, c);
-                    for (a, g) in acc.iter_mut().zip(gv(o)) {
-                        *a += f32x8::splat(g) * w;
+            // Panels of BWD_PANEL rows, each streamed front to back: the partial sums of a
+            // chunk go through `dst` between panels (storing an f32 keeps its bits).
+            for (p, panel) in self.weight.chunks(BWD_PANEL).enumerate() {
+                let o0 = p * BWD_PANEL;
+                for c in (0..full).step_by(LANES) {
+                    let mut acc = [f32x8::ZERO; BWD_SAMPLES];
+                    if o0 > 0 {
+                        for (a, d) in acc.iter_mut().zip(dst.iter()) {
+                            *a = load8(d, c);
+                        }
                     }
-                }
-                for (a, d) in acc.iter().zip(dst.iter_mut()) {
-                    store8(d, c, *a);
+                    for (o, row) in panel.iter().enumerate() {
+                        let w = load8(row, c);
+                        for (a, g) in acc.iter_mut().zip(gv(o0 + o)) {
+                            *a += f32x8::splat(g) * w;
+                        }
+                    }
+                    for (a, d) in acc.iter().zip(dst.iter_mut()) {
+                        store8(d, c, *a);
+                    }
                 }
             }
             for i in full..IN {
