@@ -39,10 +39,9 @@ impl Activation {
     pub fn backprop(self, h: &[f32], delta: &mut [f32]) {
         match self {
             Activation::Relu => {
+                // A select, not a conditional store, so that it vectorises.
                 for (d, &hv) in delta.iter_mut().zip(h) {
-                    if hv <= 0.0 {
-                        *d = 0.0;
-                    }
+                    *d = if hv <= 0.0 { 0.0 } else { *d };
                 }
             }
             Activation::Tanh => {

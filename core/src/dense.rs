@@ -68,17 +68,19 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
         }
     }
 
-    /// `dst[s] = W x_s (+ b)` for every sample `s` of a block, `x_s = x_of(&src[s])`.
+    /// `y_of(&mut dst[s]) = W x_s (+ b)` for every sample `s` of a block, `x_s = x_of(&src[s])`
+    /// (the accessors let a layer read from and write into traces without a copy).
     ///
     /// Same bits as [`Dense::forward`] / [`Dense::tangent`] per sample; the products are
     /// computed in [`dot_tile`]s of [`FWD_ROWS`] rows × [`FWD_SAMPLES`] samples, so each chunk
     /// of a weight row is loaded once per tile of samples.
     #[inline]
-    pub(crate) fn forward_rows<T>(
+    pub(crate) fn forward_rows<T, U>(
         &self,
         src: &[T],
         x_of: impl Fn(&T) -> &[f32; IN],
-        dst: &mut [[f32; OUT]],
+        dst: &mut [U],
+        y_of: impl Fn(&mut U) -> &mut [f32; OUT],
         with_bias: bool,
     ) {
         let n = src.len().min(dst.len());
@@ -89,30 +91,33 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
         let mut rows = self.weight.chunks_exact(FWD_ROWS);
         let mut o = 0;
         for r in &mut rows {
-            self.forward_tiles::<FWD_ROWS, T>(o, r, src, &x_of, dst, with_bias);
+            self.forward_tiles::<FWD_ROWS, T, U>(o, r, src, &x_of, dst, &y_of, with_bias);
             o += FWD_ROWS;
         }
         for r in rows.remainder().chunks(1) {
-            self.forward_tiles::<1, T>(o, r, src, &x_of, dst, with_bias);
+            self.forward_tiles::<1, T, U>(o, r, src, &x_of, dst, &y_of, with_bias);
             o += 1;
         }
     }
 
     /// Rows `o .. o + R` of [`Dense::forward_rows`] for every sample.
     #[inline(always)]
-    fn forward_tiles<const R: usize, T>(
+    #[allow(clippy::too_many_arguments)]
+    fn forward_tiles<const R: usize, T, U>(
         &self,
         o: usize,
         rows: &[[f32; IN]],
         src: &[T],
         x_of: &impl Fn(&T) -> &[f32; IN],
-        dst: &mut [[f32; OUT]],
+        dst: &mut [U],
+        y_of: &impl Fn(&mut U) -> &mut [f32; OUT],
         with_bias: bool,
     ) {
         let a: [&[f32]; R] = core::array::from_fn(|r| rows.get(r).map_or(&[][..], |w| &w[..]));
         let bias: [f32; R] = core::array::from_fn(|r| self.bias.get(o + r).copied().unwrap_or(0.0));
         // Without a bias the dot is stored as is (`v + 0.0` would turn −0 into +0).
-        let put = |d: &mut [f32; OUT], t: [f32; R]| {
+        let put = |d: &mut U, t: [f32; R]| {
+            let d = y_of(d);
             for ((v, b), r) in t.into_iter().zip(bias).zip(o..) {
                 if let Some(y) = d.get_mut(r) {
                     *y = if with_bias { v + b } else { v };
@@ -223,6 +228,9 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
             xs.get(..n).unwrap_or_default(),
             dys.get(..n).unwrap_or_default(),
         );
+        if IN < LANES && LANES % IN == 0 {
+            return Self::grad_narrow(xs, x_of, dys, dy_of, grad);
+        }
         let full = IN - IN % LANES;
         let rows = grad.weight.chunks_mut(GRAD_ROWS);
         for (o, (grows, gbs)) in rows.zip(grad.bias.chunks_mut(GRAD_ROWS)).enumerate() {
@@ -252,6 +260,51 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
                     axpy(tail, d, x_of(x).get(full..).unwrap_or_default());
                     *gb += d;
                 }
+            }
+        }
+    }
+
+    /// [`Dense::grad_rows`] for a layer narrower than a vector (`IN` divides [`LANES`]): the
+    /// gradient is updated as one flat `[OUT·IN]` array, `LANES / IN` rows per vector, with the
+    /// same per-element order (samples in order).
+    #[inline(always)]
+    fn grad_narrow<T, U>(
+        xs: &[T],
+        x_of: impl Fn(&T) -> &[f32; IN],
+        dys: &[U],
+        dy_of: impl Fn(&U) -> &[f32; OUT],
+        grad: &mut Self,
+    ) {
+        let flat = grad.weight.as_flattened_mut();
+        let full = flat.len() - flat.len() % LANES;
+        let (head, tail) = flat.split_at_mut(full.min(flat.len()));
+        // Lane j of a chunk starting at row o holds element (o + j / IN, j % IN).
+        let xv = |x: &T| {
+            let x = x_of(x);
+            f32x8::new(core::array::from_fn(|j| {
+                x.get(j % IN).copied().unwrap_or(0.0)
+            }))
+        };
+        for (c, chunk) in head.chunks_exact_mut(LANES).enumerate() {
+            let o = c * (LANES / IN);
+            let mut acc = load8(chunk, 0);
+            for (x, u) in xs.iter().zip(dys) {
+                let d = dy_of(u);
+                let dv = core::array::from_fn(|j| d.get(o + j / IN).copied().unwrap_or(0.0));
+                acc += f32x8::new(dv) * xv(x);
+            }
+            store8(chunk, 0, acc);
+        }
+        for (k, g) in tail.iter_mut().enumerate() {
+            let (o, i) = ((full + k) / IN, (full + k) % IN);
+            for (x, u) in xs.iter().zip(dys) {
+                let d = dy_of(u).get(o).copied().unwrap_or(0.0);
+                *g += d * x_of(x).get(i).copied().unwrap_or(0.0);
+            }
+        }
+        for (o, gb) in grad.bias.iter_mut().enumerate() {
+            for u in dys {
+                *gb += dy_of(u).get(o).copied().unwrap_or(0.0);
             }
         }
     }

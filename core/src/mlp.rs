@@ -144,14 +144,13 @@ impl<const IN: usize, const H: usize, const OUT: usize> Network<IN, OUT> for Mlp
             .zip(traces.chunks_mut(BLOCK))
             .zip(zs.chunks_mut(BLOCK))
         {
-            let mut a = [[0.0; H]; BLOCK];
-            self.hidden.forward_rows(xs, |x| x, &mut a, true);
-            for ((t, x), a) in ts.iter_mut().zip(xs).zip(&mut a) {
-                self.activation.apply(a);
+            // Pre-activations straight into the traces, activated in place.
+            self.hidden.forward_rows(xs, |x| x, ts, |t| &mut t.h, true);
+            for (t, x) in ts.iter_mut().zip(xs) {
+                self.activation.apply(&mut t.h);
                 t.x = *x;
-                t.h = *a;
             }
-            self.output.forward_rows(ts, |t| &t.h, zs, true);
+            self.output.forward_rows(ts, |t| &t.h, zs, |z| z, true);
         }
     }
 
@@ -197,11 +196,11 @@ impl<const IN: usize, const H: usize, const OUT: usize> Network<IN, OUT> for Mlp
             let mut th = [[0.0; H]; BLOCK];
             let n = ts.len().min(vs.len());
             let th = &mut th[..n];
-            self.hidden.forward_rows(vs, |v| v, th, false);
+            self.hidden.forward_rows(vs, |v| v, th, |y| y, false);
             for (d, t) in th.iter_mut().zip(ts) {
                 self.activation.backprop(&t.h, d);
             }
-            self.output.forward_rows(th, |d| d, out, false);
+            self.output.forward_rows(th, |d| d, out, |y| y, false);
         }
     }
 

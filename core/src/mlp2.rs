@@ -160,20 +160,21 @@ impl<const IN: usize, const H1: usize, const H2: usize, const OUT: usize> Networ
             .zip(traces.chunks_mut(BLOCK))
             .zip(zs.chunks_mut(BLOCK))
         {
-            let mut a1 = [[0.0; H1]; BLOCK];
-            self.hidden1.forward_rows(xs, |x| x, &mut a1, true);
-            for ((t, x), a) in ts.iter_mut().zip(xs).zip(&mut a1) {
-                self.activation.apply(a);
+            self.hidden1
+                .forward_rows(xs, |x| x, ts, |t| &mut t.h1, true);
+            for (t, x) in ts.iter_mut().zip(xs) {
+                self.activation.apply(&mut t.h1);
                 t.x = *x;
-                t.h1 = *a;
             }
+            // h2 is computed from h1 of the same traces, so it goes through a buffer.
             let mut a2 = [[0.0; H2]; BLOCK];
-            self.hidden2.forward_rows(ts, |t| &t.h1, &mut a2, true);
+            self.hidden2
+                .forward_rows(ts, |t| &t.h1, &mut a2, |y| y, true);
             for (t, a) in ts.iter_mut().zip(&mut a2) {
                 self.activation.apply(a);
                 t.h2 = *a;
             }
-            self.output.forward_rows(ts, |t| &t.h2, zs, true);
+            self.output.forward_rows(ts, |t| &t.h2, zs, |z| z, true);
         }
     }
 
@@ -229,17 +230,17 @@ impl<const IN: usize, const H1: usize, const H2: usize, const OUT: usize> Networ
             let n = ts.len().min(vs.len());
             let mut t1 = [[0.0; H1]; BLOCK];
             let t1 = &mut t1[..n];
-            self.hidden1.forward_rows(vs, |v| v, t1, false);
+            self.hidden1.forward_rows(vs, |v| v, t1, |y| y, false);
             for (d, t) in t1.iter_mut().zip(ts) {
                 self.activation.backprop(&t.h1, d);
             }
             let mut t2 = [[0.0; H2]; BLOCK];
             let t2 = &mut t2[..n];
-            self.hidden2.forward_rows(t1, |d| d, t2, false);
+            self.hidden2.forward_rows(t1, |d| d, t2, |y| y, false);
             for (d, t) in t2.iter_mut().zip(ts) {
                 self.activation.backprop(&t.h2, d);
             }
-            self.output.forward_rows(t2, |d| d, out, false);
+            self.output.forward_rows(t2, |d| d, out, |y| y, false);
         }
     }
 

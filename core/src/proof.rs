@@ -55,6 +55,19 @@ fn tiled_blocks(
 }
 
 #[no_panic]
+fn narrow_blocks(
+    net: &Mlp<2, 13, 4>,
+    xs: &[[f32; 2]],
+    ts: &mut [MlpTrace<2, 13>],
+    zs: &mut [[f32; 4]],
+    g: &mut Mlp<2, 13, 4>,
+) {
+    // A layer narrower than a vector: the flat weight-gradient path.
+    net.forward_block(xs, ts, zs);
+    net.backward_block(ts, zs, Some(g), None);
+}
+
+#[no_panic]
 fn losses(z: &[f32; 3], zq: &[f32; 3], y: usize) -> f32 {
     let ce = match loss::cross_entropy(z, y) {
         Ok((c, _)) => c,
@@ -163,4 +176,10 @@ fn proved_functions_run() {
     let (mut wzs, mut wdx, mut wg) = ([[0.0; 9]; 11], [[0.0; 20]; 11], Mlp::ZERO);
     tiled_blocks(&wide, &wxs, &mut wts, &mut wzs, &mut wg, &mut wdx);
     assert!(wzs.iter().flatten().all(|z| z.is_finite()));
+    let narrow: Mlp<2, 13, 4> = Mlp::new(crate::Activation::Tanh, &mut rng);
+    let nxs: [[f32; 2]; 5] = core::array::from_fn(|_| [rng.normal(), rng.normal()]);
+    let mut nts = [Mlp::<2, 13, 4>::EMPTY_TRACE; 5];
+    let (mut nzs, mut ng) = ([[0.0; 4]; 5], Mlp::ZERO);
+    narrow_blocks(&narrow, &nxs, &mut nts, &mut nzs, &mut ng);
+    assert!(ng.tensors().flatten().all(|g| g.is_finite()));
 }

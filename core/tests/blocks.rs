@@ -109,4 +109,12 @@ fn register_tile_edges_equal_samples() {
     check(&net, 8);
     let net: Mlp2<64, 16, 8, 7> = Mlp2::new(Activation::Relu, &mut Rng::new(9));
     check(&net, 10);
+    // Layers narrower than a vector (IN = 1, 2, 4) take the flat weight-gradient path,
+    // with and without a tail past the last whole vector.
+    let net: Mlp<2, 13, 4> = Mlp::new(Activation::Relu, &mut Rng::new(11));
+    check(&net, 12);
+    let net: Mlp<1, 8, 2> = Mlp::new(Activation::Tanh, &mut Rng::new(13));
+    check(&net, 14);
+    let net: Mlp2<4, 6, 4, 3> = Mlp2::new(Activation::Relu, &mut Rng::new(15));
+    check(&net, 16);
 }
