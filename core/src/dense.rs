@@ -3,16 +3,21 @@
 use crate::kernels::{axpy, dot, dot_tile, load8, store8, LANES};
 use wide::f32x8;
 
+// Register-tile shapes of the block passes. They decide which outputs are computed together,
+// never the order of any sum, so they may depend on the target: with AVX (sixteen 256-bit
+// registers, one per 8-lane partial sum) the tiles are twice as large as with SSE2 or on
+// Cortex-M. `.ci/run` runs the bit-equality tests in an AVX build too.
+
 /// Weight rows per tile of the block forward pass ([`dot_tile`]'s `R`).
 const FWD_ROWS: usize = 2;
 /// Samples per tile of the block forward pass ([`dot_tile`]'s `S`).
-const FWD_SAMPLES: usize = 2;
+const FWD_SAMPLES: usize = if cfg!(target_feature = "avx") { 4 } else { 2 };
 /// Samples per register tile of the block input-gradient pass.
-const BWD_SAMPLES: usize = 4;
+const BWD_SAMPLES: usize = if cfg!(target_feature = "avx") { 8 } else { 4 };
 /// Weight rows per panel of the block input-gradient pass.
 const BWD_PANEL: usize = 16;
 /// Gradient rows per register tile of the block parameter-gradient pass.
-const GRAD_ROWS: usize = 4;
+const GRAD_ROWS: usize = if cfg!(target_feature = "avx") { 8 } else { 4 };
 
 /// A dense layer with `IN` inputs and `OUT` outputs: `y = W x + b`.
 ///

@@ -117,6 +117,35 @@ pub fn dot_tile<const R: usize, const S: usize>(a: [&[f32]; R], b: [&[f32]; S]) 
                 &[finish(t10, ta1, tb0), finish(t11, ta1, tb1)],
             ])
         }
+        ([(a0, ta0), (a1, ta1)], [(b0, tb0), (b1, tb1), (b2, tb2), (b3, tb3)]) => {
+            let it = a0.chunks_exact(LANES).zip(a1.chunks_exact(LANES));
+            let it = it.zip(b0.chunks_exact(LANES)).zip(b1.chunks_exact(LANES));
+            let it = it.zip(b2.chunks_exact(LANES)).zip(b3.chunks_exact(LANES));
+            let mut t = [[f32x8::ZERO; 4]; 2];
+            for (((((p0, p1), q0), q1), q2), q3) in it {
+                let (p, q) = ([v8(p0), v8(p1)], [v8(q0), v8(q1), v8(q2), v8(q3)]);
+                for (t, p) in t.iter_mut().zip(p) {
+                    for (t, q) in t.iter_mut().zip(q) {
+                        *t += p * q;
+                    }
+                }
+            }
+            let [[t00, t01, t02, t03], [t10, t11, t12, t13]] = t;
+            out(&[
+                &[
+                    finish(t00, ta0, tb0),
+                    finish(t01, ta0, tb1),
+                    finish(t02, ta0, tb2),
+                    finish(t03, ta0, tb3),
+                ],
+                &[
+                    finish(t10, ta1, tb0),
+                    finish(t11, ta1, tb1),
+                    finish(t12, ta1, tb2),
+                    finish(t13, ta1, tb3),
+                ],
+            ])
+        }
         ([(a0, ta0)], [(b0, tb0), (b1, tb1)]) => {
             let it = a0.chunks_exact(LANES).zip(b0.chunks_exact(LANES));
             let [mut t0, mut t1] = [f32x8::ZERO; 2];
