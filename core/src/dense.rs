@@ -93,6 +93,9 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
             src.get(..n).unwrap_or_default(),
             dst.get_mut(..n).unwrap_or_default(),
         );
+        if IN < LANES {
+            return self.forward_narrow(src, x_of, dst, y_of, with_bias);
+        }
         let mut rows = self.weight.chunks_exact(FWD_ROWS);
         let mut o = 0;
         for r in &mut rows {
@@ -102,6 +105,50 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
         for r in rows.remainder().chunks(1) {
             self.forward_tiles::<1, T, U>(o, r, src, &x_of, dst, &y_of, with_bias);
             o += 1;
+        }
+    }
+
+    /// [`Dense::forward_rows`] for a layer narrower than a vector (`IN < LANES`), vectorised
+    /// across outputs: [`dot`] of fewer than [`LANES`] elements is `((+0 + w₀x₀) + w₁x₁) + …`
+    /// (its partial sums are all zero), computed here for [`LANES`] rows at once.
+    #[inline(always)]
+    fn forward_narrow<T, U>(
+        &self,
+        src: &[T],
+        x_of: impl Fn(&T) -> &[f32; IN],
+        dst: &mut [U],
+        y_of: impl Fn(&mut U) -> &mut [f32; OUT],
+        with_bias: bool,
+    ) {
+        let flat = self.weight.as_flattened();
+        let w = |o: usize, i: usize| flat.get(o * IN + i).copied().unwrap_or(0.0);
+        let full = OUT - OUT % LANES;
+        for (s, d) in src.iter().zip(dst.iter_mut()) {
+            let (x, y) = (x_of(s), y_of(d));
+            for o in (0..full).step_by(LANES) {
+                let mut acc = f32x8::ZERO;
+                for (i, &xi) in x.iter().enumerate() {
+                    let wv = f32x8::new(core::array::from_fn(|j| w(o + j, i)));
+                    acc += wv * f32x8::splat(xi);
+                }
+                if with_bias {
+                    acc += load8(&self.bias, o);
+                }
+                store8(y, o, acc);
+            }
+            for o in full..OUT {
+                let mut acc = 0.0f32;
+                for (i, &xi) in x.iter().enumerate() {
+                    acc += w(o, i) * xi;
+                }
+                if let Some(y) = y.get_mut(o) {
+                    *y = if with_bias {
+                        acc + self.bias.get(o).copied().unwrap_or(0.0)
+                    } else {
+                        acc
+                    };
+                }
+            }
         }
     }
 
