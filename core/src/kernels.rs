@@ -93,92 +93,96 @@ fn finish(acc: f32x8, ta: &[f32], tb: &[f32]) -> f32 {
 pub fn dot_tile<const R: usize, const S: usize>(a: [&[f32]; R], b: [&[f32]; S]) -> [[f32; S]; R] {
     let n = a.iter().chain(&b).map(|v| v.len()).min().unwrap_or(0);
     let (a, b) = (a.map(|v| split(v, n)), b.map(|v| split(v, n)));
-    // The shapes the layers use get one loop with every chunk loaded once; the result is
-    // copied into the generic array (folded away: R and S are constants).
-    let out = |t: &[&[f32]]| -> [[f32; S]; R] {
-        core::array::from_fn(|r| {
-            core::array::from_fn(|s| t.get(r).and_then(|t| t.get(s)).copied().unwrap_or(0.0))
-        })
-    };
-    match (&a[..], &b[..]) {
-        ([(a0, ta0), (a1, ta1)], [(b0, tb0), (b1, tb1)]) => {
-            let it = a0.chunks_exact(LANES).zip(a1.chunks_exact(LANES));
-            let it = it.zip(b0.chunks_exact(LANES)).zip(b1.chunks_exact(LANES));
-            let [mut t00, mut t01, mut t10, mut t11] = [f32x8::ZERO; 4];
-            for (((p0, p1), q0), q1) in it {
-                let (p0, p1, q0, q1) = (v8(p0), v8(p1), v8(q0), v8(q1));
-                t00 += p0 * q0;
-                t01 += p0 * q1;
-                t10 += p1 * q0;
-                t11 += p1 * q1;
-            }
-            out(&[
-                &[finish(t00, ta0, tb0), finish(t01, ta0, tb1)],
-                &[finish(t10, ta1, tb0), finish(t11, ta1, tb1)],
-            ])
-        }
-        ([(a0, ta0), (a1, ta1)], [(b0, tb0), (b1, tb1), (b2, tb2), (b3, tb3)]) => {
-            let it = a0.chunks_exact(LANES).zip(a1.chunks_exact(LANES));
-            let it = it.zip(b0.chunks_exact(LANES)).zip(b1.chunks_exact(LANES));
-            let it = it.zip(b2.chunks_exact(LANES)).zip(b3.chunks_exact(LANES));
+    let (ta, tb) = (a.map(|(_, t)| t), b.map(|(_, t)| t));
+    // The shapes the layers use get one zip loop with every chunk loaded once (a zip of
+    // exact chunks compiles to a single counter); other shapes run dot by dot.
+    let (ca, cb) = (
+        a.map(|(h, _)| h.chunks_exact(LANES)),
+        b.map(|(h, _)| h.chunks_exact(LANES)),
+    );
+    match (&ca[..], &cb[..]) {
+        ([a0, a1], [b0, b1, b2, b3]) => {
             let mut t = [[f32x8::ZERO; 4]; 2];
-            for (((((p0, p1), q0), q1), q2), q3) in it {
-                let (p, q) = ([v8(p0), v8(p1)], [v8(q0), v8(q1), v8(q2), v8(q3)]);
-                for (t, p) in t.iter_mut().zip(p) {
-                    for (t, q) in t.iter_mut().zip(q) {
-                        *t += p * q;
+            let it = a0.clone().zip(a1.clone()).zip(b0.clone()).zip(b1.clone());
+            for (((((p0, p1), q0), q1), q2), q3) in it.zip(b2.clone()).zip(b3.clone()) {
+                tile_step(&mut t, [p0, p1], [q0, q1, q2, q3]);
+            }
+            cast(finish_tile(t, &ta, &tb))
+        }
+        ([a0, a1], [b0, b1]) => {
+            let mut t = [[f32x8::ZERO; 2]; 2];
+            for (((p0, p1), q0), q1) in a0.clone().zip(a1.clone()).zip(b0.clone()).zip(b1.clone()) {
+                tile_step(&mut t, [p0, p1], [q0, q1]);
+            }
+            cast(finish_tile(t, &ta, &tb))
+        }
+        ([a0], [b0, b1]) => {
+            let mut t = [[f32x8::ZERO; 2]; 1];
+            for ((p0, q0), q1) in a0.clone().zip(b0.clone()).zip(b1.clone()) {
+                tile_step(&mut t, [p0], [q0, q1]);
+            }
+            cast(finish_tile(t, &ta, &tb))
+        }
+        ([a0, a1], [b0]) => {
+            let mut t = [[f32x8::ZERO; 1]; 2];
+            for ((p0, p1), q0) in a0.clone().zip(a1.clone()).zip(b0.clone()) {
+                tile_step(&mut t, [p0, p1], [q0]);
+            }
+            cast(finish_tile(t, &ta, &tb))
+        }
+        _ => {
+            let mut t = [[f32x8::ZERO; S]; R];
+            for (t, ca) in t.iter_mut().zip(&ca) {
+                for (t, cb) in t.iter_mut().zip(&cb) {
+                    for (p, q) in ca.clone().zip(cb.clone()) {
+                        *t += v8(p) * v8(q);
                     }
                 }
             }
-            let [[t00, t01, t02, t03], [t10, t11, t12, t13]] = t;
-            out(&[
-                &[
-                    finish(t00, ta0, tb0),
-                    finish(t01, ta0, tb1),
-                    finish(t02, ta0, tb2),
-                    finish(t03, ta0, tb3),
-                ],
-                &[
-                    finish(t10, ta1, tb0),
-                    finish(t11, ta1, tb1),
-                    finish(t12, ta1, tb2),
-                    finish(t13, ta1, tb3),
-                ],
-            ])
+            cast(finish_tile(t, &ta, &tb))
         }
-        ([(a0, ta0)], [(b0, tb0), (b1, tb1)]) => {
-            let it = a0.chunks_exact(LANES).zip(b0.chunks_exact(LANES));
-            let [mut t0, mut t1] = [f32x8::ZERO; 2];
-            for ((p0, q0), q1) in it.zip(b1.chunks_exact(LANES)) {
-                let (p0, q0, q1) = (v8(p0), v8(q0), v8(q1));
-                t0 += p0 * q0;
-                t1 += p0 * q1;
-            }
-            out(&[&[finish(t0, ta0, tb0), finish(t1, ta0, tb1)]])
-        }
-        ([(a0, ta0), (a1, ta1)], [(b0, tb0)]) => {
-            let it = a0.chunks_exact(LANES).zip(a1.chunks_exact(LANES));
-            let [mut t0, mut t1] = [f32x8::ZERO; 2];
-            for ((p0, p1), q0) in it.zip(b0.chunks_exact(LANES)) {
-                let (p0, p1, q0) = (v8(p0), v8(p1), v8(q0));
-                t0 += p0 * q0;
-                t1 += p1 * q0;
-            }
-            out(&[&[finish(t0, ta0, tb0)], &[finish(t1, ta1, tb0)]])
-        }
-        _ => core::array::from_fn(|r| {
-            core::array::from_fn(|s| match (a.get(r), b.get(s)) {
-                (Some(&(p, tp)), Some(&(q, tq))) => {
-                    let mut acc = f32x8::ZERO;
-                    for (p, q) in p.chunks_exact(LANES).zip(q.chunks_exact(LANES)) {
-                        acc += v8(p) * v8(q);
-                    }
-                    finish(acc, tp, tq)
-                }
-                _ => 0.0,
-            })
-        }),
     }
+}
+
+/// One chunk of a tile: `t[r][s] += p[r] · q[s]`, lane by lane.
+#[inline(always)]
+fn tile_step<const R: usize, const S: usize>(
+    t: &mut [[f32x8; S]; R],
+    p: [&[f32]; R],
+    q: [&[f32]; S],
+) {
+    let q = q.map(v8);
+    for (t, p) in t.iter_mut().zip(p.map(v8)) {
+        for (t, q) in t.iter_mut().zip(q) {
+            *t += p * q;
+        }
+    }
+}
+
+/// [`finish`] for every dot of a tile.
+#[inline(always)]
+fn finish_tile<const R: usize, const S: usize>(
+    t: [[f32x8; S]; R],
+    ta: &[&[f32]],
+    tb: &[&[f32]],
+) -> [[f32; S]; R] {
+    let mut out = [[0.0; S]; R];
+    for ((o, t), ta) in out.iter_mut().zip(t).zip(ta) {
+        for ((o, t), tb) in o.iter_mut().zip(t).zip(tb) {
+            *o = finish(t, ta, tb);
+        }
+    }
+    out
+}
+
+/// A tile of a matched shape as the generic one (`R2 = R`, `S2 = S` in every use: folded away).
+#[inline(always)]
+fn cast<const R2: usize, const S2: usize, const R: usize, const S: usize>(
+    t: [[f32; S2]; R2],
+) -> [[f32; S]; R] {
+    core::array::from_fn(|r| {
+        core::array::from_fn(|s| t.get(r).and_then(|t| t.get(s)).copied().unwrap_or(0.0))
+    })
 }
 
 /// `v[c .. c + LANES]` as a vector (zeros past the end, which the callers never ask for).
