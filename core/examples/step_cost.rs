@@ -8,73 +8,32 @@
 //! ```
 //!
 //! Arguments: row (`forward`, `ce`, `fgsm_at`, `vat_fd`, `vat_exact`), net (`2`: 2-100-2 b32,
-//! `100`: 100-100-2 b16, `64`: 64-128-10 b128, `784`: 784-1200-10 b128), steps.
+//! `100`: 100-100-2 b16, `64`: 64-128-10 b128, `784`: 784-1200-10 b128), steps. The rows are
+//! the criterion benchmark's (`benches/rows/mod.rs`). It prints the sum of the steps' losses
+//! and its bits, which builds for different targets or CPUs must reproduce exactly.
 
-use vatic::adversarial::{adversarial_grad, AdversarialConfig};
-use vatic::optim::{Optimizer, Sgd, SgdConfig};
-use vatic::semi::{semi_supervised_grad, SemiConfig};
-use vatic::vat::{Direction, VatConfig};
-use vatic::{supervised, Mlp, Network, Parameters, Rng};
+#[path = "../benches/rows/mod.rs"]
+mod rows;
 
-fn run<const IN: usize, const H: usize, const OUT: usize>(row: &str, batch: usize, steps: usize) {
-    let mut rng = Rng::new(1);
-    let mut net: Box<Mlp<IN, H, OUT>> = Box::new(Mlp::ZERO);
-    net.init(&mut rng);
-    let mut grad: Box<Mlp<IN, H, OUT>> = Box::new(Mlp::ZERO);
-    let mut opt: Box<Sgd<Mlp<IN, H, OUT>>> = Box::new(Sgd::new(SgdConfig {
-        lr: 1e-3,
-        ..SgdConfig::VAT_SYNTHETIC
-    }));
-    let xs: Vec<[f32; IN]> = (0..batch)
-        .map(|_| core::array::from_fn(|_| rng.normal()))
-        .collect();
-    let ys: Vec<usize> = (0..batch).map(|i| i % OUT).collect();
+use rows::{Bench, Row};
+
+fn run<const IN: usize, const H: usize, const OUT: usize>(row: Row, batch: usize, steps: usize) {
+    let (mut bench, mut rng) = Bench::<IN, H, OUT>::new(batch);
     let mut sink = 0.0;
     for _ in 0..steps {
-        grad.zero();
-        match row {
-            "forward" => {
-                let mut zs = vec![[0.0; OUT]; xs.len()];
-                net.logits_block(&xs, &mut zs);
-                sink += zs[0][0];
-                continue;
-            }
-            "ce" => {
-                sink += supervised::cross_entropy_grad(&*net, &xs, &ys, 1.0, &mut *grad).unwrap();
-            }
-            "fgsm_at" => {
-                let at = AdversarialConfig::new(0.1);
-                sink += adversarial_grad(&*net, &xs, &ys, &at, 1.0, &mut *grad).unwrap();
-            }
-            "vat_fd" | "vat_exact" => {
-                let direction = if row == "vat_fd" {
-                    Direction::FiniteDifference
-                } else {
-                    Direction::Exact
-                };
-                let cfg = SemiConfig::vat(VatConfig {
-                    eps: 1.0,
-                    xi: 1e-6,
-                    iterations: 1,
-                    direction,
-                });
-                sink += semi_supervised_grad(&*net, &xs, &ys, &xs, &mut rng, &cfg, &mut *grad)
-                    .unwrap()
-                    .total;
-            }
-            other => panic!("unknown row {other}"),
-        }
-        opt.step(&mut net, &grad);
+        sink += bench.step(row, &mut rng);
     }
     println!(
-        "{row}: {steps} steps, checksum {sink} (bits {:08x})",
+        "{}: {steps} steps, checksum {sink} (bits {:08x})",
+        row.name(),
         sink.to_bits()
     );
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let row = args.get(1).map(String::as_str).unwrap_or("vat_exact");
+    let name = args.get(1).map(String::as_str).unwrap_or("vat_exact");
+    let row = Row::parse(name).unwrap_or_else(|| panic!("unknown row {name}"));
     let net = args.get(2).map(String::as_str).unwrap_or("2");
     let steps: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(10);
     match net {
