@@ -170,6 +170,42 @@ impl fmt::Display for PerMac {
     }
 }
 
+/// Every count for the Cortex-M4F boards: [`run`] on the stored `m4f_model` and [`kernels`] on
+/// the `m4f_kernel` layer (the counterpart of [`crate::suite::m4f`]).
+///
+/// # Errors
+///
+/// Only the sink's.
+pub fn m4f(counter: &mut dyn Counter, out: &mut impl Write) -> fmt::Result {
+    use crate::config::{m4f_kernel as k, m4f_model as m};
+    // Both run even if the first one's output failed, as the boards did before.
+    let model = run::<{ m::IN }, { m::H }, { m::OUT }, { m::SAMPLES }, { m::RING }>(
+        m::BLOB,
+        &m::CONFIG,
+        counter,
+        out,
+    );
+    model.and(kernels::<{ k::IN }, { k::OUT }>(k::SEED, counter, out))
+}
+
+/// Every count for the Cortex-M0 board: [`run`] on the stored `m0_model` and [`kernels`] on the
+/// `m0_kernel` layer (the counterpart of [`crate::suite::m0`]).
+///
+/// # Errors
+///
+/// Only the sink's.
+pub fn m0(counter: &mut dyn Counter, out: &mut impl Write) -> fmt::Result {
+    use crate::config::{m0_kernel as k, m0_model as m};
+    // Both run even if the first one's output failed, as the boards did before.
+    let model = run::<{ m::IN }, { m::H }, { m::OUT }, { m::SAMPLES }, { m::RING }>(
+        m::BLOB,
+        &m::CONFIG,
+        counter,
+        out,
+    );
+    model.and(kernels::<{ k::IN }, { k::OUT }>(k::SEED, counter, out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

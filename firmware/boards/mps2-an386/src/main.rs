@@ -41,15 +41,7 @@ fn run(out: &mut Console) -> i32 {
     // Instruction counts under `qemu-system-arm -icount shift=0` (see vatic_fw_stack::SysTickCounter).
     if let Some(p) = cortex_m::Peripherals::take() {
         let mut counter = vatic_fw_stack::SysTickCounter::new(p.SYST);
-        use vatic_firmware::config::{m4f_kernel as k, m4f_model as m};
-        let _ = vatic_firmware::bench::run::<
-            { m::IN },
-            { m::H },
-            { m::OUT },
-            { m::SAMPLES },
-            { m::RING },
-        >(m::BLOB, &m::CONFIG, &mut counter, out);
-        let _ = vatic_firmware::bench::kernels::<{ k::IN }, { k::OUT }>(k::SEED, &mut counter, out);
+        let _ = vatic_firmware::bench::m4f(&mut counter, out);
     }
     let with_bench = vatic_fw_stack::peak();
     println!(

@@ -62,21 +62,7 @@ fn main() -> ! {
         "stack: peak {=usize} bytes (stack painting)",
         vatic_fw_stack::peak()
     );
-    {
-        use vatic_firmware::config::{m4f_kernel as k, m4f_model as m};
-        let _ = vatic_firmware::bench::run::<
-            { m::IN },
-            { m::H },
-            { m::OUT },
-            { m::SAMPLES },
-            { m::RING },
-        >(m::BLOB, &m::CONFIG, &mut DwtCounter, &mut out);
-        let _ = vatic_firmware::bench::kernels::<{ k::IN }, { k::OUT }>(
-            k::SEED,
-            &mut DwtCounter,
-            &mut out,
-        );
-    }
+    let _ = vatic_firmware::bench::m4f(&mut DwtCounter, &mut out);
     let _ = tally.write_summary(&mut out);
     let failed = if ok {
         tally.failed
