@@ -3,7 +3,8 @@
 
 use crate::attack::{perturb, Clip, Norm};
 use crate::error::{Error, Result};
-use crate::{check, loss, Network, BLOCK};
+use crate::pass::{self, scratch_len, trace_len};
+use crate::{check, loss, workspace, Network};
 
 /// Settings of adversarial training.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -40,17 +41,19 @@ impl AdversarialConfig {
     }
 }
 
-/// Mean adversarial-training loss `(1/B) Σ_i J̃(θ, x_i, y_i)` over a batch; **adds**
-/// `weight · ∂/∂θ` of it to `grad`.
+/// Mean adversarial-training loss `(1/B) Σ_i J̃(θ, x_i, y_i)` over a batch `xs [n · IN]`;
+/// **adds** `weight · ∂/∂θ` of it to `grad`.
 ///
 /// Per sample: a forward and backward pass at `x` give `J(x)`, `∂J/∂θ` and `g = ∇_x J`;
 /// `x_adv = x + ε dir(g)` (no gradient flows through it); a second forward and backward pass
-/// at `x_adv` give `J(x_adv)` and its parameter gradient.
+/// at `x_adv` give `J(x_adv)` and its parameter gradient. Block by block (as many samples as
+/// `ws` holds), the clean terms are added to `grad` before the adversarial ones, so the bits
+/// of `grad` depend on the workspace length.
 ///
 /// # Errors
 ///
 /// [`Error::InvalidEpsilon`], [`Error::InvalidWeight`] (α outside `[0, 1]`, bad `weight`),
-/// [`Error::InvalidRange`], and the batch errors of
+/// [`Error::InvalidRange`], [`Error::WorkspaceTooSmall`], and the batch errors of
 /// [`cross_entropy_grad`](crate::supervised::cross_entropy_grad).
 ///
 /// # Examples
@@ -61,64 +64,62 @@ impl AdversarialConfig {
 ///
 /// let net: Mlp<2, 8, 2> = Mlp::new(Activation::Relu, &mut Rng::new(1));
 /// let mut grad = Mlp::ZERO;
-/// let j = adversarial_grad(&net, &[[0.0, 1.0]], &[1], &AdversarialConfig::new(0.1), 1.0, &mut grad)?;
+/// let mut ws = [0.0; Mlp::<2, 8, 2>::WORKSPACE];
+/// let cfg = AdversarialConfig::new(0.1);
+/// let j = adversarial_grad(&net, &[0.0, 1.0], &[1], &cfg, 1.0, &mut grad, &mut ws)?;
 /// assert!(j > 0.0);
 /// # Ok::<(), vatic::Error>(())
 /// ```
-pub fn adversarial_grad<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+pub fn adversarial_grad<N: Network + ?Sized>(
     net: &N,
-    xs: &[[f32; IN]],
+    xs: &[f32],
     ys: &[usize],
     cfg: &AdversarialConfig,
     weight: f32,
     grad: &mut N,
+    ws: &mut [f32],
 ) -> Result<f32> {
     cfg.validate()?;
     check::weight(weight)?;
-    check::batch(xs, Some(ys), OUT)?;
-    let scale = weight / xs.len() as f32;
-    let mut traces = [N::EMPTY_TRACE; BLOCK];
+    let s = net.shape();
+    let n = check::batch(xs, s.inputs, Some(ys), s.outputs)?;
+    let b = workspace::block(&s, ws)?;
+    let (i, o) = (s.inputs.max(1), s.outputs.max(1));
+    let [trace, zs, ce, gs, clean, scratch] = workspace::carve(
+        ws,
+        [trace_len(&s, b), b * o, b, b * i, b * o, scratch_len(&s, b)],
+    )
+    .ok_or(Error::WorkspaceTooSmall)?;
+    let scale = weight / n as f32;
     let mut sum = 0.0;
-    for (xs, ys) in xs.chunks(BLOCK).zip(ys.chunks(BLOCK)) {
-        let n = xs.len();
-        let mut zs = [[0.0; OUT]; BLOCK];
-        net.forward_block(xs, &mut traces, &mut zs);
-        let mut ce = [0.0f32; BLOCK];
-        for ((z, c), &y) in zs.iter_mut().zip(&mut ce).zip(ys) {
-            (*c, *z) = loss::cross_entropy(z, y)?;
+    for (xs, ys) in xs.chunks(b * i).zip(ys.chunks(b)) {
+        let m = ys.len();
+        let zs = zs.get_mut(..m * o).unwrap_or_default();
+        let gs = gs.get_mut(..m * i).unwrap_or_default();
+        let clean = clean.get_mut(..m * o).unwrap_or_default();
+        pass::forward(net, xs, trace, zs);
+        for ((z, c), &y) in zs.chunks_exact_mut(o).zip(ce.iter_mut()).zip(ys) {
+            *c = loss::cross_entropy_grad(z, y)?;
         }
-        let dzs = zs.get(..n).unwrap_or_default();
         // ∇_x J from the unscaled logits gradient, so α = 0 still yields an attack.
-        let mut gs = [[0.0; IN]; BLOCK];
-        net.backward_block(&traces, dzs, None, Some(&mut gs));
-        let clean: [[f32; OUT]; BLOCK] =
-            core::array::from_fn(|i| scaled(zs.get(i).unwrap_or(&[0.0; OUT]), cfg.alpha * scale));
-        net.backward_block(
-            &traces,
-            clean.get(..n).unwrap_or_default(),
-            Some(grad),
-            None,
-        );
-        let mut adv = [[0.0; IN]; BLOCK];
-        for ((a, x), g) in adv.iter_mut().zip(xs).zip(&mut gs) {
-            *a = perturb(x, g, cfg.eps, cfg.norm, cfg.clip);
+        pass::backward(net, xs, trace, zs, None, Some(gs), scratch);
+        for (c, &d) in clean.iter_mut().zip(zs.iter()) {
+            *c = d * (cfg.alpha * scale);
         }
-        net.forward_block(adv.get(..n).unwrap_or_default(), &mut traces, &mut zs);
-        for (((z, &c), &y), _) in zs.iter_mut().zip(&ce).zip(ys).zip(0..n) {
-            let (ce_adv, dz) = loss::cross_entropy(z, y)?;
-            *z = scaled(&dz, (1.0 - cfg.alpha) * scale);
+        pass::backward(net, xs, trace, clean, Some(grad), None, scratch);
+        for (g, x) in gs.chunks_exact_mut(i).zip(xs.chunks_exact(i)) {
+            perturb(x, g, cfg.eps, cfg.norm, cfg.clip);
+        }
+        let adv = &*gs;
+        pass::forward(net, adv, trace, zs);
+        for ((z, &c), &y) in zs.chunks_exact_mut(o).zip(ce.iter()).zip(ys) {
+            let ce_adv = loss::cross_entropy_grad(z, y)?;
+            for v in z.iter_mut() {
+                *v *= (1.0 - cfg.alpha) * scale;
+            }
             sum += cfg.alpha * c + (1.0 - cfg.alpha) * ce_adv;
         }
-        net.backward_block(&traces, zs.get(..n).unwrap_or_default(), Some(grad), None);
+        pass::backward(net, adv, trace, zs, Some(grad), None, scratch);
     }
-    Ok(sum / xs.len() as f32)
-}
-
-#[inline]
-fn scaled<const K: usize>(v: &[f32; K], s: f32) -> [f32; K] {
-    let mut out = *v;
-    for o in &mut out {
-        *o *= s;
-    }
-    out
+    Ok(sum / n as f32)
 }

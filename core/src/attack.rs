@@ -11,11 +11,13 @@
 //! * [`pgd`]: `x_{t+1} = Π_{B_ε(x)}(x_t + α · dir(∇_x J(x_t)))`, starting at `x`, where `Π`
 //!   clamps each coordinate (L∞) or rescales the perturbation to norm `ε` (L2).
 //!
-//! An optional [`Clip`] keeps every coordinate in the data range after each step.
+//! An optional [`Clip`] keeps every coordinate in the data range after each step. Samples are
+//! slices of the network's input width; `ws` is the caller's
+//! [workspace](crate::Shape::workspace_len) (one sample's worth is enough).
 
 use crate::error::{Error, Result};
 use crate::supervised::input_gradient_unchecked;
-use crate::{check, kernels, math, Network};
+use crate::{check, kernels, math, workspace, Network};
 
 /// The norm an attack's budget `ε` is measured in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -153,12 +155,13 @@ pub fn steepest_direction(g: &mut [f32], norm: Norm) {
 }
 
 /// The fast gradient sign method (L∞) or fast gradient method (L2) for one sample:
-/// `x + ε · dir(∇_x CE(f(x), y))`, then clipped.
+/// `adv = x + ε · dir(∇_x CE(f(x), y))`, then clipped.
 ///
 /// # Errors
 ///
-/// [`Error::InvalidEpsilon`] for `ε < 0` or non-finite, [`Error::NonFiniteInput`],
-/// [`Error::LabelOutOfRange`], [`Error::InvalidRange`] for a bad clip.
+/// [`Error::InvalidEpsilon`] for `ε < 0` or non-finite, [`Error::LengthMismatch`] when `x` or
+/// `adv` is not one sample, [`Error::NonFiniteInput`], [`Error::LabelOutOfRange`],
+/// [`Error::InvalidRange`] for a bad clip, [`Error::WorkspaceTooSmall`].
 ///
 /// # Examples
 ///
@@ -167,52 +170,69 @@ pub fn steepest_direction(g: &mut [f32], norm: Norm) {
 /// use vatic::{Activation, Mlp, Rng};
 ///
 /// let net: Mlp<4, 8, 3> = Mlp::new(Activation::Relu, &mut Rng::new(5));
+/// let mut ws = [0.0; Mlp::<4, 8, 3>::WORKSPACE_ONE];
 /// let x = [0.2, -0.4, 0.1, 0.9];
-/// let adv = fgsm(&net, &x, 1, 0.1, Norm::LInf, None)?;
+/// let mut adv = [0.0; 4];
+/// fgsm(&net, &x, 1, 0.1, Norm::LInf, None, &mut adv, &mut ws)?;
 /// assert!(adv.iter().zip(&x).all(|(a, b)| (a - b).abs() <= 0.1 + 1e-7));
 /// # Ok::<(), vatic::Error>(())
 /// ```
-pub fn fgsm<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+pub fn fgsm<N: Network + ?Sized>(
     net: &N,
-    x: &[f32; IN],
+    x: &[f32],
     y: usize,
     eps: f32,
     norm: Norm,
     clip: Option<Clip>,
-) -> Result<[f32; IN]> {
+    adv: &mut [f32],
+    ws: &mut [f32],
+) -> Result<()> {
     check::epsilon(eps)?;
     Clip::check(clip)?;
-    check::batch(core::slice::from_ref(x), Some(&[y]), OUT)?;
-    Ok(fgsm_unchecked(net, x, y, eps, norm, clip))
+    sample(net, x, y, adv, ws)?;
+    fgsm_unchecked(net, x, y, eps, norm, clip, adv, ws);
+    Ok(())
+}
+
+/// Checks one labelled sample, its output row and the workspace.
+pub(crate) fn sample<N: Network + ?Sized>(
+    net: &N,
+    x: &[f32],
+    y: usize,
+    adv: &[f32],
+    ws: &[f32],
+) -> Result<()> {
+    let s = net.shape();
+    if x.len() != s.inputs || adv.len() != s.inputs {
+        return Err(Error::LengthMismatch);
+    }
+    check::batch(x, s.inputs, Some(&[y]), s.outputs)?;
+    workspace::block(&s, ws).map(|_| ())
 }
 
 #[inline]
-pub(crate) fn fgsm_unchecked<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+pub(crate) fn fgsm_unchecked<N: Network + ?Sized>(
     net: &N,
-    x: &[f32; IN],
+    x: &[f32],
     y: usize,
     eps: f32,
     norm: Norm,
     clip: Option<Clip>,
-) -> [f32; IN] {
-    let (_, mut g) = input_gradient_unchecked(net, x, y);
-    perturb(x, &mut g, eps, norm, clip)
+    adv: &mut [f32],
+    ws: &mut [f32],
+) {
+    input_gradient_unchecked(net, x, y, adv, ws);
+    perturb(x, adv, eps, norm, clip);
 }
 
-/// `x + ε · dir(g)` clipped; `g` is overwritten with the direction.
+/// `g ← x + ε · dir(g)`, clipped: the gradient in `g` becomes the perturbed sample.
 #[inline]
-pub(crate) fn perturb<const IN: usize>(
-    x: &[f32; IN],
-    g: &mut [f32; IN],
-    eps: f32,
-    norm: Norm,
-    clip: Option<Clip>,
-) -> [f32; IN] {
+pub(crate) fn perturb(x: &[f32], g: &mut [f32], eps: f32, norm: Norm, clip: Option<Clip>) {
     steepest_direction(g, norm);
-    let mut adv = *x;
-    kernels::axpy(&mut adv, eps, g);
-    Clip::apply(clip, &mut adv);
-    adv
+    for (a, &xi) in g.iter_mut().zip(x) {
+        *a = xi + eps * *a;
+    }
+    Clip::apply(clip, g);
 }
 
 /// Settings of [`pgd`], the iterated FGSM / projected gradient descent attack.
@@ -244,19 +264,22 @@ impl Pgd {
     }
 }
 
-/// Iterated FGSM / PGD from `x` (no random start, so it is deterministic).
+/// Iterated FGSM / PGD from `x` (no random start, so it is deterministic); the result goes to
+/// `adv`.
 ///
 /// # Errors
 ///
 /// As [`fgsm`], plus [`Error::ZeroIterations`] and [`Error::InvalidWeight`] for a step that is
 /// not positive and finite (a zero step is accepted with `ε = 0`, as [`Pgd::new`] derives it:
 /// the ball is `{x}` then, and the result is `x`, clipped).
-pub fn pgd<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+pub fn pgd<N: Network + ?Sized>(
     net: &N,
-    x: &[f32; IN],
+    x: &[f32],
     y: usize,
     cfg: &Pgd,
-) -> Result<[f32; IN]> {
+    adv: &mut [f32],
+    ws: &mut [f32],
+) -> Result<()> {
     check::epsilon(cfg.eps)?;
     Clip::check(cfg.clip)?;
     if cfg.iterations == 0 {
@@ -265,29 +288,37 @@ pub fn pgd<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
     if !(cfg.step.is_finite() && (cfg.step > 0.0 || (cfg.step == 0.0 && cfg.eps == 0.0))) {
         return Err(Error::InvalidWeight);
     }
-    check::batch(core::slice::from_ref(x), Some(&[y]), OUT)?;
-    Ok(pgd_unchecked(net, x, y, cfg))
+    sample(net, x, y, adv, ws)?;
+    pgd_unchecked(net, x, y, cfg, adv, ws);
+    Ok(())
 }
 
-pub(crate) fn pgd_unchecked<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+pub(crate) fn pgd_unchecked<N: Network + ?Sized>(
     net: &N,
-    x: &[f32; IN],
+    x: &[f32],
     y: usize,
     cfg: &Pgd,
-) -> [f32; IN] {
-    let mut adv = *x;
-    for _ in 0..cfg.iterations {
-        let (_, mut g) = input_gradient_unchecked(net, &adv, y);
-        adv = perturb(&adv, &mut g, cfg.step, cfg.norm, None);
-        project(x, &mut adv, cfg.eps, cfg.norm);
-        Clip::apply(cfg.clip, &mut adv);
+    adv: &mut [f32],
+    ws: &mut [f32],
+) {
+    for (a, &v) in adv.iter_mut().zip(x) {
+        *a = v;
     }
-    adv
+    let (g, ws) = ws.split_at_mut(x.len().min(ws.len()));
+    for _ in 0..cfg.iterations {
+        input_gradient_unchecked(net, adv, y, g, ws);
+        perturb(adv, g, cfg.step, cfg.norm, None);
+        for (a, &v) in adv.iter_mut().zip(g.iter()) {
+            *a = v;
+        }
+        project(x, adv, cfg.eps, cfg.norm);
+        Clip::apply(cfg.clip, adv);
+    }
 }
 
 /// Projects `adv` onto the `ε`-ball of `norm` around `x`.
 #[inline]
-pub fn project<const IN: usize>(x: &[f32; IN], adv: &mut [f32; IN], eps: f32, norm: Norm) {
+pub fn project(x: &[f32], adv: &mut [f32], eps: f32, norm: Norm) {
     match norm {
         Norm::LInf => {
             for (a, &c) in adv.iter_mut().zip(x) {
@@ -300,15 +331,11 @@ pub fn project<const IN: usize>(x: &[f32; IN], adv: &mut [f32; IN], eps: f32, no
             }
         }
         Norm::L2 => {
-            let mut r = [0.0; IN];
-            for ((r, &a), &c) in r.iter_mut().zip(adv.iter()).zip(x) {
-                *r = a - c;
-            }
-            let n = math::sqrt(kernels::dot(&r, &r));
+            let n = math::sqrt(kernels::distance_squared(adv, x));
             if n > eps {
                 let s = eps / n;
-                for ((a, &r), &c) in adv.iter_mut().zip(&r).zip(x) {
-                    *a = c + r * s;
+                for (a, &c) in adv.iter_mut().zip(x) {
+                    *a = c + (*a - c) * s;
                 }
             }
         }

@@ -1,89 +1,175 @@
-//! The firmware blob: a network and a labelled sample set in one small, versioned, checksummed
-//! little-endian byte string, read without heap on the device and written without heap on the
-//! host (`vatic export-firmware`).
+//! The firmware blob: a network of any depth and a labelled sample set in one small, versioned,
+//! checksummed little-endian byte string, read without heap on the device and written without
+//! heap on the host (`vatic export-firmware`). One reader ([`parse`]) and one writer
+//! ([`write`]) for both.
 //!
-//! # Format (version 1)
+//! # Format (version 2)
 //!
-//! All integers and floats little-endian; `f32` as IEEE-754 bits.
+//! All integers and floats little-endian; `f32` as IEEE-754 bits. `L` is the number of dense
+//! layers (hidden layers + 1).
 //!
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 4 | magic `b"VATC"` |
-//! | 4 | 2 | format version (`1`) |
-//! | 6 | 1 | number of hidden layers (1 for [`Mlp`], 2 for [`Mlp2`]) |
-//! | 7 | 1 | hidden activation, [`Activation::code`] |
-//! | 8 | 4 | `IN` |
-//! | 12 | 4 | first hidden width |
-//! | 16 | 4 | second hidden width (0 with one hidden layer) |
-//! | 20 | 4 | `OUT` |
-//! | 24 | 4 | number of parameters ([`Parameters::COUNT`]) |
-//! | 28 | 4 | number of samples `n` |
-//! | 32 | 4 · COUNT | parameters, in [`Parameters::tensors`] order (weights row-major `[out][in]`) |
+//! | 4 | 2 | format version (`2`) |
+//! | 6 | 1 | hidden activation, [`Activation::code`] |
+//! | 7 | 1 | `L` (1 – 255) |
+//! | 8 | 4 | number of parameters `P` (`Σ_l w_{l+1} (w_l + 1)`) |
+//! | 12 | 4 | number of samples `n` |
+//! | 16 | 4 · (L + 1) | the widths `w_0 = IN, w_1, …, w_L = OUT` |
+//! | 20 + 4L | 4 · P | parameters, in [`Parameters::tensors`](crate::Parameters::tensors) order (`nn.Sequential`: `W0` row-major `[w_1][w_0]`, `b0`, `W1`, …) |
 //! | … | n · 4 · (IN + 1) | samples: `IN` × `f32`, then the label as `u32` |
 //! | end − 4 | 4 | CRC-32 (IEEE 802.3, as zlib's `crc32`) of every byte before it |
+//!
+//! **Version 1** blobs (one or two hidden layers, written by vatic 0.1) are still read: their
+//! 32-byte header (`hidden layers` at 6, activation at 7, then `IN`, `H1`, `H2`, `OUT`, `P`,
+//! `n` as `u32`) describes the same parameters and samples. [`write`] writes version 2 only.
 //!
 //! # Examples
 //!
 //! ```
-//! use vatic::{blob, Activation, Mlp, Parameters, Rng};
+//! use vatic::{blob, Activation, Mlp, Rng};
 //!
 //! let net: Mlp<2, 4, 2> = Mlp::new(Activation::Tanh, &mut Rng::new(1));
-//! let (xs, ys) = ([[0.5, -1.0], [1.0, 0.25]], [1, 0]);
-//! let mut buf = [0u8; blob::mlp_len(2, 4, 2, 2)];
-//! let len = blob::write_mlp(&net, &xs, &ys, &mut buf)?;
+//! let (xs, ys) = ([0.5, -1.0, /* */ 1.0, 0.25], [1, 0]);
+//! let mut buf = [0u8; blob::len(&[2, 4, 2], 2)];
+//! let len = blob::write(&net, &xs, &ys, &mut buf)?;
 //!
 //! let mut loaded = Mlp::<2, 4, 2>::ZERO;
-//! let samples = blob::parse_mlp(&buf[..len], &mut loaded)?;
+//! let samples = blob::parse(&buf[..len], &mut loaded)?;
 //! assert_eq!(loaded, net);
-//! assert_eq!(samples.len(), 2);
-//! for (i, (x, y)) in samples.enumerate() {
-//!     assert_eq!((x, y), (xs[i], ys[i]));
-//! }
+//! let (mut xs2, mut ys2) = ([0.0; 4], [0; 2]);
+//! assert_eq!(samples.read_into(&mut xs2, &mut ys2), Ok(2));
+//! assert_eq!((xs2, ys2), (xs, ys));
 //! # Ok::<(), vatic::Error>(())
 //! ```
 //!
 //! A blob is checked in this order, so the error names the first thing wrong: length of the
 //! header ([`Error::Truncated`]), magic ([`Error::BadMagic`]), version
 //! ([`Error::UnsupportedVersion`]), total length ([`Error::Truncated`]), checksum
-//! ([`Error::ChecksumMismatch`]), activation and parameter count ([`Error::InvalidModel`]),
-//! shape against the compiled network ([`Error::ShapeMismatch`]), finite parameters
-//! ([`Error::InvalidModel`]), samples ([`Error::NonFiniteInput`], [`Error::LabelOutOfRange`]).
+//! ([`Error::ChecksumMismatch`]), activation, widths and parameter count
+//! ([`Error::InvalidModel`]), shape against the receiving network ([`Error::ShapeMismatch`]),
+//! finite parameters ([`Error::InvalidModel`]), samples ([`Error::NonFiniteInput`],
+//! [`Error::LabelOutOfRange`]).
 
 use crate::error::{Error, Result};
-use crate::{Activation, Mlp, Mlp2, Parameters};
+use crate::{Activation, Network};
 
 /// The first four bytes of every blob.
 pub const MAGIC: [u8; 4] = *b"VATC";
-/// The format version this build reads and writes.
-pub const VERSION: u16 = 1;
-/// Bytes before the parameters.
-pub const HEADER_LEN: usize = 32;
+/// The format version [`write`] writes.
+pub const VERSION: u16 = 2;
 /// Bytes of the trailing checksum.
 pub const CHECKSUM_LEN: usize = 4;
+/// Bytes of the fixed part of a version-2 header (before the widths).
+const FIXED_LEN: usize = 16;
+/// Bytes of a version-1 header.
+const V1_LEN: usize = 32;
 
 /// What a blob's header says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Header {
-    /// Number of hidden layers (1 or 2).
-    pub hidden_layers: u8,
+pub struct Header<'a> {
+    /// The format version (1 or 2).
+    pub version: u16,
     /// Hidden activation.
     pub activation: Activation,
-    /// Input width.
-    pub input: u32,
-    /// Hidden widths (the second is 0 with one hidden layer).
-    pub hidden: [u32; 2],
-    /// Number of classes.
-    pub output: u32,
     /// Number of parameters.
     pub params: u32,
     /// Number of samples.
     pub samples: u32,
+    /// Bytes before the parameters.
+    pub len: usize,
+    widths: Widths<'a>,
 }
 
-/// The byte length of a blob: header, `params` parameters, `samples` samples of `input`
-/// features, checksum. `None` on overflow.
-pub const fn blob_len(input: usize, params: usize, samples: usize) -> Option<usize> {
+/// Where a header keeps its widths: a version-2 list, or version 1's four fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+enum Widths<'a> {
+    List(&'a [u8]),
+    V1([u32; 4], u8),
+}
+
+impl Header<'_> {
+    /// Number of dense layers `L`.
+    pub fn depth(&self) -> usize {
+        match self.widths {
+            Widths::List(b) => (b.len() / 4).saturating_sub(1),
+            Widths::V1(_, hidden) => usize::from(hidden) + 1,
+        }
+    }
+
+    /// Width `l` (`0` is the input, `depth()` the classes; 0 past the end).
+    pub fn width(&self, l: usize) -> usize {
+        match self.widths {
+            Widths::List(b) => u32_at(b, 4 * l).map_or(0, |v| v as usize),
+            Widths::V1([i, h1, h2, o], hidden) => match (l, hidden) {
+                (0, _) => i as usize,
+                (1, _) => h1 as usize,
+                (2, 2) => h2 as usize,
+                (2, 1) | (3, 2) => o as usize,
+                _ => 0,
+            },
+        }
+    }
+
+    /// The widths `w_0 … w_L`.
+    pub fn widths(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..=self.depth()).map(|l| self.width(l))
+    }
+
+    /// Input width.
+    pub fn inputs(&self) -> usize {
+        self.width(0)
+    }
+
+    /// Number of classes.
+    pub fn outputs(&self) -> usize {
+        self.width(self.depth())
+    }
+}
+
+/// The byte length of a version-2 blob of a network with these widths and `samples` samples
+/// (usable for a buffer's size: `[0u8; len(&[64, 32, 10], 64)]`).
+///
+/// # Panics
+///
+/// At compile time (in a `const`) or run time when the widths are empty or the length
+/// overflows `usize`.
+pub const fn len(widths: &[usize], samples: usize) -> usize {
+    match checked_len(widths, samples) {
+        Some(n) => n,
+        None => panic!("blob length overflows usize or has no widths"),
+    }
+}
+
+/// [`len`] without the panic: `None` for fewer than two widths or an overflow.
+pub const fn checked_len(widths: &[usize], samples: usize) -> Option<usize> {
+    if widths.len() < 2 {
+        return None;
+    }
+    let mut params = 0usize;
+    let mut l = 0;
+    while l + 1 < widths.len() {
+        let Some(p) = widths[l].checked_add(1) else {
+            return None;
+        };
+        let Some(p) = p.checked_mul(widths[l + 1]) else {
+            return None;
+        };
+        let Some(p) = params.checked_add(p) else {
+            return None;
+        };
+        params = p;
+        l += 1;
+    }
+    let head = FIXED_LEN + 4 * widths.len();
+    body_len(head, widths[0], params, samples)
+}
+
+/// `head + 4 · params + samples · 4 · (input + 1) + CHECKSUM_LEN`.
+const fn body_len(head: usize, input: usize, params: usize, samples: usize) -> Option<usize> {
     let Some(p) = params.checked_mul(4) else {
         return None;
     };
@@ -96,24 +182,10 @@ pub const fn blob_len(input: usize, params: usize, samples: usize) -> Option<usi
     let Some(s) = per.checked_mul(samples) else {
         return None;
     };
-    let Some(t) = (HEADER_LEN + CHECKSUM_LEN).checked_add(p) else {
+    let Some(t) = (head + CHECKSUM_LEN).checked_add(p) else {
         return None;
     };
     t.checked_add(s)
-}
-
-/// The byte length of a blob of an `Mlp<input, hidden, output>` with `samples` samples
-/// (usable for a buffer's size: `[0u8; mlp_len(…)]`).
-///
-/// # Panics
-///
-/// At compile time (in a `const`) or run time when the length overflows `usize`.
-pub const fn mlp_len(input: usize, hidden: usize, output: usize, samples: usize) -> usize {
-    let params = hidden * (input + 1) + output * (hidden + 1);
-    match blob_len(input, params, samples) {
-        Some(n) => n,
-        None => panic!("blob length overflows usize"),
-    }
 }
 
 /// CRC-32 (IEEE 802.3, reflected, polynomial `0xEDB88320`; the value zlib's `crc32` gives),
@@ -134,14 +206,12 @@ pub fn crc32(bytes: &[u8]) -> u32 {
     !crc
 }
 
-fn u32_at(bytes: &[u8], at: usize) -> Result<u32> {
-    let b = bytes.get(at..at + 4).ok_or(Error::Truncated)?;
-    let mut a = [0u8; 4];
-    a.copy_from_slice(b);
-    Ok(u32::from_le_bytes(a))
+fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    let b = bytes.get(at..at + 4)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
-fn f32_at(bytes: &[u8], at: usize) -> Result<f32> {
+fn f32_at(bytes: &[u8], at: usize) -> Option<f32> {
     u32_at(bytes, at).map(f32::from_bits)
 }
 
@@ -150,9 +220,9 @@ fn f32_at(bytes: &[u8], at: usize) -> Result<f32> {
 /// # Errors
 ///
 /// [`Error::Truncated`], [`Error::BadMagic`], [`Error::UnsupportedVersion`],
-/// [`Error::ChecksumMismatch`], [`Error::InvalidModel`] (unknown activation, hidden-layer count
-/// or a parameter count that does not match the widths), in that order.
-pub fn parse_header(bytes: &[u8]) -> Result<Header> {
+/// [`Error::ChecksumMismatch`], [`Error::InvalidModel`] (unknown activation, no layers, a zero
+/// width, or a parameter count that does not match the widths), in that order.
+pub fn parse_header(bytes: &[u8]) -> Result<Header<'_>> {
     if bytes.get(..4) != Some(&MAGIC[..]) {
         return Err(if bytes.len() < 4 && MAGIC.starts_with(bytes) {
             Error::Truncated
@@ -160,64 +230,99 @@ pub fn parse_header(bytes: &[u8]) -> Result<Header> {
             Error::BadMagic
         });
     }
-    let head = bytes.get(..HEADER_LEN).ok_or(Error::Truncated)?;
-    let version = u16::from_le_bytes([head[4], head[5]]);
-    if version != VERSION {
-        return Err(Error::UnsupportedVersion);
-    }
-    let hidden_layers = head[6];
-    let code = head[7];
-    let input = u32_at(head, 8)?;
-    let hidden = [u32_at(head, 12)?, u32_at(head, 16)?];
-    let output = u32_at(head, 20)?;
-    let params = u32_at(head, 24)?;
-    let samples = u32_at(head, 28)?;
-    let len =
-        blob_len(input as usize, params as usize, samples as usize).ok_or(Error::Truncated)?;
-    if bytes.len() != len {
+    let field = |at| u32_at(bytes, at).ok_or(Error::Truncated);
+    let version = match bytes.get(4..6) {
+        Some(&[a, b]) => u16::from_le_bytes([a, b]),
+        _ => return Err(Error::Truncated),
+    };
+    let (code, header) = match version {
+        1 => {
+            let head = bytes.get(..V1_LEN).ok_or(Error::Truncated)?;
+            let dims = [field(8)?, field(12)?, field(16)?, field(20)?];
+            let h = Header {
+                version,
+                activation: Activation::Relu,
+                params: field(24)?,
+                samples: field(28)?,
+                len: V1_LEN,
+                widths: Widths::V1(dims, head[6]),
+            };
+            (head[7], h)
+        }
+        2 => {
+            let fixed = bytes.get(..FIXED_LEN).ok_or(Error::Truncated)?;
+            let len = FIXED_LEN + 4 * (usize::from(fixed[7]) + 1);
+            let widths = bytes.get(FIXED_LEN..len).ok_or(Error::Truncated)?;
+            let h = Header {
+                version,
+                activation: Activation::Relu,
+                params: field(8)?,
+                samples: field(12)?,
+                len,
+                widths: Widths::List(widths),
+            };
+            (fixed[6], h)
+        }
+        _ => return Err(Error::UnsupportedVersion),
+    };
+    let total = body_len(
+        header.len,
+        header.inputs(),
+        header.params as usize,
+        header.samples as usize,
+    )
+    .ok_or(Error::Truncated)?;
+    if bytes.len() != total {
         return Err(Error::Truncated);
     }
-    let (body, sum) = bytes.split_at(len - CHECKSUM_LEN);
-    if crc32(body) != u32_at(sum, 0)? {
+    let (body, sum) = bytes.split_at(total - CHECKSUM_LEN);
+    if Some(crc32(body)) != u32_at(sum, 0) {
         return Err(Error::ChecksumMismatch);
     }
     let activation = Activation::from_code(code).ok_or(Error::InvalidModel)?;
-    let (i, h1, h2, o) = (
-        u64::from(input),
-        u64::from(hidden[0]),
-        u64::from(hidden[1]),
-        u64::from(output),
-    );
-    let count = match hidden_layers {
-        1 if h2 == 0 => h1 * (i + 1) + o * (h1 + 1),
-        2 => h1 * (i + 1) + h2 * (h1 + 1) + o * (h2 + 1),
-        _ => return Err(Error::InvalidModel),
+    let valid_depth = match header.widths {
+        Widths::List(_) => header.depth() >= 1,
+        Widths::V1([_, _, h2, _], hidden) => hidden == 2 || (hidden == 1 && h2 == 0),
     };
-    if count != u64::from(params) {
+    let mut count = 0u64;
+    for l in 0..header.depth() {
+        let (a, b) = (header.width(l) as u64, header.width(l + 1) as u64);
+        count += b * (a + 1);
+    }
+    if !valid_depth
+        || header.widths().any(|w| w == 0)
+        || count != u64::from(header.params)
+    {
         return Err(Error::InvalidModel);
     }
     Ok(Header {
-        hidden_layers,
         activation,
-        input,
-        hidden,
-        output,
-        params,
-        samples,
+        ..header
     })
 }
 
-/// Loads the parameters of a validated blob into `net` and returns the samples.
-fn load<'a, N: Parameters, const IN: usize>(
-    bytes: &'a [u8],
-    header: &Header,
-    out: usize,
-    net: &mut N,
-) -> Result<Samples<'a, IN>> {
-    let mut at = HEADER_LEN;
+/// Reads a blob into `net` (parameters and activation) and returns its samples. `net` must
+/// have the blob's widths: a compile-time [`Net`](crate::Net) of that shape, or a
+/// [`Sequential`](crate::Sequential) built from [`Header::widths`] with
+/// [`Header::params`] parameters.
+///
+/// On error `net` may hold part of the blob's parameters: discard it.
+///
+/// # Errors
+///
+/// Those of [`parse_header`]; [`Error::ShapeMismatch`] when `net` has other widths;
+/// [`Error::InvalidModel`] for a non-finite parameter; [`Error::NonFiniteInput`] or
+/// [`Error::LabelOutOfRange`] for a bad sample.
+pub fn parse<'a, N: Network + ?Sized>(bytes: &'a [u8], net: &mut N) -> Result<Samples<'a>> {
+    let h = parse_header(bytes)?;
+    if net.depth() != h.depth() || (0..=h.depth()).any(|l| net.width(l) != h.width(l)) {
+        return Err(Error::ShapeMismatch);
+    }
+    net.set_activation(h.activation);
+    let mut at = h.len;
     for t in net.tensors_mut() {
         for v in t.iter_mut() {
-            let x = f32_at(bytes, at)?;
+            let x = f32_at(bytes, at).ok_or(Error::Truncated)?;
             if !x.is_finite() {
                 return Err(Error::InvalidModel);
             }
@@ -228,14 +333,16 @@ fn load<'a, N: Parameters, const IN: usize>(
     let end = bytes.len() - CHECKSUM_LEN;
     let samples = Samples {
         bytes: bytes.get(at..end).ok_or(Error::Truncated)?,
-        remaining: header.samples as usize,
+        inputs: h.inputs(),
+        remaining: h.samples as usize,
     };
-    // Validate every sample now, so iterating cannot fail.
+    // Validate every sample now, so reading cannot fail.
+    let classes = h.outputs();
     for (i, (x, y)) in samples.clone().enumerate() {
-        if !x.iter().all(|v| v.is_finite()) {
+        if !x.clone().all(f32::is_finite) {
             return Err(Error::NonFiniteInput { sample: i });
         }
-        if y >= out {
+        if y >= classes {
             return Err(Error::LabelOutOfRange {
                 sample: i,
                 label: y,
@@ -245,76 +352,75 @@ fn load<'a, N: Parameters, const IN: usize>(
     Ok(samples)
 }
 
-/// Reads a blob into a one-hidden-layer network `net` (parameters and activation) and returns
-/// its samples.
-///
-/// On error `net` may hold part of the blob's parameters: discard it.
-///
-/// # Errors
-///
-/// Those of [`parse_header`]; [`Error::ShapeMismatch`] when the blob's network is not an
-/// `Mlp<IN, H, OUT>`; [`Error::InvalidModel`] for a non-finite parameter;
-/// [`Error::NonFiniteInput`] or [`Error::LabelOutOfRange`] for a bad sample.
-pub fn parse_mlp<'a, const IN: usize, const H: usize, const OUT: usize>(
-    bytes: &'a [u8],
-    net: &mut Mlp<IN, H, OUT>,
-) -> Result<Samples<'a, IN>> {
-    let h = parse_header(bytes)?;
-    if h.hidden_layers != 1
-        || h.input as usize != IN
-        || h.hidden[0] as usize != H
-        || h.output as usize != OUT
-    {
-        return Err(Error::ShapeMismatch);
-    }
-    net.activation = h.activation;
-    load(bytes, &h, OUT, net)
-}
-
-/// [`parse_mlp`] for a two-hidden-layer network.
-///
-/// # Errors
-///
-/// As [`parse_mlp`].
-pub fn parse_mlp2<'a, const IN: usize, const H1: usize, const H2: usize, const OUT: usize>(
-    bytes: &'a [u8],
-    net: &mut Mlp2<IN, H1, H2, OUT>,
-) -> Result<Samples<'a, IN>> {
-    let h = parse_header(bytes)?;
-    if h.hidden_layers != 2
-        || h.input as usize != IN
-        || h.hidden[0] as usize != H1
-        || h.hidden[1] as usize != H2
-        || h.output as usize != OUT
-    {
-        return Err(Error::ShapeMismatch);
-    }
-    net.activation = h.activation;
-    load(bytes, &h, OUT, net)
-}
-
 /// The samples of a validated blob: `(features, label)` in stored order.
 #[derive(Debug, Clone)]
-pub struct Samples<'a, const IN: usize> {
+pub struct Samples<'a> {
     bytes: &'a [u8],
+    inputs: usize,
     remaining: usize,
 }
 
-impl<const IN: usize> Iterator for Samples<'_, IN> {
-    type Item = ([f32; IN], usize);
+impl Samples<'_> {
+    /// Copies every sample into `xs [n · IN]` and `ys [n]`; returns `n`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LengthMismatch`] when the buffers are not exactly `n` samples long.
+    pub fn read_into(self, xs: &mut [f32], ys: &mut [usize]) -> Result<usize> {
+        let n = self.remaining;
+        if xs.len() != n * self.inputs || ys.len() != n {
+            return Err(Error::LengthMismatch);
+        }
+        let rows = xs.chunks_exact_mut(self.inputs.max(1));
+        for ((row, y), (x, label)) in rows.zip(ys.iter_mut()).zip(self) {
+            for (d, v) in row.iter_mut().zip(x) {
+                *d = v;
+            }
+            *y = label;
+        }
+        Ok(n)
+    }
+}
+
+/// One stored sample's features, read from the blob's bytes.
+#[derive(Debug, Clone)]
+pub struct Features<'a> {
+    bytes: core::slice::ChunksExact<'a, u8>,
+}
+
+impl Iterator for Features<'_> {
+    type Item = f32;
+
+    fn next(&mut self) -> Option<f32> {
+        self.bytes
+            .next()
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.bytes.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Features<'_> {}
+
+impl<'a> Iterator for Samples<'a> {
+    type Item = (Features<'a>, usize);
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.remaining == 0 {
             return None;
         }
-        let mut x = [0.0; IN];
-        for (i, v) in x.iter_mut().enumerate() {
-            *v = f32_at(self.bytes, 4 * i).ok()?;
-        }
-        let y = u32_at(self.bytes, 4 * IN).ok()? as usize;
-        self.bytes = self.bytes.get(4 * (IN + 1)..)?;
+        let (x, rest) = self.bytes.split_at_checked(4 * self.inputs)?;
+        let y = u32_at(rest, 0)? as usize;
+        self.bytes = rest.get(4..)?;
         self.remaining -= 1;
-        Some((x, y))
+        Some((
+            Features {
+                bytes: x.chunks_exact(4),
+            },
+            y,
+        ))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -322,52 +428,10 @@ impl<const IN: usize> Iterator for Samples<'_, IN> {
     }
 }
 
-impl<const IN: usize> ExactSizeIterator for Samples<'_, IN> {}
+impl ExactSizeIterator for Samples<'_> {}
 
-/// Writes header, parameters and samples into `buf` and returns the length written.
-fn write<N: Parameters, const IN: usize>(
-    shape: (u8, Activation, [usize; 4]),
-    net: &N,
-    xs: &[[f32; IN]],
-    ys: &[usize],
-    buf: &mut [u8],
-) -> Result<usize> {
-    let (layers, activation, [input, h1, h2, output]) = shape;
-    if xs.len() != ys.len() {
-        return Err(Error::LengthMismatch);
-    }
-    let n = u32::try_from(xs.len()).map_err(|_| Error::InvalidModel)?;
-    let u = |v: usize| u32::try_from(v).map_err(|_| Error::InvalidModel);
-    let len = blob_len(input, N::COUNT, xs.len()).ok_or(Error::InvalidModel)?;
-    let mut w = Cursor {
-        buf: buf.get_mut(..len).ok_or(Error::Truncated)?,
-        at: 0,
-    };
-    w.put(&MAGIC);
-    w.put(&VERSION.to_le_bytes());
-    w.put(&[layers, activation.code()]);
-    for v in [input, h1, h2, output, N::COUNT] {
-        w.put(&u(v)?.to_le_bytes());
-    }
-    w.put(&n.to_le_bytes());
-    for t in net.tensors() {
-        for v in t {
-            w.put(&v.to_le_bytes());
-        }
-    }
-    for (x, &y) in xs.iter().zip(ys) {
-        for v in x {
-            w.put(&v.to_le_bytes());
-        }
-        w.put(&u(y)?.to_le_bytes());
-    }
-    let sum = crc32(w.buf.get(..w.at).ok_or(Error::Truncated)?);
-    w.put(&sum.to_le_bytes());
-    Ok(w.at)
-}
-
-/// Appends bytes to a buffer sized by [`blob_len`] (a write past its end is dropped, which
-/// cannot happen when the length was computed from the same sizes).
+/// Appends bytes to a buffer sized by [`len`] (a write past its end is dropped, which cannot
+/// happen when the length was computed from the same sizes).
 struct Cursor<'a> {
     buf: &'a mut [u8],
     at: usize,
@@ -382,49 +446,72 @@ impl Cursor<'_> {
     }
 }
 
-/// Writes `net` and the samples `(xs, ys)` as a blob into `buf`; returns the length
-/// ([`mlp_len`]`(IN, H, OUT, xs.len())`).
+/// Writes `net` and the samples `xs [n · IN]`, `ys [n]` as a version-2 blob into `buf`;
+/// returns the length ([`len`] of the widths and `n`).
 ///
 /// # Errors
 ///
-/// [`Error::Truncated`] when `buf` is too short, [`Error::LengthMismatch`] when
-/// `xs.len() != ys.len()`, [`Error::InvalidModel`] when a size does not fit in `u32`.
-pub fn write_mlp<const IN: usize, const H: usize, const OUT: usize>(
-    net: &Mlp<IN, H, OUT>,
-    xs: &[[f32; IN]],
+/// [`Error::Truncated`] when `buf` is too short, [`Error::LengthMismatch`] when `xs` is not
+/// `ys.len()` samples, [`Error::ShapeMismatch`] when the network has more than 255 layers or a
+/// size does not fit in `u32`.
+pub fn write<N: Network + ?Sized>(
+    net: &N,
+    xs: &[f32],
     ys: &[usize],
     buf: &mut [u8],
 ) -> Result<usize> {
-    write((1, net.activation, [IN, H, 0, OUT]), net, xs, ys, buf)
-}
-
-/// [`write_mlp`] for a two-hidden-layer network.
-///
-/// # Errors
-///
-/// As [`write_mlp`].
-pub fn write_mlp2<const IN: usize, const H1: usize, const H2: usize, const OUT: usize>(
-    net: &Mlp2<IN, H1, H2, OUT>,
-    xs: &[[f32; IN]],
-    ys: &[usize],
-    buf: &mut [u8],
-) -> Result<usize> {
-    write((2, net.activation, [IN, H1, H2, OUT]), net, xs, ys, buf)
+    let depth = net.depth();
+    let layers = u8::try_from(depth).map_err(|_| Error::ShapeMismatch)?;
+    let input = net.width(0);
+    if xs.len() != ys.len() * input {
+        return Err(Error::LengthMismatch);
+    }
+    let u = |v: usize| u32::try_from(v).map_err(|_| Error::ShapeMismatch);
+    let params = net.count();
+    let head = FIXED_LEN + 4 * (depth + 1);
+    let total = body_len(head, input, params, ys.len()).ok_or(Error::ShapeMismatch)?;
+    let mut w = Cursor {
+        buf: buf.get_mut(..total).ok_or(Error::Truncated)?,
+        at: 0,
+    };
+    w.put(&MAGIC);
+    w.put(&VERSION.to_le_bytes());
+    w.put(&[net.activation().code(), layers]);
+    w.put(&u(params)?.to_le_bytes());
+    w.put(&u(ys.len())?.to_le_bytes());
+    for l in 0..=depth {
+        w.put(&u(net.width(l))?.to_le_bytes());
+    }
+    for t in net.tensors() {
+        for v in t {
+            w.put(&v.to_le_bytes());
+        }
+    }
+    for (x, &y) in xs.chunks_exact(input.max(1)).zip(ys) {
+        for v in x {
+            w.put(&v.to_le_bytes());
+        }
+        w.put(&u(y)?.to_le_bytes());
+    }
+    let sum = crc32(w.buf.get(..w.at).ok_or(Error::Truncated)?);
+    w.put(&sum.to_le_bytes());
+    Ok(w.at)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Rng;
+    use crate::{Mlp, Mlp2, Mlp3, Rng, Sequential};
 
-    const LEN: usize = mlp_len(3, 4, 2, 2);
-    const XS: [[f32; 3]; 2] = [[0.5, -1.0, 2.0], [0.0, 1.5, -0.25]];
+    const LEN: usize = len(&[3, 4, 2], 2);
+    const HEADER: usize = FIXED_LEN + 12;
+    const XS: [f32; 6] = [0.5, -1.0, 2.0, 0.0, 1.5, -0.25];
     const YS: [usize; 2] = [1, 0];
 
     fn blob() -> ([u8; LEN], Mlp<3, 4, 2>) {
         let net: Mlp<3, 4, 2> = Mlp::new(Activation::Tanh, &mut Rng::new(5));
         let mut buf = [0u8; LEN];
-        assert_eq!(write_mlp(&net, &XS, &YS, &mut buf), Ok(LEN));
+        assert_eq!(write(&net, &XS, &YS, &mut buf), Ok(LEN));
         (buf, net)
     }
 
@@ -435,9 +522,9 @@ mod tests {
         buf[end..].copy_from_slice(&sum.to_le_bytes());
     }
 
-    fn parse(buf: &[u8]) -> Result<(Mlp<3, 4, 2>, usize)> {
+    fn parse3(buf: &[u8]) -> Result<(Mlp<3, 4, 2>, usize)> {
         let mut net = Mlp::ZERO;
-        let n = parse_mlp(buf, &mut net)?.len();
+        let n = parse(buf, &mut net)?.len();
         Ok((net, n))
     }
 
@@ -445,27 +532,57 @@ mod tests {
     fn round_trip() {
         let (buf, net) = blob();
         let mut loaded = Mlp::<3, 4, 2>::ZERO;
-        let samples: [([f32; 3], usize); 2] = {
-            let mut it = parse_mlp(&buf, &mut loaded).unwrap();
-            [it.next().unwrap(), it.next().unwrap()]
-        };
+        let (mut xs, mut ys) = ([0.0; 6], [0; 2]);
+        parse(&buf, &mut loaded)
+            .unwrap()
+            .read_into(&mut xs, &mut ys)
+            .unwrap();
         assert_eq!(loaded, net);
-        assert_eq!(samples, [(XS[0], YS[0]), (XS[1], YS[1])]);
+        assert_eq!((xs, ys), (XS, YS));
         let h = parse_header(&buf).unwrap();
-        assert_eq!(h.params as usize, <Mlp<3, 4, 2>>::COUNT);
-        assert_eq!((h.input, h.hidden, h.output, h.samples), (3, [4, 0], 2, 2));
+        assert_eq!(h.params as usize, <Mlp<3, 4, 2> as crate::Zeroed>::COUNT);
+        let mut w = [0; 3];
+        for (d, v) in w.iter_mut().zip(h.widths()) {
+            *d = v;
+        }
+        assert_eq!((w, h.depth(), h.samples, h.version), ([3, 4, 2], 2, 2, 2));
     }
 
     #[test]
-    fn round_trip_two_hidden_layers() {
-        let net: Mlp2<3, 4, 5, 2> = Mlp2::new(Activation::Relu, &mut Rng::new(2));
-        let mut buf = [0u8; 512];
-        let len = write_mlp2(&net, &XS, &YS, &mut buf).unwrap();
-        let mut loaded = Mlp2::<3, 4, 5, 2>::ZERO.with_activation(Activation::Tanh);
-        assert_eq!(parse_mlp2(&buf[..len], &mut loaded).unwrap().len(), 2);
-        assert_eq!(loaded, net);
-        // A two-layer blob is not a one-layer network.
-        assert_eq!(parse(&buf[..len]).unwrap_err(), Error::ShapeMismatch);
+    fn any_depth_round_trips_through_a_run_time_network() {
+        let net: Mlp3<3, 5, 1, 6, 2> = Mlp3::new(Activation::Relu, &mut Rng::new(2));
+        let mut buf = [0u8; len(&[3, 5, 1, 6, 2], 2)];
+        let n = write(&net, &XS, &YS, &mut buf).unwrap();
+        assert_eq!(n, buf.len());
+        let mut params = [0.0f32; 5 * 4 + 6 + 6 * 2 + 2 * 7];
+        let mut seq =
+            Sequential::new([3, 5, 1, 6, 2], &mut params[..], Activation::Tanh).unwrap();
+        assert_eq!(parse(&buf, &mut seq).unwrap().len(), 2);
+        assert_eq!(seq.activation(), Activation::Relu);
+        assert!(seq.tensors().flatten().eq(net.tensors().flatten()));
+        // A four-layer blob is not a two-layer network.
+        assert_eq!(parse3(&buf).unwrap_err(), Error::ShapeMismatch);
+        let mut two = Mlp2::<3, 5, 1, 2>::ZERO;
+        assert_eq!(parse(&buf, &mut two).unwrap_err(), Error::ShapeMismatch);
+    }
+
+    #[test]
+    fn version_1_blobs_still_parse() {
+        // A v1 blob as vatic 0.1 wrote it: 32-byte header, same parameters and samples.
+        let (v2, net) = blob();
+        let mut v1 = [0u8; LEN - HEADER + V1_LEN];
+        v1[..4].copy_from_slice(&MAGIC);
+        v1[4..6].copy_from_slice(&1u16.to_le_bytes());
+        v1[6] = 1;
+        v1[7] = Activation::Tanh.code();
+        for (k, v) in [3u32, 4, 0, 2, 26, 2].iter().enumerate() {
+            v1[8 + 4 * k..12 + 4 * k].copy_from_slice(&v.to_le_bytes());
+        }
+        v1[V1_LEN..].copy_from_slice(&v2[HEADER..]);
+        reseal(&mut v1);
+        let (loaded, n) = parse3(&v1).unwrap();
+        assert_eq!((loaded, n), (net, 2));
+        assert_eq!(parse_header(&v1).unwrap().version, 1);
     }
 
     #[test]
@@ -475,7 +592,7 @@ mod tests {
             for bit in 0..8 {
                 let mut b = buf;
                 b[i] ^= 1 << bit;
-                assert!(parse(&b).is_err(), "flip of bit {bit} in byte {i} accepted");
+                assert!(parse3(&b).is_err(), "flip of bit {bit} in byte {i} accepted");
             }
         }
     }
@@ -483,55 +600,55 @@ mod tests {
     #[test]
     fn corruptions_name_their_cause() {
         let (buf, _) = blob();
-        assert_eq!(parse(&buf).map(|(_, n)| n), Ok(2));
+        assert_eq!(parse3(&buf).map(|(_, n)| n), Ok(2));
 
         let mut b = buf;
         b[0] = b'X';
-        assert_eq!(parse(&b).unwrap_err(), Error::BadMagic);
-        assert_eq!(parse(b"ELF").unwrap_err(), Error::BadMagic);
-        assert_eq!(parse(b"VA").unwrap_err(), Error::Truncated);
-        assert_eq!(parse(&[]).unwrap_err(), Error::Truncated);
+        assert_eq!(parse3(&b).unwrap_err(), Error::BadMagic);
+        assert_eq!(parse3(b"ELF").unwrap_err(), Error::BadMagic);
+        assert_eq!(parse3(b"VA").unwrap_err(), Error::Truncated);
+        assert_eq!(parse3(&[]).unwrap_err(), Error::Truncated);
 
         let mut b = buf;
-        b[4] = 2;
-        assert_eq!(parse(&b).unwrap_err(), Error::UnsupportedVersion);
+        b[4] = 3;
+        assert_eq!(parse3(&b).unwrap_err(), Error::UnsupportedVersion);
 
-        assert_eq!(parse(&buf[..LEN - 1]).unwrap_err(), Error::Truncated);
-        assert_eq!(parse(&buf[..HEADER_LEN - 1]).unwrap_err(), Error::Truncated);
+        assert_eq!(parse3(&buf[..LEN - 1]).unwrap_err(), Error::Truncated);
+        assert_eq!(parse3(&buf[..HEADER - 1]).unwrap_err(), Error::Truncated);
         let mut long = [0u8; LEN + 1];
         long[..LEN].copy_from_slice(&buf);
-        assert_eq!(parse(&long).unwrap_err(), Error::Truncated);
+        assert_eq!(parse3(&long).unwrap_err(), Error::Truncated);
 
         let mut b = buf;
-        b[HEADER_LEN + 5] ^= 0x10;
-        assert_eq!(parse(&b).unwrap_err(), Error::ChecksumMismatch);
+        b[HEADER + 5] ^= 0x10;
+        assert_eq!(parse3(&b).unwrap_err(), Error::ChecksumMismatch);
 
         let mut b = buf;
-        b[7] = 9; // activation code
+        b[6] = 9; // activation code
         reseal(&mut b);
-        assert_eq!(parse(&b).unwrap_err(), Error::InvalidModel);
+        assert_eq!(parse3(&b).unwrap_err(), Error::InvalidModel);
 
         let mut b = buf;
-        b[12] = 5; // a hidden width that disagrees with the parameter count
+        b[FIXED_LEN + 4] = 5; // a hidden width that disagrees with the parameter count
         reseal(&mut b);
-        assert_eq!(parse(&b).unwrap_err(), Error::InvalidModel);
+        assert_eq!(parse3(&b).unwrap_err(), Error::InvalidModel);
 
         let mut b = buf;
-        b[HEADER_LEN..HEADER_LEN + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+        b[HEADER..HEADER + 4].copy_from_slice(&f32::NAN.to_le_bytes());
         reseal(&mut b);
-        assert_eq!(parse(&b).unwrap_err(), Error::InvalidModel);
+        assert_eq!(parse3(&b).unwrap_err(), Error::InvalidModel);
 
         let s0 = LEN - 4 - 2 * 16; // first sample
         let mut b = buf;
         b[s0 + 16 + 4..s0 + 16 + 8].copy_from_slice(&f32::INFINITY.to_le_bytes());
         reseal(&mut b);
-        assert_eq!(parse(&b).unwrap_err(), Error::NonFiniteInput { sample: 1 });
+        assert_eq!(parse3(&b).unwrap_err(), Error::NonFiniteInput { sample: 1 });
 
         let mut b = buf;
         b[s0 + 12..s0 + 16].copy_from_slice(&7u32.to_le_bytes());
         reseal(&mut b);
         assert_eq!(
-            parse(&b).unwrap_err(),
+            parse3(&b).unwrap_err(),
             Error::LabelOutOfRange {
                 sample: 0,
                 label: 7
@@ -543,25 +660,19 @@ mod tests {
     fn shape_mismatch() {
         let (buf, _) = blob();
         let mut other = Mlp::<3, 5, 2>::ZERO;
-        assert_eq!(
-            parse_mlp(&buf, &mut other).unwrap_err(),
-            Error::ShapeMismatch
-        );
+        assert_eq!(parse(&buf, &mut other).unwrap_err(), Error::ShapeMismatch);
         let mut other = Mlp::<3, 4, 3>::ZERO;
-        assert_eq!(
-            parse_mlp(&buf, &mut other).unwrap_err(),
-            Error::ShapeMismatch
-        );
+        assert_eq!(parse(&buf, &mut other).unwrap_err(), Error::ShapeMismatch);
     }
 
     #[test]
     fn writer_checks_its_buffer() {
         let net = Mlp::<3, 4, 2>::ZERO;
         let mut small = [0u8; LEN - 1];
-        assert_eq!(write_mlp(&net, &XS, &YS, &mut small), Err(Error::Truncated));
+        assert_eq!(write(&net, &XS, &YS, &mut small), Err(Error::Truncated));
         let mut buf = [0u8; LEN];
         assert_eq!(
-            write_mlp(&net, &XS, &YS[..1], &mut buf),
+            write(&net, &XS, &YS[..1], &mut buf),
             Err(Error::LengthMismatch)
         );
     }

@@ -2,22 +2,17 @@
 
 use crate::error::{Error, Result};
 
-/// Every sample finite, and, when labels are given, as many labels as samples, each `< classes`.
-pub(crate) fn batch<const IN: usize>(
-    xs: &[[f32; IN]],
-    ys: Option<&[usize]>,
-    classes: usize,
-) -> Result<()> {
-    if xs.is_empty() {
-        return Err(Error::EmptyBatch);
-    }
-    for (i, x) in xs.iter().enumerate() {
+/// A batch of samples `xs [n · width]` with `n ≥ 1`, every value finite, and, when labels are
+/// given, one label per sample, each `< classes`. Returns `n`.
+pub(crate) fn batch(xs: &[f32], width: usize, ys: Option<&[usize]>, classes: usize) -> Result<usize> {
+    let n = crate::pass::rows_of(xs, width)?;
+    for (i, x) in xs.chunks_exact(width.max(1)).enumerate() {
         if !x.iter().all(|v| v.is_finite()) {
             return Err(Error::NonFiniteInput { sample: i });
         }
     }
     if let Some(ys) = ys {
-        if ys.len() != xs.len() {
+        if ys.len() != n {
             return Err(Error::LengthMismatch);
         }
         for (i, &y) in ys.iter().enumerate() {
@@ -29,7 +24,7 @@ pub(crate) fn batch<const IN: usize>(
             }
         }
     }
-    Ok(())
+    Ok(n)
 }
 
 /// A perturbation radius: finite and `≥ 0`.

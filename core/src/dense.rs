@@ -1,6 +1,7 @@
-//! A fully connected layer `y = W x + b`.
+//! A fully connected layer `y = W x + b`: its compile-time storage [`Dense`] and the borrowed
+//! views [`DenseRef`] / [`DenseMut`] the block kernels run on, whatever the widths.
 
-use crate::kernels::{axpy, dot, dot_tile, load8, store8, LANES};
+use crate::kernels::{axpy, dot_tile, load8, store8, LANES};
 use wide::f32x8;
 
 // Register-tile shapes of the block passes. They decide which outputs are computed together,
@@ -19,11 +20,11 @@ const BWD_PANEL: usize = 16;
 /// Gradient rows per register tile of the block parameter-gradient pass.
 const GRAD_ROWS: usize = if cfg!(target_feature = "avx") { 8 } else { 4 };
 
-/// A dense layer with `IN` inputs and `OUT` outputs: `y = W x + b`.
+/// A dense layer with `IN` inputs and `OUT` outputs stored as nested arrays: `y = W x + b`.
 ///
 /// Shapes: `weight` is `[OUT][IN]` (row `o` holds the weights into output `o`, the layout of
 /// PyTorch's `nn.Linear.weight`), `bias` is `[OUT]`. Each output is
-/// `y_o = dot(W_o, x) + b_o` with [`dot`]'s fixed summation order.
+/// `y_o = dot(W_o, x) + b_o` with [`dot`](crate::kernels::dot)'s fixed summation order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dense<const IN: usize, const OUT: usize> {
     /// `W`, shape `[OUT][IN]`.
@@ -39,92 +40,129 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
         bias: [0.0; OUT],
     };
 
-    /// `y = W x + b`.
+    /// The layer as flat slices.
+    #[inline]
+    pub fn view(&self) -> DenseRef<'_> {
+        DenseRef {
+            weight: self.weight.as_flattened(),
+            bias: &self.bias,
+            inputs: IN,
+        }
+    }
+
+    /// The layer as flat mutable slices.
+    #[inline]
+    pub fn view_mut(&mut self) -> DenseMut<'_> {
+        DenseMut {
+            weight: self.weight.as_flattened_mut(),
+            bias: &mut self.bias,
+            inputs: IN,
+        }
+    }
+
+    /// `y = W x + b` for one sample.
     #[inline]
     pub fn forward(&self, x: &[f32; IN], y: &mut [f32; OUT]) {
-        for ((yo, row), &b) in y.iter_mut().zip(&self.weight).zip(&self.bias) {
-            *yo = dot(row, x) + b;
-        }
+        self.view().forward_rows(x, y, true);
     }
+}
 
-    /// `y = W v`: the layer's Jacobian applied to a tangent `v` (forward-mode; no bias).
+/// A dense layer borrowed as flat slices: `weight` is `[outputs · inputs]` row-major (row `o`
+/// at `o · inputs`), `bias` is `[outputs]`.
+#[derive(Debug, Clone, Copy)]
+pub struct DenseRef<'a> {
+    /// `W`, row-major `[outputs][inputs]`.
+    pub weight: &'a [f32],
+    /// `b`, `[outputs]`.
+    pub bias: &'a [f32],
+    /// Number of inputs (the row length of `weight`).
+    pub inputs: usize,
+}
+
+/// A dense layer (or its gradient) borrowed as flat mutable slices, laid out as [`DenseRef`].
+#[derive(Debug)]
+pub struct DenseMut<'a> {
+    /// `W`, row-major `[outputs][inputs]`.
+    pub weight: &'a mut [f32],
+    /// `b`, `[outputs]`.
+    pub bias: &'a mut [f32],
+    /// Number of inputs (the row length of `weight`).
+    pub inputs: usize,
+}
+
+impl DenseMut<'_> {
+    /// A read-only view of the same layer.
     #[inline]
-    pub fn tangent(&self, v: &[f32; IN], y: &mut [f32; OUT]) {
-        for (yo, row) in y.iter_mut().zip(&self.weight) {
-            *yo = dot(row, v);
+    pub fn as_ref(&self) -> DenseRef<'_> {
+        DenseRef {
+            weight: self.weight,
+            bias: self.bias,
+            inputs: self.inputs,
         }
     }
+}
 
-    /// Accumulates the parameter gradient of `dyᵀ y` at input `x`: `∂W += dy xᵀ`, `∂b += dy`.
+/// Rows of length `w` of a flat matrix (`w ≥ 1` for every validated layer; a zero width reads as
+/// one so that nothing can panic).
+#[inline(always)]
+fn rows(m: &[f32], w: usize) -> core::slice::ChunksExact<'_, f32> {
+    m.chunks_exact(w.max(1))
+}
+
+#[inline(always)]
+fn rows_mut(m: &mut [f32], w: usize) -> core::slice::ChunksExactMut<'_, f32> {
+    m.chunks_exact_mut(w.max(1))
+}
+
+impl DenseRef<'_> {
+    /// Number of outputs.
     #[inline]
-    pub fn accumulate_grad(&self, x: &[f32; IN], dy: &[f32; OUT], grad: &mut Self) {
-        for ((grow, gb), &d) in grad.weight.iter_mut().zip(grad.bias.iter_mut()).zip(dy) {
-            axpy(grow, d, x);
-            *gb += d;
-        }
+    pub fn outputs(&self) -> usize {
+        self.bias.len()
     }
 
-    /// `dx = Wᵀ dy`, summed over outputs in increasing `o`.
-    #[inline]
-    pub fn backprop_input(&self, dy: &[f32; OUT], dx: &mut [f32; IN]) {
-        dx.fill(0.0);
-        for (row, &d) in self.weight.iter().zip(dy) {
-            axpy(dx, d, row);
-        }
-    }
-
-    /// `y_of(&mut dst[s]) = W x_s (+ b)` for every sample `s` of a block, `x_s = x_of(&src[s])`
-    /// (the accessors let a layer read from and write into traces without a copy).
+    /// `dst[s] = W src[s] (+ b)` for every sample `s` of a block: `src` is `[n · inputs]` and
+    /// `dst` `[n · outputs]`, row-major (the shorter sets `n`).
     ///
-    /// Same bits as [`Dense::forward`] / [`Dense::tangent`] per sample; the products are
-    /// computed in [`dot_tile`]s of [`FWD_ROWS`] rows × [`FWD_SAMPLES`] samples, so each chunk
-    /// of a weight row is loaded once per tile of samples.
+    /// Same bits as a [`dot`](crate::kernels::dot) per output (plus the bias when `with_bias`;
+    /// without it the dot is stored as is, since `v + 0.0` would turn −0 into +0). The products
+    /// are computed in [`dot_tile`]s of [`FWD_ROWS`] rows × [`FWD_SAMPLES`] samples, so each
+    /// chunk of a weight row is loaded once per tile of samples.
     #[inline]
-    pub(crate) fn forward_rows<T, U>(
-        &self,
-        src: &[T],
-        x_of: impl Fn(&T) -> &[f32; IN],
-        dst: &mut [U],
-        y_of: impl Fn(&mut U) -> &mut [f32; OUT],
-        with_bias: bool,
-    ) {
-        let n = src.len().min(dst.len());
+    pub fn forward_rows(&self, src: &[f32], dst: &mut [f32], with_bias: bool) {
+        let (i, o) = (self.inputs, self.outputs());
+        let n = (src.len() / i.max(1)).min(dst.len() / o.max(1));
         let (src, dst) = (
-            src.get(..n).unwrap_or_default(),
-            dst.get_mut(..n).unwrap_or_default(),
+            src.get(..n * i).unwrap_or_default(),
+            dst.get_mut(..n * o).unwrap_or_default(),
         );
-        if IN < LANES {
-            return self.forward_narrow(src, x_of, dst, y_of, with_bias);
+        if i < LANES {
+            return self.forward_narrow(src, dst, with_bias);
         }
-        let mut rows = self.weight.chunks_exact(FWD_ROWS);
-        let mut o = 0;
-        for r in &mut rows {
-            self.forward_tiles::<FWD_ROWS, T, U>(o, r, src, &x_of, dst, &y_of, with_bias);
-            o += FWD_ROWS;
+        let mut pairs = self.weight.chunks_exact((FWD_ROWS * i).max(1));
+        let mut row = 0;
+        for p in &mut pairs {
+            let mut pr = rows(p, i);
+            let a: [&[f32]; FWD_ROWS] = core::array::from_fn(|_| pr.next().unwrap_or(&[]));
+            self.forward_tiles(row, a, src, dst, with_bias);
+            row += FWD_ROWS;
         }
-        for r in rows.remainder().chunks(1) {
-            self.forward_tiles::<1, T, U>(o, r, src, &x_of, dst, &y_of, with_bias);
-            o += 1;
+        for w in rows(pairs.remainder(), i) {
+            self.forward_tiles(row, [w], src, dst, with_bias);
+            row += 1;
         }
     }
 
-    /// [`Dense::forward_rows`] for a layer narrower than a vector (`IN < LANES`), vectorised
-    /// across outputs: [`dot`] of fewer than [`LANES`] elements is `((+0 + w₀x₀) + w₁x₁) + …`
-    /// (its partial sums are all zero), computed here for [`LANES`] rows at once.
+    /// [`DenseRef::forward_rows`] for a layer narrower than a vector (`inputs < LANES`),
+    /// vectorised across outputs: [`dot`](crate::kernels::dot) of fewer than [`LANES`] elements
+    /// is `((+0 + w₀x₀) + w₁x₁) + …` (its partial sums are all zero), computed here for
+    /// [`LANES`] rows at once.
     #[inline(always)]
-    fn forward_narrow<T, U>(
-        &self,
-        src: &[T],
-        x_of: impl Fn(&T) -> &[f32; IN],
-        dst: &mut [U],
-        y_of: impl Fn(&mut U) -> &mut [f32; OUT],
-        with_bias: bool,
-    ) {
-        let flat = self.weight.as_flattened();
-        let w = |o: usize, i: usize| flat.get(o * IN + i).copied().unwrap_or(0.0);
-        let full = OUT - OUT % LANES;
-        for (s, d) in src.iter().zip(dst.iter_mut()) {
-            let (x, y) = (x_of(s), y_of(d));
+    fn forward_narrow(&self, src: &[f32], dst: &mut [f32], with_bias: bool) {
+        let (inputs, outputs) = (self.inputs, self.outputs());
+        let w = |o: usize, i: usize| self.weight.get(o * inputs + i).copied().unwrap_or(0.0);
+        let full = outputs - outputs % LANES;
+        for (x, y) in rows(src, inputs).zip(rows_mut(dst, outputs)) {
             for o in (0..full).step_by(LANES) {
                 let mut acc = f32x8::ZERO;
                 for (i, &xi) in x.iter().enumerate() {
@@ -132,11 +170,11 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
                     acc += wv * f32x8::splat(xi);
                 }
                 if with_bias {
-                    acc += load8(&self.bias, o);
+                    acc += load8(self.bias, o);
                 }
                 store8(y, o, acc);
             }
-            for o in full..OUT {
+            for o in full..outputs {
                 let mut acc = 0.0f32;
                 for (i, &xi) in x.iter().enumerate() {
                     acc += w(o, i) * xi;
@@ -152,37 +190,36 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
         }
     }
 
-    /// Rows `o .. o + R` of [`Dense::forward_rows`] for every sample.
+    /// Rows `o .. o + R` of [`DenseRef::forward_rows`] for every sample.
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn forward_tiles<const R: usize, T, U>(
+    fn forward_tiles<const R: usize>(
         &self,
         o: usize,
-        rows: &[[f32; IN]],
-        src: &[T],
-        x_of: &impl Fn(&T) -> &[f32; IN],
-        dst: &mut [U],
-        y_of: &impl Fn(&mut U) -> &mut [f32; OUT],
+        a: [&[f32]; R],
+        src: &[f32],
+        dst: &mut [f32],
         with_bias: bool,
     ) {
-        let a: [&[f32]; R] = core::array::from_fn(|r| rows.get(r).map_or(&[][..], |w| &w[..]));
+        let (inputs, outputs) = (self.inputs, self.outputs());
         let bias: [f32; R] = core::array::from_fn(|r| self.bias.get(o + r).copied().unwrap_or(0.0));
-        // Without a bias the dot is stored as is (`v + 0.0` would turn −0 into +0).
-        let put = |d: &mut U, t: [f32; R]| {
-            let d = y_of(d);
+        let put = |d: &mut [f32], t: [f32; R]| {
             for ((v, b), r) in t.into_iter().zip(bias).zip(o..) {
                 if let Some(y) = d.get_mut(r) {
                     *y = if with_bias { v + b } else { v };
                 }
             }
         };
-        let mut sc = src.chunks_exact(FWD_SAMPLES);
-        let mut dc = dst.chunks_exact_mut(FWD_SAMPLES);
-        for (s, d) in (&mut sc).zip(&mut dc) {
-            let b: [&[f32]; FWD_SAMPLES] =
-                core::array::from_fn(|k| s.get(k).map_or(&[][..], |t| &x_of(t)[..]));
+        let n = src.len() / inputs.max(1);
+        let whole = n - n % FWD_SAMPLES;
+        let (s_full, s_rest) = src.split_at(whole * inputs);
+        let (d_full, d_rest) = dst.split_at_mut((whole * outputs).min(dst.len()));
+        let sc = s_full.chunks_exact((FWD_SAMPLES * inputs).max(1));
+        let dc = d_full.chunks_exact_mut((FWD_SAMPLES * outputs).max(1));
+        for (s, d) in sc.zip(dc) {
+            let mut xr = rows(s, inputs);
+            let b: [&[f32]; FWD_SAMPLES] = core::array::from_fn(|_| xr.next().unwrap_or(&[]));
             let t = dot_tile(a, b);
-            for (k, d) in d.iter_mut().enumerate() {
+            for (k, d) in rows_mut(d, outputs).enumerate() {
                 put(
                     d,
                     core::array::from_fn(|r| {
@@ -191,68 +228,77 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
                 );
             }
         }
-        for (s, d) in sc.remainder().iter().zip(dc.into_remainder()) {
-            let t = dot_tile(a, [&x_of(s)[..]]);
+        for (x, d) in rows(s_rest, inputs).zip(rows_mut(d_rest, outputs)) {
+            let t = dot_tile(a, [x]);
             put(d, t.map(|[v]| v));
         }
     }
 
-    /// `dst[s] = Wᵀ dy_s` for every sample of a block, `dy_s = dy_of(&src[s])`, summed over
-    /// outputs in increasing `o` from `0.0` (same bits as [`Dense::backprop_input`]).
+    /// `dx = Wᵀ dy` for one sample, summed over outputs in increasing `o` from `0.0`.
+    #[inline]
+    pub fn backprop_input(&self, dy: &[f32], dx: &mut [f32]) {
+        dx.fill(0.0);
+        for (row, &d) in rows(self.weight, self.inputs).zip(dy) {
+            axpy(dx, d, row);
+        }
+    }
+
+    /// `dst[s] = Wᵀ src[s]` for every sample of a block (`src` `[n · outputs]`, `dst`
+    /// `[n · inputs]`), summed over outputs in increasing `o` from `0.0` (same bits as
+    /// [`DenseRef::backprop_input`] per sample).
     ///
     /// Register tiles of [`BWD_SAMPLES`] samples × [`LANES`] input columns: each chunk of a
     /// weight row is loaded once per tile, and the partial sums stay in registers over all `o`.
     #[inline]
-    pub(crate) fn backprop_rows<T>(
-        &self,
-        src: &[T],
-        dy_of: impl Fn(&T) -> &[f32; OUT],
-        dst: &mut [[f32; IN]],
-    ) {
-        if OUT < LANES {
+    pub fn backprop_rows(&self, src: &[f32], dst: &mut [f32]) {
+        let (inputs, outputs) = (self.inputs, self.outputs());
+        if outputs < LANES {
             // Too few rows to amortise a register tile: row by row, the same order.
-            for (s, d) in src.iter().zip(dst.iter_mut()) {
-                self.backprop_input(dy_of(s), d);
+            for (s, d) in rows(src, outputs).zip(rows_mut(dst, inputs)) {
+                self.backprop_input(s, d);
             }
             return;
         }
-        let full = IN - IN % LANES;
-        for (src, dst) in src.chunks(BWD_SAMPLES).zip(dst.chunks_mut(BWD_SAMPLES)) {
+        let full = inputs - inputs % LANES;
+        let sc = src.chunks((BWD_SAMPLES * outputs).max(1));
+        let dc = dst.chunks_mut((BWD_SAMPLES * inputs).max(1));
+        for (src, dst) in sc.zip(dc) {
             // A missing sample (a short last tile) reads as `dy = 0` and is not stored.
-            let g: [&[f32]; BWD_SAMPLES] =
-                core::array::from_fn(|k| src.get(k).map_or(&[][..], |t| &dy_of(t)[..]));
+            let mut gr = rows(src, outputs);
+            let g: [&[f32]; BWD_SAMPLES] = core::array::from_fn(|_| gr.next().unwrap_or(&[]));
             let gv = |o: usize| g.map(|g| g.get(o).copied().unwrap_or(0.0));
             // Panels of BWD_PANEL rows, each streamed front to back: the partial sums of a
             // chunk go through `dst` between panels (storing an f32 keeps its bits).
-            for (p, panel) in self.weight.chunks(BWD_PANEL).enumerate() {
+            let panels = self.weight.chunks((BWD_PANEL * inputs).max(1));
+            for (p, panel) in panels.enumerate() {
                 let o0 = p * BWD_PANEL;
                 for c in (0..full).step_by(LANES) {
                     let mut acc = [f32x8::ZERO; BWD_SAMPLES];
                     if o0 > 0 {
-                        for (a, d) in acc.iter_mut().zip(dst.iter()) {
+                        for (a, d) in acc.iter_mut().zip(rows(dst, inputs)) {
                             *a = load8(d, c);
                         }
                     }
-                    for (o, row) in panel.iter().enumerate() {
+                    for (o, row) in rows(panel, inputs).enumerate() {
                         let w = load8(row, c);
                         for (a, g) in acc.iter_mut().zip(gv(o0 + o)) {
                             *a += f32x8::splat(g) * w;
                         }
                     }
-                    for (a, d) in acc.iter().zip(dst.iter_mut()) {
+                    for (a, d) in acc.iter().zip(rows_mut(dst, inputs)) {
                         store8(d, c, *a);
                     }
                 }
             }
-            for i in full..IN {
+            for i in full..inputs {
                 let mut acc = [0.0f32; BWD_SAMPLES];
-                for (o, row) in self.weight.iter().enumerate() {
+                for (o, row) in rows(self.weight, inputs).enumerate() {
                     let w = row.get(i).copied().unwrap_or(0.0);
                     for (a, g) in acc.iter_mut().zip(gv(o)) {
                         *a += g * w;
                     }
                 }
-                for (a, d) in acc.iter().zip(dst.iter_mut()) {
+                for (a, d) in acc.iter().zip(rows_mut(dst, inputs)) {
                     if let Some(d) = d.get_mut(i) {
                         *d = *a;
                     }
@@ -260,114 +306,101 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
             }
         }
     }
+}
 
-    /// Accumulates the parameter gradient of a block into `grad`, sample by sample for every
-    /// element (same bits as [`Dense::accumulate_grad`] called per sample in order).
+impl DenseMut<'_> {
+    /// Accumulates the parameter gradient of a block, `∂W += Σ_s dy_s x_sᵀ`, `∂b += Σ_s dy_s`
+    /// (`xs` `[n · inputs]`, `dys` `[n · outputs]`), sample by sample in order for every
+    /// element.
     ///
     /// Register tiles of [`GRAD_ROWS`] gradient rows × [`LANES`] columns, loaded once, updated
     /// by every sample in order, stored once.
     #[inline]
-    pub(crate) fn grad_rows<T, U>(
-        &self,
-        xs: &[T],
-        x_of: impl Fn(&T) -> &[f32; IN],
-        dys: &[U],
-        dy_of: impl Fn(&U) -> &[f32; OUT],
-        grad: &mut Self,
-    ) {
-        let n = xs.len().min(dys.len());
+    pub fn accumulate_rows(&mut self, xs: &[f32], dys: &[f32]) {
+        let (inputs, outputs) = (self.inputs, self.bias.len());
+        let n = (xs.len() / inputs.max(1)).min(dys.len() / outputs.max(1));
         let (xs, dys) = (
-            xs.get(..n).unwrap_or_default(),
-            dys.get(..n).unwrap_or_default(),
+            xs.get(..n * inputs).unwrap_or_default(),
+            dys.get(..n * outputs).unwrap_or_default(),
         );
-        if IN < LANES && LANES % IN == 0 {
-            return Self::grad_narrow(xs, x_of, dys, dy_of, grad);
+        if inputs < LANES && LANES % inputs.max(1) == 0 {
+            return self.accumulate_narrow(xs, dys);
         }
-        let full = IN - IN % LANES;
-        let rows = grad.weight.chunks_mut(GRAD_ROWS);
-        for (o, (grows, gbs)) in rows.zip(grad.bias.chunks_mut(GRAD_ROWS)).enumerate() {
-            let o = o * GRAD_ROWS;
-            let dv = |u: &U| -> [f32; GRAD_ROWS] {
-                let d = dy_of(u);
-                core::array::from_fn(|r| d.get(o + r).copied().unwrap_or(0.0))
+        let full = inputs - inputs % LANES;
+        let grows = self.weight.chunks_mut((GRAD_ROWS * inputs).max(1));
+        for (t, (grows, gbs)) in grows.zip(self.bias.chunks_mut(GRAD_ROWS)).enumerate() {
+            let o = t * GRAD_ROWS;
+            let dv = |u: &[f32]| -> [f32; GRAD_ROWS] {
+                core::array::from_fn(|r| u.get(o + r).copied().unwrap_or(0.0))
             };
             for c in (0..full).step_by(LANES) {
-                let mut acc: [f32x8; GRAD_ROWS] =
-                    core::array::from_fn(|r| grows.get(r).map_or(f32x8::ZERO, |g| load8(g, c)));
-                for (x, u) in xs.iter().zip(dys) {
-                    let xv = load8(x_of(x), c);
+                let mut acc = [f32x8::ZERO; GRAD_ROWS];
+                for (a, g) in acc.iter_mut().zip(rows(grows, inputs)) {
+                    *a = load8(g, c);
+                }
+                for (x, u) in rows(xs, inputs).zip(rows(dys, outputs)) {
+                    let xv = load8(x, c);
                     for (a, d) in acc.iter_mut().zip(dv(u)) {
                         *a += f32x8::splat(d) * xv;
                     }
                 }
-                for (a, g) in acc.iter().zip(grows.iter_mut()) {
+                for (a, g) in acc.iter().zip(rows_mut(grows, inputs)) {
                     store8(g, c, *a);
                 }
             }
-            let d = |u: &U, r: usize| dy_of(u).get(o + r).copied().unwrap_or(0.0);
-            for (r, (grow, gb)) in grows.iter_mut().zip(gbs.iter_mut()).enumerate() {
+            for (r, (grow, gb)) in rows_mut(grows, inputs).zip(gbs.iter_mut()).enumerate() {
                 let tail = grow.get_mut(full..).unwrap_or_default();
-                for (x, u) in xs.iter().zip(dys) {
-                    let d = d(u, r);
-                    axpy(tail, d, x_of(x).get(full..).unwrap_or_default());
+                for (x, u) in rows(xs, inputs).zip(rows(dys, outputs)) {
+                    let d = u.get(o + r).copied().unwrap_or(0.0);
+                    axpy(tail, d, x.get(full..).unwrap_or_default());
                     *gb += d;
                 }
             }
         }
     }
 
-    /// [`Dense::grad_rows`] for a layer narrower than a vector (`IN` divides [`LANES`]): the
-    /// gradient is updated as one flat `[OUT·IN]` array, `LANES / IN` rows per vector, with the
-    /// same per-element order (samples in order).
+    /// [`DenseMut::accumulate_rows`] for a layer narrower than a vector (`inputs` divides
+    /// [`LANES`]): the gradient is updated as one flat `[outputs · inputs]` array,
+    /// `LANES / inputs` rows per vector, with the same per-element order (samples in order).
     #[inline(always)]
-    fn grad_narrow<T, U>(
-        xs: &[T],
-        x_of: impl Fn(&T) -> &[f32; IN],
-        dys: &[U],
-        dy_of: impl Fn(&U) -> &[f32; OUT],
-        grad: &mut Self,
-    ) {
-        let flat = grad.weight.as_flattened_mut();
+    fn accumulate_narrow(&mut self, xs: &[f32], dys: &[f32]) {
+        let (inputs, outputs) = (self.inputs.max(1), self.bias.len());
+        let flat = &mut *self.weight;
         let full = flat.len() - flat.len() % LANES;
         let (head, tail) = flat.split_at_mut(full.min(flat.len()));
-        // Lane j of a chunk starting at row o holds element (o + j / IN, j % IN).
-        let xv = |x: &T| {
-            let x = x_of(x);
+        // Lane j of a chunk starting at row o holds element (o + j / inputs, j % inputs).
+        let xv = |x: &[f32]| {
             f32x8::new(core::array::from_fn(|j| {
-                x.get(j % IN).copied().unwrap_or(0.0)
+                x.get(j % inputs).copied().unwrap_or(0.0)
             }))
         };
         for (c, chunk) in head.chunks_exact_mut(LANES).enumerate() {
-            let o = c * (LANES / IN);
+            let o = c * (LANES / inputs);
             let mut acc = load8(chunk, 0);
-            for (x, u) in xs.iter().zip(dys) {
-                let d = dy_of(u);
-                let dv = core::array::from_fn(|j| d.get(o + j / IN).copied().unwrap_or(0.0));
+            for (x, d) in rows(xs, inputs).zip(rows(dys, outputs)) {
+                let dv = core::array::from_fn(|j| d.get(o + j / inputs).copied().unwrap_or(0.0));
                 acc += f32x8::new(dv) * xv(x);
             }
             store8(chunk, 0, acc);
         }
         for (k, g) in tail.iter_mut().enumerate() {
-            let (o, i) = ((full + k) / IN, (full + k) % IN);
-            for (x, u) in xs.iter().zip(dys) {
-                let d = dy_of(u).get(o).copied().unwrap_or(0.0);
-                *g += d * x_of(x).get(i).copied().unwrap_or(0.0);
+            let (o, i) = ((full + k) / inputs, (full + k) % inputs);
+            for (x, d) in rows(xs, inputs).zip(rows(dys, outputs)) {
+                *g += d.get(o).copied().unwrap_or(0.0) * x.get(i).copied().unwrap_or(0.0);
             }
         }
-        for (o, gb) in grad.bias.iter_mut().enumerate() {
-            for u in dys {
-                *gb += dy_of(u).get(o).copied().unwrap_or(0.0);
+        for (o, gb) in self.bias.iter_mut().enumerate() {
+            for d in rows(dys, outputs) {
+                *gb += d.get(o).copied().unwrap_or(0.0);
             }
         }
     }
 
-    /// Fills the weights with `N(0, 1/IN)` samples (row by row) and zeroes the bias.
+    /// Fills the weights with `N(0, 1/inputs)` samples (row by row) and zeroes the bias.
     pub fn init(&mut self, rng: &mut crate::Rng) {
-        let std = 1.0 / crate::math::sqrt(IN as f32);
-        for row in &mut self.weight {
-            for w in row {
-                *w = rng.normal() * std;
-            }
+        let std = 1.0 / crate::math::sqrt(self.inputs as f32);
+        for w in self.weight.iter_mut() {
+            *w = rng.normal() * std;
         }
         self.bias.fill(0.0);
     }
@@ -387,10 +420,10 @@ mod tests {
         layer.forward(&[1.0, 0.0, -1.0], &mut y);
         assert_eq!(y, [-1.5, -2.5]);
         let mut dx = [9.0; 3];
-        layer.backprop_input(&[1.0, 1.0], &mut dx);
+        layer.view().backprop_input(&[1.0, 1.0], &mut dx);
         assert_eq!(dx, [5.0, 7.0, 9.0]);
         let mut g = Dense::<3, 2>::ZERO;
-        layer.accumulate_grad(&[1.0, 2.0, 3.0], &[1.0, -1.0], &mut g);
+        g.view_mut().accumulate_rows(&[1.0, 2.0, 3.0], &[1.0, -1.0]);
         assert_eq!(g.weight, [[1.0, 2.0, 3.0], [-1.0, -2.0, -3.0]]);
         assert_eq!(g.bias, [1.0, -1.0]);
     }

@@ -39,7 +39,8 @@ pub enum Error {
     BadMagic,
     /// A model blob has a format version this build cannot read.
     UnsupportedVersion,
-    /// A model blob describes a network of another shape than the one compiled in.
+    /// A network, model blob or buffer has another shape than the one expected (widths,
+    /// parameter count).
     ShapeMismatch,
     /// A model blob ended before its declared size, or has trailing bytes.
     Truncated,
@@ -47,6 +48,10 @@ pub enum Error {
     ChecksumMismatch,
     /// A model blob has an unknown activation code or a non-finite parameter.
     InvalidModel,
+    /// Network widths that describe no network: fewer than two, or a zero width.
+    InvalidShape,
+    /// A workspace smaller than one sample's [`Shape::per_sample`](crate::Shape::per_sample).
+    WorkspaceTooSmall,
 }
 
 impl fmt::Display for Error {
@@ -79,6 +84,12 @@ impl fmt::Display for Error {
             Error::ChecksumMismatch => f.write_str("the model blob's checksum does not match"),
             Error::InvalidModel => {
                 f.write_str("the model blob has an unknown activation or non-finite parameters")
+            }
+            Error::InvalidShape => f.write_str(
+                "a network needs at least an input and an output width, none of them zero",
+            ),
+            Error::WorkspaceTooSmall => {
+                f.write_str("the workspace is smaller than Shape::workspace_len(1)")
             }
         }
     }

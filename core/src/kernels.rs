@@ -49,6 +49,35 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     finish(acc, ta, tb)
 }
 
+/// Squared distance `Σ_i (a_i − b_i)²`, the same bits as [`dot`]`(r, r)` of `r = a − b`
+/// (only the first `min(a.len(), b.len())` elements are used).
+///
+/// # Examples
+///
+/// ```
+/// use vatic::kernels::{distance_squared, dot};
+/// let (a, b) = ([1.5f32; 11], [0.25f32; 11]);
+/// let r = [1.25f32; 11];
+/// assert_eq!(distance_squared(&a, &b).to_bits(), dot(&r, &r).to_bits());
+/// ```
+#[inline(always)]
+pub fn distance_squared(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let ((ha, ta), (hb, tb)) = (split(a, n), split(b, n));
+    let mut acc = f32x8::ZERO;
+    for (p, q) in ha.chunks_exact(LANES).zip(hb.chunks_exact(LANES)) {
+        let r = v8(p) - v8(q);
+        acc += r * r;
+    }
+    let [a0, a1, a2, a3, a4, a5, a6, a7] = acc.to_array();
+    let mut s = ((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7));
+    for (&p, &q) in ta.iter().zip(tb) {
+        let r = p - q;
+        s += r * r;
+    }
+    s
+}
+
 /// `v[..n]` split into its whole [`LANES`]-chunks and the tail.
 #[inline(always)]
 fn split(v: &[f32], n: usize) -> (&[f32], &[f32]) {

@@ -10,138 +10,172 @@
 use crate::error::{Error, Result};
 use crate::math;
 
-/// `(m, ln Σ_j e^{z_j − m})` with `m = max_k z_k`.
-#[inline]
-fn shift_and_log_sum<const K: usize>(z: &[f32; K]) -> (f32, f32) {
-    let m = z
-        .iter()
-        .fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
-    let s: f32 = z.iter().map(|&v| math::exp(v - m)).sum();
-    (m, math::ln(s))
+/// `m = max_k z_k`, `s = Σ_j e^{z_j − m}` and `ln s` of one logit vector: every function
+/// below derives its values from these, `p_k = e^{z_k − m} / s`, `log p_k = (z_k − m) − ln s`.
+#[derive(Clone, Copy)]
+struct Normaliser {
+    m: f32,
+    s: f32,
+    lse: f32,
 }
 
-/// `log softmax(z)`, numerically stable.
+impl Normaliser {
+    #[inline]
+    fn of(z: &[f32]) -> Self {
+        let m = z
+            .iter()
+            .fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+        let s: f32 = z.iter().map(|&v| math::exp(v - m)).sum();
+        Normaliser {
+            m,
+            s,
+            lse: math::ln(s),
+        }
+    }
+
+    #[inline]
+    fn p(&self, v: f32) -> f32 {
+        math::exp(v - self.m) / self.s
+    }
+
+    #[inline]
+    fn logp(&self, v: f32) -> f32 {
+        (v - self.m) - self.lse
+    }
+}
+
+/// `log softmax(z)` into `out` (the shorter sets the length), numerically stable.
 ///
 /// # Examples
 ///
 /// ```
-/// let l = vatic::loss::log_softmax(&[1000.0, 0.0]);
-/// assert_eq!(l[0], 0.0);
-/// assert_eq!(l[1], -1000.0);
+/// let mut l = [0.0; 2];
+/// vatic::loss::log_softmax(&[1000.0, 0.0], &mut l);
+/// assert_eq!(l, [0.0, -1000.0]);
 /// ```
 #[inline]
-pub fn log_softmax<const K: usize>(z: &[f32; K]) -> [f32; K] {
-    let (m, lse) = shift_and_log_sum(z);
-    let mut out = [0.0; K];
+pub fn log_softmax(z: &[f32], out: &mut [f32]) {
+    let n = Normaliser::of(z);
     for (o, &v) in out.iter_mut().zip(z) {
-        *o = (v - m) - lse;
+        *o = n.logp(v);
     }
-    out
 }
 
-/// `softmax(z)_k = e^{z_k − m} / Σ_j e^{z_j − m}`.
+/// `softmax(z)_k = e^{z_k − m} / Σ_j e^{z_j − m}` into `out`.
 #[inline]
-pub fn softmax<const K: usize>(z: &[f32; K]) -> [f32; K] {
-    let m = z
-        .iter()
-        .fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
-    let mut out = [0.0; K];
-    let mut s = 0.0;
+pub fn softmax(z: &[f32], out: &mut [f32]) {
+    let n = Normaliser::of(z);
     for (o, &v) in out.iter_mut().zip(z) {
-        *o = math::exp(v - m);
-        s += *o;
+        *o = n.p(v);
     }
-    for o in &mut out {
-        *o /= s;
-    }
-    out
 }
 
-/// Cross-entropy `−log softmax(z)_y` and its gradient with respect to the logits,
+/// Cross-entropy `−log softmax(z)_y`.
+///
+/// # Errors
+///
+/// [`Error::LabelOutOfRange`] (with `sample: 0`) when `y ≥ z.len()`.
+#[inline]
+pub fn cross_entropy(z: &[f32], y: usize) -> Result<f32> {
+    let zy = *z.get(y).ok_or(Error::LabelOutOfRange {
+        sample: 0,
+        label: y,
+    })?;
+    Ok(-Normaliser::of(z).logp(zy))
+}
+
+/// Cross-entropy `−log softmax(z)_y`, replacing the logits `z` by the gradient
 /// `∂CE/∂z = softmax(z) − onehot(y)`.
 ///
 /// # Errors
 ///
-/// [`Error::LabelOutOfRange`] (with `sample: 0`) when `y ≥ K`.
+/// [`Error::LabelOutOfRange`] (with `sample: 0`) when `y ≥ z.len()`; `z` is unchanged then.
 ///
 /// # Examples
 ///
 /// ```
-/// let (ce, g) = vatic::loss::cross_entropy(&[0.0, 0.0], 1).unwrap();
+/// let mut z = [0.0, 0.0];
+/// let ce = vatic::loss::cross_entropy_grad(&mut z, 1).unwrap();
 /// assert!((ce - core::f32::consts::LN_2).abs() < 1e-7);
-/// assert_eq!(g, [0.5, -0.5]);
+/// assert_eq!(z, [0.5, -0.5]);
 /// ```
 #[inline]
-pub fn cross_entropy<const K: usize>(z: &[f32; K], y: usize) -> Result<(f32, [f32; K])> {
-    if y >= K {
-        return Err(Error::LabelOutOfRange {
-            sample: 0,
-            label: y,
-        });
-    }
-    let logp = log_softmax(z);
-    let mut grad = softmax(z);
-    let mut loss = 0.0;
-    for (k, (g, &lp)) in grad.iter_mut().zip(&logp).enumerate() {
+pub fn cross_entropy_grad(z: &mut [f32], y: usize) -> Result<f32> {
+    let ce = cross_entropy(z, y)?;
+    let n = Normaliser::of(z);
+    for (k, v) in z.iter_mut().enumerate() {
+        *v = n.p(*v);
         if k == y {
-            *g -= 1.0;
-            loss = -lp;
+            *v -= 1.0;
         }
     }
-    Ok((loss, grad))
+    Ok(ce)
 }
 
-/// `KL(softmax(zp) ‖ softmax(zq)) = Σ_k p_k (log p_k − log q_k)` and its gradient with respect
-/// to `zq` (the second argument; `zp` is treated as a constant): `∂KL/∂zq = q − p`.
+/// `KL(softmax(zp) ‖ softmax(zq)) = Σ_k p_k (log p_k − log q_k)`.
 ///
 /// The value is clamped at 0: KL is never negative, but for nearly equal distributions the f32
-/// sum of `p_k (log p_k − log q_k)` can round to about `−1e-7`. The gradient is not clamped, and a
-/// NaN (a diverged network) stays NaN.
+/// sum of `p_k (log p_k − log q_k)` can round to about `−1e-7`. A NaN (a diverged network)
+/// stays NaN.
 ///
 /// # Examples
 ///
 /// ```
-/// let (kl, g) = vatic::loss::kl_divergence(&[1.0, 2.0], &[1.0, 2.0]);
-/// assert!(kl.abs() < 1e-7);
-/// assert!(g.iter().all(|v| v.abs() < 1e-7));
+/// assert!(vatic::loss::kl_divergence(&[1.0, 2.0], &[1.0, 2.0]).abs() < 1e-7);
 /// ```
 #[inline]
-pub fn kl_divergence<const K: usize>(zp: &[f32; K], zq: &[f32; K]) -> (f32, [f32; K]) {
-    let logp = log_softmax(zp);
-    let logq = log_softmax(zq);
-    let p = softmax(zp);
-    let q = softmax(zq);
+pub fn kl_divergence(zp: &[f32], zq: &[f32]) -> f32 {
+    let (np, nq) = (Normaliser::of(zp), Normaliser::of(zq));
     let mut kl = 0.0;
-    let mut grad = [0.0; K];
-    for k in 0..K {
-        kl += p[k] * (logp[k] - logq[k]);
-        grad[k] = q[k] - p[k];
+    for (&a, &b) in zp.iter().zip(zq) {
+        kl += np.p(a) * (np.logp(a) - nq.logp(b));
     }
-    (if kl < 0.0 { 0.0 } else { kl }, grad)
+    if kl < 0.0 {
+        0.0
+    } else {
+        kl
+    }
 }
 
-/// Entropy `H(softmax(z)) = −Σ_k p_k log p_k` and its gradient with respect to the logits,
-/// `∂H/∂z_j = −p_j (log p_j + H)`.
+/// [`kl_divergence`], replacing `zq` by the gradient with respect to it (`zp` is a constant):
+/// `∂KL/∂zq = q − p`. The gradient is not clamped.
 #[inline]
-pub fn entropy<const K: usize>(z: &[f32; K]) -> (f32, [f32; K]) {
-    let logp = log_softmax(z);
-    let p = softmax(z);
+pub fn kl_divergence_grad(zp: &[f32], zq: &mut [f32]) -> f32 {
+    let kl = kl_divergence(zp, zq);
+    let (np, nq) = (Normaliser::of(zp), Normaliser::of(zq));
+    for (&a, b) in zp.iter().zip(zq.iter_mut()) {
+        *b = nq.p(*b) - np.p(a);
+    }
+    kl
+}
+
+/// Entropy `H(softmax(z)) = −Σ_k p_k log p_k`.
+#[inline]
+pub fn entropy(z: &[f32]) -> f32 {
+    let n = Normaliser::of(z);
     let mut h = 0.0;
-    for (&pk, &lk) in p.iter().zip(&logp) {
-        h -= pk * lk;
+    for &v in z {
+        h -= n.p(v) * n.logp(v);
     }
-    let mut grad = [0.0; K];
-    for ((g, &pk), &lk) in grad.iter_mut().zip(&p).zip(&logp) {
-        *g = -pk * (lk + h);
+    h
+}
+
+/// [`entropy`], replacing `z` by its gradient `∂H/∂z_j = −p_j (log p_j + H)`.
+#[inline]
+pub fn entropy_grad(z: &mut [f32]) -> f32 {
+    let h = entropy(z);
+    let n = Normaliser::of(z);
+    for v in z.iter_mut() {
+        *v = -n.p(*v) * (n.logp(*v) + h);
     }
-    (h, grad)
+    h
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn fd<const K: usize>(f: impl Fn(&[f32; K]) -> f32, z: &[f32; K], k: usize) -> f64 {
+    fn fd(f: impl Fn(&[f32; 4]) -> f32, z: &[f32; 4], k: usize) -> f64 {
         let h = 1e-2f32;
         let (mut a, mut b) = (*z, *z);
         a[k] += h;
@@ -153,9 +187,12 @@ mod tests {
     fn gradients_match_finite_differences() {
         let z = [0.3f32, -1.2, 2.0, 0.1];
         let zq = [1.0f32, 0.5, -0.3, 0.0];
-        let (_, gce) = cross_entropy(&z, 2).unwrap();
-        let (_, gkl) = kl_divergence(&z, &zq);
-        let (_, gh) = entropy(&z);
+        let mut gce = z;
+        cross_entropy_grad(&mut gce, 2).unwrap();
+        let mut gkl = zq;
+        kl_divergence_grad(&z, &mut gkl);
+        let mut gh = z;
+        entropy_grad(&mut gh);
         // Under fast-math the finite difference sees micromath's approximation error (~3e-3).
         let tol = if cfg!(feature = "fast-math") {
             3e-2
@@ -163,11 +200,11 @@ mod tests {
             1e-3
         };
         for k in 0..4 {
-            let want = fd(|v| cross_entropy(v, 2).unwrap().0, &z, k);
+            let want = fd(|v| cross_entropy(v, 2).unwrap(), &z, k);
             assert!((gce[k] as f64 - want).abs() < tol, "ce {k}");
-            let want = fd(|v| kl_divergence(&z, v).0, &zq, k);
+            let want = fd(|v| kl_divergence(&z, v), &zq, k);
             assert!((gkl[k] as f64 - want).abs() < tol, "kl {k}");
-            let want = fd(|v| entropy(v).0, &z, k);
+            let want = fd(|v| entropy(v), &z, k);
             assert!((gh[k] as f64 - want).abs() < tol, "h {k}");
         }
     }
@@ -175,23 +212,25 @@ mod tests {
     #[test]
     fn stable_for_huge_logits() {
         let z = [1e30f32, -1e30, 0.0];
-        let (ce, g) = cross_entropy(&z, 0).unwrap();
-        assert_eq!(ce, 0.0);
+        let mut g = z;
+        assert_eq!(cross_entropy_grad(&mut g, 0).unwrap(), 0.0);
         assert!(g.iter().all(|v| v.is_finite()));
-        let (ce, _) = cross_entropy(&z, 1).unwrap();
+        let ce = cross_entropy(&z, 1).unwrap();
         assert!(ce.is_finite() && ce > 1e29);
-        let (kl, _) = kl_divergence(&z, &[0.0, 0.0, 0.0]);
+        let kl = kl_divergence(&z, &[0.0, 0.0, 0.0]);
         assert!(kl.is_finite() && kl > 0.0);
     }
 
     #[test]
     fn label_out_of_range() {
+        let mut z = [0.0, 0.0];
         assert_eq!(
-            cross_entropy(&[0.0, 0.0], 2).unwrap_err(),
+            cross_entropy_grad(&mut z, 2).unwrap_err(),
             Error::LabelOutOfRange {
                 sample: 0,
                 label: 2
             }
         );
+        assert_eq!(z, [0.0, 0.0]);
     }
 }

@@ -1,4 +1,5 @@
-//! Robustness metrics over a data set, without heap: clean and robust accuracy, minimal
+//! Robustness metrics over a data set `xs [n · IN]`, without heap (`ws` is the caller's
+//! [workspace](crate::Shape::workspace_len)): clean and robust accuracy, minimal
 //! successful ε, empirical robustness, and LDS statistics.
 //!
 //! These follow what users of ART, foolbox and RobustBench expect:
@@ -21,27 +22,29 @@
 //!
 //! let mut rng = Rng::new(4);
 //! let net: Mlp<2, 16, 2> = Mlp::new(Activation::Tanh, &mut rng);
-//! let xs = [[0.5, 0.1], [-0.3, 0.8], [0.9, -0.7], [-0.6, -0.2]];
+//! let mut ws = [0.0; Mlp::<2, 16, 2>::WORKSPACE];
+//! let xs = [0.5, 0.1, /* */ -0.3, 0.8, /* */ 0.9, -0.7, /* */ -0.6, -0.2];
 //! let ys = [0, 1, 0, 1];
 //!
 //! let eps = [0.0, 0.1, 0.3];
 //! let mut acc = [0.0; 3];
 //! let pgd = Attack::Pgd { norm: Norm::LInf, iterations: 10 };
-//! robust_accuracy_sweep(&net, &xs, &ys, pgd, &eps, None, &mut acc)?;
+//! robust_accuracy_sweep(&net, &xs, &ys, pgd, &eps, None, &mut acc, &mut ws)?;
 //! assert!(acc[2] <= acc[0]);
 //!
-//! let m = minimal_epsilon_stats(&net, &xs, &ys, pgd, 2.0, 12, None)?;
-//! assert_eq!(m.fooled + m.resisted + m.misclassified, xs.len());
+//! let m = minimal_epsilon_stats(&net, &xs, &ys, pgd, 2.0, 12, None, &mut ws)?;
+//! assert_eq!(m.fooled + m.resisted + m.misclassified, ys.len());
 //!
-//! let lds = lds_stats(&net, &xs, &mut rng, &VatConfig::new(0.5))?;
+//! let lds = lds_stats(&net, &xs, &mut rng, &VatConfig::new(0.5), &mut ws)?;
 //! assert!(lds.mean <= lds.max);
 //! # Ok::<(), vatic::Error>(())
 //! ```
 
 use crate::attack::{fgsm_unchecked, pgd_unchecked, Clip, Norm, Pgd};
 use crate::error::{Error, Result};
+use crate::pass::predict_unchecked;
 use crate::vat::{self, VatConfig};
-use crate::{check, math, Network, Rng};
+use crate::{check, math, workspace, Network, Rng};
 
 /// An attack to measure robustness against.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -76,48 +79,79 @@ impl Attack {
         }
     }
 
-    /// The adversarial example of `x` at radius `eps` (arguments must be valid).
-    fn run<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+    /// The adversarial example of `x` at radius `eps`, into `adv` (arguments must be valid).
+    fn run<N: Network + ?Sized>(
         &self,
         net: &N,
-        x: &[f32; IN],
+        x: &[f32],
         y: usize,
         eps: f32,
         clip: Option<Clip>,
-    ) -> [f32; IN] {
+        adv: &mut [f32],
+        ws: &mut [f32],
+    ) {
         match *self {
-            Attack::Fgsm { norm } => fgsm_unchecked(net, x, y, eps, norm, clip),
+            Attack::Fgsm { norm } => fgsm_unchecked(net, x, y, eps, norm, clip, adv, ws),
             Attack::Pgd { norm, iterations } => {
+                if eps == 0.0 {
+                    for (a, &v) in adv.iter_mut().zip(x) {
+                        *a = v;
+                    }
+                    return;
+                }
                 let mut cfg = Pgd::new(eps, iterations, norm);
                 cfg.clip = clip;
-                if eps == 0.0 {
-                    return *x;
-                }
-                pgd_unchecked(net, x, y, &cfg)
+                pgd_unchecked(net, x, y, &cfg, adv, ws)
             }
         }
     }
 
-    /// Adversarial example of one sample at radius `eps`.
+    /// Whether the attack at `eps` changes the prediction of `x` away from `y`.
+    fn fools<N: Network + ?Sized>(
+        &self,
+        net: &N,
+        x: &[f32],
+        y: usize,
+        eps: f32,
+        clip: Option<Clip>,
+        ws: &mut [f32],
+    ) -> bool {
+        let (adv, ws) = ws.split_at_mut(x.len().min(ws.len()));
+        self.run(net, x, y, eps, clip, adv, ws);
+        predict_unchecked(net, adv, ws) != y
+    }
+
+    /// Adversarial example of one sample at radius `eps`, into `adv`.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidEpsilon`], [`Error::ZeroIterations`], [`Error::InvalidRange`], and the
     /// sample errors.
-    pub fn perturb<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+    pub fn perturb<N: Network + ?Sized>(
         &self,
         net: &N,
-        x: &[f32; IN],
+        x: &[f32],
         y: usize,
         eps: f32,
         clip: Option<Clip>,
-    ) -> Result<[f32; IN]> {
+        adv: &mut [f32],
+        ws: &mut [f32],
+    ) -> Result<()> {
         self.validate()?;
         check::epsilon(eps)?;
         Clip::check(clip)?;
-        check::batch(core::slice::from_ref(x), Some(&[y]), OUT)?;
-        Ok(self.run(net, x, y, eps, clip))
+        crate::attack::sample(net, x, y, adv, ws)?;
+        self.run(net, x, y, eps, clip, adv, ws);
+        Ok(())
     }
+}
+
+/// Checks a labelled batch and a workspace that holds a sample plus its adversarial example.
+fn batch<N: Network + ?Sized>(net: &N, xs: &[f32], ys: &[usize], ws: &[f32]) -> Result<usize> {
+    let s = net.shape();
+    let n = check::batch(xs, s.inputs, Some(ys), s.outputs)?;
+    workspace::block(&s, ws)?;
+    Ok(n)
 }
 
 /// Accuracy of `net` on `(xs, ys)` after `attack` at radius `eps` (at `eps = 0`: clean
@@ -126,16 +160,17 @@ impl Attack {
 /// # Errors
 ///
 /// As [`Attack::perturb`], plus the batch errors.
-pub fn robust_accuracy<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+pub fn robust_accuracy<N: Network + ?Sized>(
     net: &N,
-    xs: &[[f32; IN]],
+    xs: &[f32],
     ys: &[usize],
     attack: Attack,
     eps: f32,
     clip: Option<Clip>,
+    ws: &mut [f32],
 ) -> Result<f32> {
     let mut out = [0.0];
-    robust_accuracy_sweep(net, xs, ys, attack, &[eps], clip, &mut out)?;
+    robust_accuracy_sweep(net, xs, ys, attack, &[eps], clip, &mut out, ws)?;
     Ok(out[0])
 }
 
@@ -145,18 +180,19 @@ pub fn robust_accuracy<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
 /// # Errors
 ///
 /// [`Error::LengthMismatch`] when `out.len() != eps.len()`, and those of [`robust_accuracy`].
-pub fn robust_accuracy_sweep<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+pub fn robust_accuracy_sweep<N: Network + ?Sized>(
     net: &N,
-    xs: &[[f32; IN]],
+    xs: &[f32],
     ys: &[usize],
     attack: Attack,
     eps: &[f32],
     clip: Option<Clip>,
     out: &mut [f32],
+    ws: &mut [f32],
 ) -> Result<()> {
     attack.validate()?;
     Clip::check(clip)?;
-    check::batch(xs, Some(ys), OUT)?;
+    let n = batch(net, xs, ys, ws)?;
     if out.len() != eps.len() {
         return Err(Error::LengthMismatch);
     }
@@ -164,19 +200,18 @@ pub fn robust_accuracy_sweep<N: Network<IN, OUT>, const IN: usize, const OUT: us
         check::epsilon(e)?;
     }
     out.fill(0.0);
-    for (x, &y) in xs.iter().zip(ys) {
-        if net.predict(x) != y {
+    for (x, &y) in xs.chunks_exact(net.width(0).max(1)).zip(ys) {
+        if predict_unchecked(net, x, ws) != y {
             continue;
         }
         for (o, &e) in out.iter_mut().zip(eps) {
-            if net.predict(&attack.run(net, x, y, e, clip)) == y {
+            if !attack.fools(net, x, y, e, clip, ws) {
                 *o += 1.0;
             }
         }
     }
-    let n = xs.len() as f32;
     for o in out.iter_mut() {
-        *o /= n;
+        *o /= n as f32;
     }
     Ok(())
 }
@@ -190,19 +225,23 @@ pub fn robust_accuracy_sweep<N: Network<IN, OUT>, const IN: usize, const OUT: us
 /// # Errors
 ///
 /// [`Error::ZeroIterations`] for `steps = 0`, and those of [`Attack::perturb`].
-pub fn minimal_epsilon<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+pub fn minimal_epsilon<N: Network + ?Sized>(
     net: &N,
-    x: &[f32; IN],
+    x: &[f32],
     y: usize,
     attack: Attack,
     eps_max: f32,
     steps: u32,
     clip: Option<Clip>,
+    ws: &mut [f32],
 ) -> Result<Option<f32>> {
     check_bisection(attack, eps_max, steps, clip)?;
-    check::batch(core::slice::from_ref(x), Some(&[y]), OUT)?;
+    if x.len() != net.width(0) {
+        return Err(Error::LengthMismatch);
+    }
+    batch(net, x, &[y], ws)?;
     Ok(minimal_epsilon_unchecked(
-        net, x, y, attack, eps_max, steps, clip,
+        net, x, y, attack, eps_max, steps, clip, ws,
     ))
 }
 
@@ -218,26 +257,26 @@ fn check_bisection(attack: Attack, eps_max: f32, steps: u32, clip: Option<Clip>)
     Ok(())
 }
 
-fn minimal_epsilon_unchecked<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+fn minimal_epsilon_unchecked<N: Network + ?Sized>(
     net: &N,
-    x: &[f32; IN],
+    x: &[f32],
     y: usize,
     attack: Attack,
     eps_max: f32,
     steps: u32,
     clip: Option<Clip>,
+    ws: &mut [f32],
 ) -> Option<f32> {
-    if net.predict(x) != y {
+    if predict_unchecked(net, x, ws) != y {
         return Some(0.0);
     }
-    let fooled = |e: f32| net.predict(&attack.run(net, x, y, e, clip)) != y;
-    if !fooled(eps_max) {
+    if !attack.fools(net, x, y, eps_max, clip, ws) {
         return None;
     }
     let (mut lo, mut hi) = (0.0f32, eps_max);
     for _ in 0..steps {
         let mid = 0.5 * (lo + hi);
-        if fooled(mid) {
+        if attack.fools(net, x, y, mid, clip, ws) {
             hi = mid;
         } else {
             lo = mid;
@@ -272,37 +311,40 @@ pub struct MinimalEpsilon {
 /// # Errors
 ///
 /// As [`minimal_epsilon`], plus the batch errors.
-pub fn minimal_epsilon_stats<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+pub fn minimal_epsilon_stats<N: Network + ?Sized>(
     net: &N,
-    xs: &[[f32; IN]],
+    xs: &[f32],
     ys: &[usize],
     attack: Attack,
     eps_max: f32,
     steps: u32,
     clip: Option<Clip>,
+    ws: &mut [f32],
 ) -> Result<MinimalEpsilon> {
     check_bisection(attack, eps_max, steps, clip)?;
-    check::batch(xs, Some(ys), OUT)?;
+    batch(net, xs, ys, ws)?;
     let mut s = MinimalEpsilon {
         min: f32::INFINITY,
         ..MinimalEpsilon::default()
     };
     let mut er_sum = 0.0;
     let mut er_n = 0usize;
-    for (x, &y) in xs.iter().zip(ys) {
-        if net.predict(x) != y {
+    let w = net.width(0).max(1);
+    for (x, &y) in xs.chunks_exact(w).zip(ys) {
+        if predict_unchecked(net, x, ws) != y {
             s.misclassified += 1;
             continue;
         }
-        match minimal_epsilon_unchecked(net, x, y, attack, eps_max, steps, clip) {
+        match minimal_epsilon_unchecked(net, x, y, attack, eps_max, steps, clip, ws) {
             None => s.resisted += 1,
             Some(e) => {
                 s.fooled += 1;
                 s.mean += e;
                 s.min = if e < s.min { e } else { s.min };
                 s.max = if e > s.max { e } else { s.max };
-                let adv = attack.run(net, x, y, e, clip);
-                let (num, den) = norms(attack.norm(), x, &adv);
+                let (adv, rest) = ws.split_at_mut(w.min(ws.len()));
+                attack.run(net, x, y, e, clip, adv, rest);
+                let (num, den) = norms(attack.norm(), x, adv);
                 if den > 0.0 {
                     er_sum += num / den;
                     er_n += 1;
@@ -322,7 +364,7 @@ pub fn minimal_epsilon_stats<N: Network<IN, OUT>, const IN: usize, const OUT: us
 }
 
 /// `(‖adv − x‖, ‖x‖)` in `norm`.
-fn norms<const IN: usize>(norm: Norm, x: &[f32; IN], adv: &[f32; IN]) -> (f32, f32) {
+fn norms(norm: Norm, x: &[f32], adv: &[f32]) -> (f32, f32) {
     let (mut num, mut den) = (0.0f32, 0.0f32);
     for (&a, &b) in adv.iter().zip(x) {
         let r = a - b;
@@ -368,22 +410,19 @@ pub struct LdsStats {
 /// # Errors
 ///
 /// [`VatConfig::validate`]'s and the batch errors.
-pub fn lds_stats<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+pub fn lds_stats<N: Network + ?Sized>(
     net: &N,
-    xs: &[[f32; IN]],
+    xs: &[f32],
     rng: &mut Rng,
     cfg: &VatConfig,
+    ws: &mut [f32],
 ) -> Result<LdsStats> {
     cfg.validate()?;
-    check::batch(xs, None, OUT)?;
-    let terms = vat::BlockTerms {
-        lds_scale: None,
-        entropy_scale: None,
-    };
-    let (sum, _, max) = vat::batch(net, xs, |_, d| rng.fill_normal(d), cfg, None, terms);
-    let s = LdsStats {
-        mean: sum / xs.len() as f32,
+    let n = check::batch(xs, net.width(0), None, 0)?;
+    let start = |_, d: &mut [f32]| rng.fill_normal(d);
+    let (sum, _, max) = vat::batch(net, xs, start, cfg, None, vat::BlockTerms::NONE, ws)?;
+    Ok(LdsStats {
+        mean: sum / n as f32,
         max,
-    };
-    Ok(s)
+    })
 }

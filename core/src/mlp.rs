@@ -1,55 +1,206 @@
-//! The one-hidden-layer perceptron `IN → H → OUT`.
+//! The compile-time network: a recursive stack of [`Dense`] layers of any depth whose
+//! `size_of` is its RAM, with [`Mlp`], [`Mlp2`], [`Mlp3`] and [`Mlp4`] as the everyday names.
 
-use crate::{Activation, Dense, Network, Parameters, Rng, BLOCK};
+use crate::network::Shape;
+use crate::{Activation, Dense, DenseMut, DenseRef, Network, Parameters, Rng, Zeroed, BLOCK};
 
-/// A perceptron with one hidden layer: `f(x) = W₂ σ(W₁ x + b₁) + b₂`.
+/// A chain of dense layers whose widths are const generics: a [`Dense`] (the last layer) or a
+/// [`Hidden`] layer followed by another chain.
 ///
-/// Shapes are const generics, so the network is plain nested arrays with no heap and
-/// `size_of::<Mlp<IN, H, OUT>>()` is exactly the RAM it needs
-/// (`4 · (H·(IN+1) + OUT·(H+1))` bytes plus one byte of activation, padded).
-/// Gradients and optimiser state have the same type.
+/// The constants describe the chain at compile time, so workspace sizes are constants too.
+pub trait Layers: Sized {
+    /// Input width.
+    const IN: usize;
+    /// Output width.
+    const OUT: usize;
+    /// Number of dense layers.
+    const DEPTH: usize;
+    /// Number of parameters.
+    const COUNT: usize;
+    /// The widths that size buffers (the hidden widths are those between the layers).
+    const SHAPE: Shape;
+    /// Every parameter zero.
+    const ZERO: Self;
+
+    /// Layer `l` of the chain.
+    fn layer(&self, l: usize) -> Option<DenseRef<'_>>;
+    /// Layer `l` of the chain, mutable.
+    fn layer_mut(&mut self, l: usize) -> Option<DenseMut<'_>>;
+    /// The tensors in `nn.Sequential` order.
+    fn tensors(&self) -> impl Iterator<Item = &[f32]>;
+    /// The tensors in `nn.Sequential` order, mutable.
+    fn tensors_mut(&mut self) -> impl Iterator<Item = &mut [f32]>;
+}
+
+impl<const IN: usize, const OUT: usize> Layers for Dense<IN, OUT> {
+    const IN: usize = IN;
+    const OUT: usize = OUT;
+    const DEPTH: usize = 1;
+    const COUNT: usize = OUT * (IN + 1);
+    const SHAPE: Shape = Shape {
+        inputs: IN,
+        outputs: OUT,
+        hidden_sum: 0,
+        hidden_max: 0,
+    };
+    const ZERO: Self = Dense::ZERO;
+
+    fn layer(&self, l: usize) -> Option<DenseRef<'_>> {
+        (l == 0).then(|| self.view())
+    }
+
+    fn layer_mut(&mut self, l: usize) -> Option<DenseMut<'_>> {
+        (l == 0).then(|| self.view_mut())
+    }
+
+    fn tensors(&self) -> impl Iterator<Item = &[f32]> {
+        [self.weight.as_flattened(), &self.bias[..]].into_iter()
+    }
+
+    fn tensors_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
+        [self.weight.as_flattened_mut(), &mut self.bias[..]].into_iter()
+    }
+}
+
+/// A hidden layer `IN → H` followed by the rest of the network `Next` (whose input width must
+/// be `H`: checked at compile time).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hidden<const IN: usize, const H: usize, Next> {
+    /// `W x + b`, activated.
+    pub dense: Dense<IN, H>,
+    /// The layers after it.
+    pub next: Next,
+}
+
+impl<const IN: usize, const H: usize, Next: Layers> Hidden<IN, H, Next> {
+    const WIDTHS_MATCH: () = assert!(Next::IN == H, "a hidden layer's width must be the next layer's input width");
+}
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+impl<const IN: usize, const H: usize, Next: Layers> Layers for Hidden<IN, H, Next> {
+    const IN: usize = IN;
+    const OUT: usize = Next::OUT;
+    const DEPTH: usize = 1 + Next::DEPTH;
+    const COUNT: usize = H * (IN + 1) + Next::COUNT;
+    const SHAPE: Shape = Shape {
+        inputs: IN,
+        outputs: Next::OUT,
+        hidden_sum: H + Next::SHAPE.hidden_sum,
+        hidden_max: max(H, Next::SHAPE.hidden_max),
+    };
+    const ZERO: Self = {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::WIDTHS_MATCH;
+        Hidden {
+            dense: Dense::ZERO,
+            next: Next::ZERO,
+        }
+    };
+
+    fn layer(&self, l: usize) -> Option<DenseRef<'_>> {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::WIDTHS_MATCH;
+        match l.checked_sub(1) {
+            None => Some(self.dense.view()),
+            Some(l) => self.next.layer(l),
+        }
+    }
+
+    fn layer_mut(&mut self, l: usize) -> Option<DenseMut<'_>> {
+        match l.checked_sub(1) {
+            None => Some(self.dense.view_mut()),
+            Some(l) => self.next.layer_mut(l),
+        }
+    }
+
+    fn tensors(&self) -> impl Iterator<Item = &[f32]> {
+        self.dense.tensors().chain(self.next.tensors())
+    }
+
+    fn tensors_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
+        self.dense.tensors_mut().chain(self.next.tensors_mut())
+    }
+}
+
+/// A multi-layer perceptron whose widths are compile-time constants: the layers `L` (a chain
+/// of [`Hidden`] layers ending in a [`Dense`]) and the activation `σ` after every hidden layer.
+///
+/// The parameters are nested arrays with no heap, so `size_of::<Net<L>>()` is exactly the RAM
+/// the network needs (`4 ·` [`Layers::COUNT`] bytes plus one byte of activation, padded);
+/// gradients and optimiser state have the same type, and [`Net::ZERO`] is a `const`, so all of
+/// them can live in a `static`. [`Net::WORKSPACE`] is the scratch the batch functions need for
+/// blocks of [`BLOCK`] samples.
+///
+/// Use the aliases [`Mlp`] (one hidden layer) to [`Mlp4`], or write deeper chains directly:
+/// `Net<Hidden<4, 8, Hidden<8, 8, Hidden<8, 8, Hidden<8, 8, Hidden<8, 8, Dense<8, 3>>>>>>>`.
 ///
 /// # Examples
 ///
 /// ```
-/// use vatic::{Activation, Mlp, Network, Rng};
+/// use vatic::{pass, Activation, Mlp, Network, Rng};
 ///
 /// let mut rng = Rng::new(7);
 /// let net: Mlp<2, 16, 2> = Mlp::new(Activation::Tanh, &mut rng);
-/// let logits = net.logits(&[0.5, -1.0]);
+/// let mut ws = [0.0; Mlp::<2, 16, 2>::WORKSPACE];
+/// let mut logits = [0.0; 2];
+/// pass::logits(&net, &[0.5, -1.0], &mut logits, &mut ws)?;
 /// assert!(logits.iter().all(|v| v.is_finite()));
 ///
 /// // Networks can live in a static (e.g. on a device, behind a Mutex).
 /// static BLANK: Mlp<64, 32, 10> = Mlp::ZERO;
-/// assert_eq!(BLANK.logits(&[1.0; 64]), [0.0; 10]);
+/// assert_eq!(BLANK.depth(), 2);
+/// # Ok::<(), vatic::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
-pub struct Mlp<const IN: usize, const H: usize, const OUT: usize> {
-    /// Input → hidden layer `W₁ x + b₁`.
-    pub hidden: Dense<IN, H>,
-    /// Hidden → logits layer `W₂ h + b₂`.
-    pub output: Dense<H, OUT>,
-    /// `σ`, applied after the hidden layer.
+pub struct Net<L> {
+    /// The layers, first to last.
+    pub layers: L,
+    /// `σ`, applied after every hidden layer.
     pub activation: Activation,
 }
 
-/// What [`Mlp::forward`](Network::forward) records: the input and the hidden activations.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MlpTrace<const IN: usize, const H: usize> {
-    /// The input `x`.
-    pub x: [f32; IN],
-    /// `h = σ(W₁ x + b₁)`.
-    pub h: [f32; H],
-}
+/// One hidden layer: `f(x) = W₂ σ(W₁ x + b₁) + b₂`.
+pub type Mlp<const IN: usize, const H: usize, const OUT: usize> = Net<Hidden<IN, H, Dense<H, OUT>>>;
 
-impl<const IN: usize, const H: usize, const OUT: usize> Mlp<IN, H, OUT> {
+/// Two hidden layers: `f(x) = W₃ σ(W₂ σ(W₁ x + b₁) + b₂) + b₃`.
+pub type Mlp2<const IN: usize, const H1: usize, const H2: usize, const OUT: usize> =
+    Net<Hidden<IN, H1, Hidden<H1, H2, Dense<H2, OUT>>>>;
+
+/// Three hidden layers.
+pub type Mlp3<const IN: usize, const H1: usize, const H2: usize, const H3: usize, const OUT: usize> =
+    Net<Hidden<IN, H1, Hidden<H1, H2, Hidden<H2, H3, Dense<H3, OUT>>>>>;
+
+/// Four hidden layers.
+pub type Mlp4<
+    const IN: usize,
+    const H1: usize,
+    const H2: usize,
+    const H3: usize,
+    const H4: usize,
+    const OUT: usize,
+> = Net<Hidden<IN, H1, Hidden<H1, H2, Hidden<H2, H3, Hidden<H3, H4, Dense<H4, OUT>>>>>>;
+
+impl<L: Layers> Net<L> {
     /// All weights and biases zero, ReLU (usable in a `static`; the same as
-    /// [`Parameters::ZERO`]).
+    /// [`Zeroed::ZERO`]).
     pub const ZERO: Self = Self {
-        hidden: Dense::ZERO,
-        output: Dense::ZERO,
+        layers: L::ZERO,
         activation: Activation::Relu,
     };
+
+    /// `f32`s of workspace the batch functions need for blocks of [`BLOCK`] samples
+    /// ([`Shape::workspace_len`]), a constant: `[0.0; Mlp::<64, 32, 10>::WORKSPACE]`.
+    pub const WORKSPACE: usize = L::SHAPE.workspace_len(BLOCK);
+
+    /// `f32`s of workspace for one sample at a time (the per-sample functions).
+    pub const WORKSPACE_ONE: usize = L::SHAPE.workspace_len(1);
 
     /// A network with the given activation and parameters drawn by [`Network::init`].
     pub fn new(activation: Activation, rng: &mut Rng) -> Self {
@@ -65,151 +216,79 @@ impl<const IN: usize, const H: usize, const OUT: usize> Mlp<IN, H, OUT> {
     }
 }
 
-impl<const IN: usize, const H: usize, const OUT: usize> Parameters for Mlp<IN, H, OUT> {
-    const ZERO: Self = Self::ZERO;
-    const COUNT: usize = H * (IN + 1) + OUT * (H + 1);
-
+impl<L: Layers> Parameters for Net<L> {
     fn tensors(&self) -> impl Iterator<Item = &[f32]> {
-        [
-            self.hidden.weight.as_flattened(),
-            &self.hidden.bias[..],
-            self.output.weight.as_flattened(),
-            &self.output.bias[..],
-        ]
-        .into_iter()
+        self.layers.tensors()
     }
 
     fn tensors_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
-        [
-            self.hidden.weight.as_flattened_mut(),
-            &mut self.hidden.bias[..],
-            self.output.weight.as_flattened_mut(),
-            &mut self.output.bias[..],
-        ]
-        .into_iter()
+        self.layers.tensors_mut()
+    }
+
+    fn count(&self) -> usize {
+        L::COUNT
     }
 }
 
-impl<const IN: usize, const H: usize, const OUT: usize> Network<IN, OUT> for Mlp<IN, H, OUT> {
-    type Trace = MlpTrace<IN, H>;
-    const EMPTY_TRACE: Self::Trace = MlpTrace {
-        x: [0.0; IN],
-        h: [0.0; H],
-    };
+impl<L: Layers> Zeroed for Net<L> {
+    const ZERO: Self = Self::ZERO;
+    const COUNT: usize = L::COUNT;
+}
 
-    fn forward(&self, x: &[f32; IN], trace: &mut Self::Trace) -> [f32; OUT] {
-        trace.x = *x;
-        self.hidden.forward(x, &mut trace.h);
-        self.activation.apply(&mut trace.h);
-        let mut z = [0.0; OUT];
-        self.output.forward(&trace.h, &mut z);
-        z
-    }
-
-    fn backward(
-        &self,
-        trace: &Self::Trace,
-        dlogits: &[f32; OUT],
-        mut grad: Option<&mut Self>,
-        dx: Option<&mut [f32; IN]>,
-    ) {
-        let mut dh = [0.0; H];
-        self.output.backprop_input(dlogits, &mut dh);
-        if let Some(g) = grad.as_deref_mut() {
-            self.output
-                .accumulate_grad(&trace.h, dlogits, &mut g.output);
-        }
-        self.activation.backprop(&trace.h, &mut dh);
-        if let Some(g) = grad {
-            self.hidden.accumulate_grad(&trace.x, &dh, &mut g.hidden);
-        }
-        if let Some(dx) = dx {
-            self.hidden.backprop_input(&dh, dx);
-        }
-    }
-
-    fn jvp(&self, trace: &Self::Trace, v: &[f32; IN]) -> [f32; OUT] {
-        let mut th = [0.0; H];
-        self.hidden.tangent(v, &mut th);
-        // σ'(a) from h, the same diagonal as in backprop.
-        self.activation.backprop(&trace.h, &mut th);
-        let mut tz = [0.0; OUT];
-        self.output.tangent(&th, &mut tz);
-        tz
-    }
-
-    fn forward_block(&self, xs: &[[f32; IN]], traces: &mut [Self::Trace], zs: &mut [[f32; OUT]]) {
-        for ((xs, ts), zs) in xs
-            .chunks(BLOCK)
-            .zip(traces.chunks_mut(BLOCK))
-            .zip(zs.chunks_mut(BLOCK))
-        {
-            // Pre-activations straight into the traces, activated in place.
-            self.hidden.forward_rows(xs, |x| x, ts, |t| &mut t.h, true);
-            for (t, x) in ts.iter_mut().zip(xs) {
-                self.activation.apply(&mut t.h);
-                t.x = *x;
-            }
-            self.output.forward_rows(ts, |t| &t.h, zs, |z| z, true);
-        }
-    }
-
-    fn backward_block(
-        &self,
-        traces: &[Self::Trace],
-        dzs: &[[f32; OUT]],
-        mut grad: Option<&mut Self>,
-        mut dxs: Option<&mut [[f32; IN]]>,
-    ) {
-        let mut start = 0;
-        for (ts, dzs) in traces.chunks(BLOCK).zip(dzs.chunks(BLOCK)) {
-            let n = ts.len().min(dzs.len());
-            let mut dh = [[0.0; H]; BLOCK];
-            let dh = &mut dh[..n];
-            self.output.backprop_rows(dzs, |d| d, dh);
-            if let Some(g) = grad.as_deref_mut() {
-                self.output
-                    .grad_rows(ts, |t| &t.h, dzs, |d| d, &mut g.output);
-            }
-            for (d, t) in dh.iter_mut().zip(ts) {
-                self.activation.backprop(&t.h, d);
-            }
-            if let Some(g) = grad.as_deref_mut() {
-                self.hidden
-                    .grad_rows(ts, |t| &t.x, dh, |d| d, &mut g.hidden);
-            }
-            if let Some(dxs) = dxs.as_deref_mut() {
-                if let Some(dxs) = dxs.get_mut(start..start + n) {
-                    self.hidden.backprop_rows(dh, |d| d, dxs);
-                }
-            }
-            start += n;
-        }
-    }
-
-    fn jvp_block(&self, traces: &[Self::Trace], vs: &[[f32; IN]], out: &mut [[f32; OUT]]) {
-        for ((ts, vs), out) in traces
-            .chunks(BLOCK)
-            .zip(vs.chunks(BLOCK))
-            .zip(out.chunks_mut(BLOCK))
-        {
-            let mut th = [[0.0; H]; BLOCK];
-            let n = ts.len().min(vs.len());
-            let th = &mut th[..n];
-            self.hidden.forward_rows(vs, |v| v, th, |y| y, false);
-            for (d, t) in th.iter_mut().zip(ts) {
-                self.activation.backprop(&t.h, d);
-            }
-            self.output.forward_rows(th, |d| d, out, |y| y, false);
-        }
-    }
-
+impl<L: Layers> Network for Net<L> {
     fn activation(&self) -> Activation {
         self.activation
     }
 
-    fn init(&mut self, rng: &mut Rng) {
-        self.hidden.init(rng);
-        self.output.init(rng);
+    fn set_activation(&mut self, activation: Activation) {
+        self.activation = activation;
+    }
+
+    fn depth(&self) -> usize {
+        L::DEPTH
+    }
+
+    fn layer(&self, l: usize) -> Option<DenseRef<'_>> {
+        self.layers.layer(l)
+    }
+
+    fn layer_mut(&mut self, l: usize) -> Option<DenseMut<'_>> {
+        self.layers.layer_mut(l)
+    }
+
+    fn shape(&self) -> Shape {
+        L::SHAPE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constants_describe_the_chain() {
+        type N = Mlp2<4, 16, 12, 3>;
+        assert_eq!(N::COUNT, 16 * 5 + 12 * 17 + 3 * 13);
+        assert_eq!(N::ZERO.count(), N::COUNT);
+        let s = N::ZERO.shape();
+        assert_eq!((s.inputs, s.outputs, s.hidden_sum, s.hidden_max), (4, 3, 28, 16));
+        let n = N::ZERO;
+        assert_eq!(n.depth(), 3);
+        assert_eq!((0..=3).map(|l| n.width(l)).collect::<heapless_widths::W>().0, [4, 16, 12, 3]);
+        assert!(n.layer(3).is_none());
+    }
+
+    mod heapless_widths {
+        /// Collects four widths without a heap.
+        pub struct W(pub [usize; 4]);
+        impl FromIterator<usize> for W {
+            fn from_iter<I: IntoIterator<Item = usize>>(it: I) -> Self {
+                let mut w = [0; 4];
+                for (d, v) in w.iter_mut().zip(it) {
+                    *d = v;
+                }
+                W(w)
+            }
+        }
     }
 }

@@ -1,122 +1,121 @@
-//! The interface every network shape implements: forward, backward and forward-mode passes.
+//! What every network is to the algorithms: a stack of dense layers with one activation,
+//! whatever its depth, widths or storage.
 
-use crate::{Activation, Parameters, Rng};
+use crate::{Activation, DenseMut, DenseRef, Parameters};
 
-/// Samples per block in the batch passes ([`Network::forward_block`] and friends, and every
-/// batch function of the crate built on them).
+/// Samples per block of the batch passes for a workspace of
+/// [`Shape::workspace_len`]`(BLOCK)`, the size the firmware and the bit-equality tests use.
 ///
-/// Blocking reads each weight row once per block instead of once per sample. It is part of the
-/// arithmetic order of batch gradients that combine several passes per sample (adversarial
-/// training, VAT with entropy), so it is the same constant on every target; the batch functions
-/// keep up to `2 · BLOCK` traces and `BLOCK` hidden-width buffers on the stack.
+/// Blocking reads each weight matrix once per block instead of once per sample. The batch
+/// functions take as many samples per block as their workspace holds; only two results depend
+/// on it, because they add two passes per block to one gradient: adversarial training
+/// (clean then adversarial terms, block by block) and the entropy term of VAT+EntMin (LDS then
+/// entropy, block by block). Give host and device the same workspace length for the same bits.
 pub const BLOCK: usize = 8;
 
-/// A classifier from `IN` features to `OUT` logits, differentiable in its parameters and input.
+/// A multi-layer perceptron `f(x) = W_L σ(… σ(W_1 x + b_1) …) + b_L` of any depth `L ≥ 1`,
+/// seen as its layers: implemented by the compile-time [`Net`](crate::Net) (aliases
+/// [`Mlp`](crate::Mlp), [`Mlp2`](crate::Mlp2), …) and the run-time
+/// [`Sequential`](crate::Sequential).
 ///
-/// Implemented by [`Mlp`](crate::Mlp) (one hidden layer) and [`Mlp2`](crate::Mlp2) (two).
-/// Everything in vatic (losses, attacks, VAT, optimisers) is written against this trait, with
-/// per-sample passes that use only stack buffers of the network's widths:
+/// Layer `l` (`0 ≤ l < depth`) maps `width(l)` inputs to `width(l + 1)` outputs; `σ` follows
+/// every layer but the last, so `width(0)` is the input width and `width(depth)` the number of
+/// classes. Parameters are in PyTorch's `nn.Sequential` order (`W0 [out][in]`, `b0`, `W1`, …),
+/// which is also [`Parameters::tensors`]' order. Gradients have the network's own type.
 ///
-/// * [`forward`](Network::forward) computes the logits `f(x)` and records what backprop needs
-///   in a [`Trace`](Network::Trace) (the input and every hidden activation);
-/// * [`backward`](Network::backward) takes `∂L/∂logits` and accumulates `∂L/∂θ` into a gradient
-///   of the network's own type and/or writes the input gradient `∂L/∂x`;
-/// * [`jvp`](Network::jvp) multiplies the Jacobian `J = ∂f/∂x` at the traced point by a
-///   tangent `v` (forward mode), which the exact VAT direction needs.
-pub trait Network<const IN: usize, const OUT: usize>: Parameters {
-    /// What a forward pass records for the backward pass.
-    type Trace;
-
-    /// A trace to pass to the first [`forward`](Network::forward) (its content is overwritten).
-    const EMPTY_TRACE: Self::Trace;
-
-    /// Logits `f(x)`, recording the activations in `trace`.
-    fn forward(&self, x: &[f32; IN], trace: &mut Self::Trace) -> [f32; OUT];
-
-    /// Backpropagates `dlogits = ∂L/∂f(x)` through the pass recorded in `trace`.
-    ///
-    /// `grad`, when given, receives `∂L/∂θ` **added** to what it holds (so a batch accumulates);
-    /// `dx`, when given, is **overwritten** with `∂L/∂x`.
-    fn backward(
-        &self,
-        trace: &Self::Trace,
-        dlogits: &[f32; OUT],
-        grad: Option<&mut Self>,
-        dx: Option<&mut [f32; IN]>,
-    );
-
-    /// `J v`, the Jacobian of the logits at the traced input applied to `v`.
-    fn jvp(&self, trace: &Self::Trace, v: &[f32; IN]) -> [f32; OUT];
-
-    /// [`forward`](Network::forward) for each sample: `zs[s] = f(xs[s])`, traces in
-    /// `traces[s]` (the shortest of the three slices sets the count).
-    ///
-    /// Gives the same bits as per-sample calls; [`Mlp`](crate::Mlp) and [`Mlp2`](crate::Mlp2)
-    /// override it to stream each weight row once per block of samples.
-    fn forward_block(&self, xs: &[[f32; IN]], traces: &mut [Self::Trace], zs: &mut [[f32; OUT]]) {
-        for ((x, t), z) in xs.iter().zip(traces.iter_mut()).zip(zs.iter_mut()) {
-            *z = self.forward(x, t);
-        }
-    }
-
-    /// [`backward`](Network::backward) for each sample, in sample order: `grad` accumulates
-    /// every sample's `∂L/∂θ`, `dxs[s]` receives sample `s`'s `∂L/∂x`.
-    fn backward_block(
-        &self,
-        traces: &[Self::Trace],
-        dzs: &[[f32; OUT]],
-        mut grad: Option<&mut Self>,
-        dxs: Option<&mut [[f32; IN]]>,
-    ) {
-        match dxs {
-            Some(dxs) => {
-                for ((t, dz), dx) in traces.iter().zip(dzs).zip(dxs.iter_mut()) {
-                    self.backward(t, dz, grad.as_deref_mut(), Some(dx));
-                }
-            }
-            None => {
-                for (t, dz) in traces.iter().zip(dzs) {
-                    self.backward(t, dz, grad.as_deref_mut(), None);
-                }
-            }
-        }
-    }
-
-    /// [`jvp`](Network::jvp) for each sample: `out[s] = J_s vs[s]`.
-    fn jvp_block(&self, traces: &[Self::Trace], vs: &[[f32; IN]], out: &mut [[f32; OUT]]) {
-        for ((t, v), o) in traces.iter().zip(vs).zip(out.iter_mut()) {
-            *o = self.jvp(t, v);
-        }
-    }
-
-    /// The hidden-layer activation.
+/// Everything in vatic (the passes in [`pass`](crate::pass), losses, attacks, VAT,
+/// optimisers, metrics, the blob format) is written against this trait.
+pub trait Network: Parameters {
+    /// The hidden-layer activation `σ`.
     fn activation(&self) -> Activation;
+
+    /// Sets the hidden-layer activation.
+    fn set_activation(&mut self, activation: Activation);
+
+    /// Number of dense layers (hidden layers + 1).
+    fn depth(&self) -> usize;
+
+    /// Layer `l`, or `None` past the last.
+    fn layer(&self, l: usize) -> Option<DenseRef<'_>>;
+
+    /// Layer `l`, mutable, or `None` past the last.
+    fn layer_mut(&mut self, l: usize) -> Option<DenseMut<'_>>;
+
+    /// `width(0)` is the input width, `width(depth)` the number of classes, the others the
+    /// hidden widths (0 past the end).
+    fn width(&self, l: usize) -> usize {
+        match l.checked_sub(1) {
+            None => self.layer(0).map_or(0, |d| d.inputs),
+            Some(p) => self.layer(p).map_or(0, |d| d.outputs()),
+        }
+    }
+
+    /// The widths that size buffers: input, output, hidden sum and maximum.
+    fn shape(&self) -> Shape {
+        let depth = self.depth();
+        let mut s = Shape {
+            inputs: self.width(0),
+            outputs: self.width(depth),
+            hidden_sum: 0,
+            hidden_max: 0,
+        };
+        for l in 1..depth {
+            let w = self.width(l);
+            s.hidden_sum += w;
+            s.hidden_max = s.hidden_max.max(w);
+        }
+        s
+    }
 
     /// Re-initialises the parameters in place: every weight matrix `W ~ N(0, 1/fan_in)`, drawn
     /// layer by layer and row by row from `rng`, every bias `0`.
-    fn init(&mut self, rng: &mut Rng);
-
-    /// Logits `f(x)` without keeping the trace.
-    fn logits(&self, x: &[f32; IN]) -> [f32; OUT] {
-        let mut trace = Self::EMPTY_TRACE;
-        self.forward(x, &mut trace)
-    }
-
-    /// Logits of a batch without keeping the traces: `zs[s] = f(xs[s])` (the shorter slice
-    /// sets the count), the same bits as [`logits`](Network::logits) per sample.
-    ///
-    /// Runs [`forward_block`](Network::forward_block) on blocks of [`BLOCK`] samples with
-    /// `BLOCK` traces on the stack (`BLOCK · 4 · (IN + hidden widths)` bytes).
-    fn logits_block(&self, xs: &[[f32; IN]], zs: &mut [[f32; OUT]]) {
-        let mut traces = [Self::EMPTY_TRACE; BLOCK];
-        for (xs, zs) in xs.chunks(BLOCK).zip(zs.chunks_mut(BLOCK)) {
-            self.forward_block(xs, &mut traces, zs);
+    fn init(&mut self, rng: &mut crate::Rng) {
+        let mut l = 0;
+        while let Some(mut d) = self.layer_mut(l) {
+            d.init(rng);
+            l += 1;
         }
     }
+}
 
-    /// The predicted class: the index of the largest logit (the first one on ties).
-    fn predict(&self, x: &[f32; IN]) -> usize {
-        argmax(&self.logits(x))
+/// The widths of a network that size its buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Shape {
+    /// Input width.
+    pub inputs: usize,
+    /// Number of classes.
+    pub outputs: usize,
+    /// Sum of the hidden widths (the values a forward trace keeps per sample).
+    pub hidden_sum: usize,
+    /// Largest hidden width (0 without hidden layers).
+    pub hidden_max: usize,
+}
+
+impl Shape {
+    /// `f32`s of workspace per sample of a block:
+    /// `2 · (Σ hidden + max hidden + 1) + 3 · (IN + OUT)`.
+    ///
+    /// That holds two traces (the clean and the perturbed pass of VAT), two layers of
+    /// backward deltas, three input-sized rows (start directions, perturbed inputs, PGD's
+    /// iterate) and three logit rows, and is enough for every function of the crate.
+    pub const fn per_sample(&self) -> usize {
+        2 * (self.hidden_sum + self.hidden_max + 1) + 3 * (self.inputs + self.outputs)
+    }
+
+    /// `f32`s of workspace for blocks of `block` samples (`block ≥ 1`).
+    pub const fn workspace_len(&self, block: usize) -> usize {
+        self.per_sample() * block
+    }
+
+    /// Samples per block a workspace of `len` values holds (0 when it is too small).
+    pub const fn block(&self, len: usize) -> usize {
+        let p = self.per_sample();
+        if p == 0 {
+            0
+        } else {
+            len / p
+        }
     }
 }
 

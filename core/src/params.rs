@@ -7,18 +7,17 @@
 /// `size_of::<N>()` is the RAM of each of them. Tensors are visited in a fixed order (layer by
 /// layer, weight before bias, weights row-major `[out][in]`), which is also the order of
 /// [`Parameters::tensors`] in model files.
-pub trait Parameters: Sized {
-    /// All parameters zero (for a network: ReLU and zero weights). Usable in a `static`.
-    const ZERO: Self;
-
-    /// Number of scalar parameters.
-    const COUNT: usize;
-
+pub trait Parameters {
     /// The tensors, flattened, in the fixed order.
     fn tensors(&self) -> impl Iterator<Item = &[f32]>;
 
     /// The tensors, flattened and mutable, in the fixed order.
     fn tensors_mut(&mut self) -> impl Iterator<Item = &mut [f32]>;
+
+    /// Number of scalar parameters.
+    fn count(&self) -> usize {
+        self.tensors().map(<[f32]>::len).sum()
+    }
 
     /// Sets every parameter to zero (does not touch non-parameter fields such as the activation).
     fn zero(&mut self) {
@@ -59,6 +58,15 @@ pub trait Parameters: Sized {
     fn is_finite(&self) -> bool {
         self.tensors().all(|t| t.iter().all(|v| v.is_finite()))
     }
+}
+
+/// Parameter storage whose all-zero value is a constant: the compile-time networks, so that a
+/// network, its gradient and its optimiser state can be built in a `const` or a `static`.
+pub trait Zeroed: Parameters + Sized {
+    /// All parameters zero (for a network: ReLU and zero weights).
+    const ZERO: Self;
+    /// Number of scalar parameters.
+    const COUNT: usize;
 }
 
 /// `copy_from_slice` without its length panic: copies the common prefix.

@@ -53,8 +53,9 @@ pub struct SemiLoss {
     pub total: f32,
 }
 
-/// Computes the objective; **adds** its parameter gradient to `grad`. Start directions for VAT
-/// are drawn from `rng` as in [`vat::vat_grad`].
+/// Computes the objective over a labelled batch `xl [nl · IN]`, `yl` and an unlabelled batch
+/// `xu [nu · IN]`; **adds** its parameter gradient to `grad`. Start directions for VAT are drawn
+/// from `rng` as in [`vat::vat_grad`].
 ///
 /// Either batch may be empty (then its terms are 0), not both.
 ///
@@ -63,58 +64,57 @@ pub struct SemiLoss {
 /// [`Error::EmptyBatch`] when both are empty; the validation errors of
 /// [`cross_entropy_grad`](crate::supervised::cross_entropy_grad) and [`vat::vat_grad`];
 /// [`Error::InvalidWeight`] for a negative or non-finite α or β.
-pub fn semi_supervised_grad<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+pub fn semi_supervised_grad<N: Network + ?Sized>(
     net: &N,
-    xl: &[[f32; IN]],
+    xl: &[f32],
     yl: &[usize],
-    xu: &[[f32; IN]],
+    xu: &[f32],
     rng: &mut Rng,
     cfg: &SemiConfig,
     grad: &mut N,
+    ws: &mut [f32],
 ) -> Result<SemiLoss> {
-    semi_grad(net, xl, yl, xu, Starts::Random(rng), cfg, grad)
+    semi_grad(net, xl, yl, xu, Starts::Random(rng), cfg, grad, ws)
 }
 
-/// [`semi_supervised_grad`] with given VAT start directions `d0s[i]` for `xu[i]`.
+/// [`semi_supervised_grad`] with given VAT start directions `d0s [nu · IN]` for `xu`.
 ///
 /// # Errors
 ///
 /// As [`semi_supervised_grad`], and [`Error::LengthMismatch`] when `d0s.len() != xu.len()`.
-pub fn semi_supervised_grad_with_directions<
-    N: Network<IN, OUT>,
-    const IN: usize,
-    const OUT: usize,
->(
+pub fn semi_supervised_grad_with_directions<N: Network + ?Sized>(
     net: &N,
-    xl: &[[f32; IN]],
+    xl: &[f32],
     yl: &[usize],
-    xu: &[[f32; IN]],
-    d0s: &[[f32; IN]],
+    xu: &[f32],
+    d0s: &[f32],
     cfg: &SemiConfig,
     grad: &mut N,
+    ws: &mut [f32],
 ) -> Result<SemiLoss> {
     if d0s.len() != xu.len() {
         return Err(Error::LengthMismatch);
     }
     if !d0s.is_empty() {
-        check::batch(d0s, None, OUT)?;
+        check::batch(d0s, net.width(0), None, 0)?;
     }
-    semi_grad(net, xl, yl, xu, Starts::Given(d0s), cfg, grad)
+    semi_grad(net, xl, yl, xu, Starts::Given(d0s), cfg, grad, ws)
 }
 
-enum Starts<'a, const IN: usize> {
+enum Starts<'a> {
     Random(&'a mut Rng),
-    Given(&'a [[f32; IN]]),
+    Given(&'a [f32]),
 }
 
-fn semi_grad<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+fn semi_grad<N: Network + ?Sized>(
     net: &N,
-    xl: &[[f32; IN]],
+    xl: &[f32],
     yl: &[usize],
-    xu: &[[f32; IN]],
-    mut starts: Starts<'_, IN>,
+    xu: &[f32],
+    mut starts: Starts<'_>,
     cfg: &SemiConfig,
     grad: &mut N,
+    ws: &mut [f32],
 ) -> Result<SemiLoss> {
     cfg.vat.validate()?;
     check::weight(cfg.vat_weight)?;
@@ -122,37 +122,31 @@ fn semi_grad<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
     if xl.is_empty() && xu.is_empty() {
         return Err(Error::EmptyBatch);
     }
-    if !xu.is_empty() {
-        check::batch(xu, None, OUT)?;
-    }
+    let w = net.width(0);
+    let nu = if xu.is_empty() {
+        0
+    } else {
+        check::batch(xu, w, None, 0)?
+    };
     let mut out = SemiLoss::default();
     if !xl.is_empty() {
-        out.ce = crate::supervised::cross_entropy_grad(net, xl, yl, 1.0, grad)?;
+        out.ce = crate::supervised::cross_entropy_grad(net, xl, yl, 1.0, grad, ws)?;
     } else if !yl.is_empty() {
         return Err(Error::LengthMismatch);
     }
-    if !xu.is_empty() {
-        let n = xu.len() as f32;
+    if nu > 0 {
+        let n = nu as f32;
         let terms = vat::BlockTerms {
             lds_scale: Some(cfg.vat_weight / n),
             entropy_scale: (cfg.entropy_weight > 0.0).then_some(cfg.entropy_weight / n),
         };
         let (lds, ent, _) = match &mut starts {
-            Starts::Random(rng) => vat::batch(
-                net,
-                xu,
-                |_, d| rng.fill_normal(d),
-                &cfg.vat,
-                Some(grad),
-                terms,
-            ),
+            Starts::Random(rng) => {
+                let start = |_, d: &mut [f32]| rng.fill_normal(d);
+                vat::batch(net, xu, start, &cfg.vat, Some(grad), terms, ws)?
+            }
             Starts::Given(d0s) => {
-                let start = |i: usize, d: &mut [f32; IN]| {
-                    if let Some(d0) = d0s.get(i) {
-                        *d = *d0;
-                    }
-                };
-                vat::batch(net, xu, start, &cfg.vat, Some(grad), terms)
+                vat::batch(net, xu, vat::given(d0s, w), &cfg.vat, Some(grad), terms, ws)?
             }
         };
         out.lds = lds / n;
@@ -163,7 +157,8 @@ fn semi_grad<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
 }
 
 /// One training step: zeroes `grad`, computes [`semi_supervised_grad`], and lets `opt` update
-/// `net`. `grad` is caller-owned scratch of the network's type (no heap).
+/// `net`. `grad` is caller-owned scratch of the network's type and `ws` the workspace (no
+/// heap).
 ///
 /// # Errors
 ///
@@ -177,32 +172,34 @@ fn semi_grad<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
 /// use vatic::vat::VatConfig;
 /// use vatic::{Activation, Mlp, Rng};
 ///
+/// type Net = Mlp<2, 16, 2>;
 /// let mut rng = Rng::new(0);
-/// let mut net: Mlp<2, 16, 2> = Mlp::new(Activation::Relu, &mut rng);
+/// let mut net: Net = Mlp::new(Activation::Relu, &mut rng);
 /// let mut opt = Sgd::new(SgdConfig { lr: 0.1, ..SgdConfig::VAT_SYNTHETIC });
-/// let mut grad = Mlp::ZERO;
+/// let (mut grad, mut ws) = (Net::ZERO, [0.0; Net::WORKSPACE]);
 /// let cfg = SemiConfig::vat(VatConfig::new(0.3));
-/// let l = semi_supervised_step(&mut net, &mut opt, &mut grad,
-///     &[[0.0, 1.0], [1.0, 0.0]], &[0, 1], &[[0.2, 0.9], [0.8, 0.1]], &mut rng, &cfg)?;
+/// let l = semi_supervised_step(&mut net, &mut opt, &mut grad, &mut ws,
+///     &[0.0, 1.0, 1.0, 0.0], &[0, 1], &[0.2, 0.9, 0.8, 0.1], &mut rng, &cfg)?;
 /// assert!(l.total >= l.ce);
 /// # Ok::<(), vatic::Error>(())
 /// ```
-pub fn semi_supervised_step<N, O, const IN: usize, const OUT: usize>(
+pub fn semi_supervised_step<N, O>(
     net: &mut N,
     opt: &mut O,
     grad: &mut N,
-    xl: &[[f32; IN]],
+    ws: &mut [f32],
+    xl: &[f32],
     yl: &[usize],
-    xu: &[[f32; IN]],
+    xu: &[f32],
     rng: &mut Rng,
     cfg: &SemiConfig,
 ) -> Result<SemiLoss>
 where
-    N: Network<IN, OUT>,
+    N: Network,
     O: Optimizer<N>,
 {
     grad.zero();
-    let l = semi_supervised_grad(net, xl, yl, xu, rng, cfg, grad)?;
+    let l = semi_supervised_grad(net, xl, yl, xu, rng, cfg, grad, ws)?;
     opt.step(net, grad);
     Ok(l)
 }

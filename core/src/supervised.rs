@@ -1,26 +1,37 @@
 //! Supervised cross-entropy over a batch: loss, parameter gradient and input gradient.
+//!
+//! Batches are flat row-major matrices, `xs [n · IN]` with one label per row; `ws` is the
+//! caller's [workspace](crate::Shape::workspace_len).
 
-use crate::error::Result;
-use crate::{check, loss, Network, BLOCK};
+use crate::error::{Error, Result};
+use crate::pass::{self, scratch_len, trace_len};
+use crate::{check, loss, workspace, Network};
 
 /// Mean cross-entropy `(1/B) Σ_i CE(f(x_i), y_i)` over a batch, without gradients.
 ///
 /// # Errors
 ///
-/// [`Error::EmptyBatch`](crate::Error::EmptyBatch), [`Error::LengthMismatch`](crate::Error::LengthMismatch),
-/// [`Error::NonFiniteInput`](crate::Error::NonFiniteInput) or
-/// [`Error::LabelOutOfRange`](crate::Error::LabelOutOfRange) for bad data.
-pub fn cross_entropy_loss<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+/// [`Error::EmptyBatch`], [`Error::LengthMismatch`], [`Error::NonFiniteInput`] or
+/// [`Error::LabelOutOfRange`] for bad data, [`Error::WorkspaceTooSmall`].
+pub fn cross_entropy_loss<N: Network + ?Sized>(
     net: &N,
-    xs: &[[f32; IN]],
+    xs: &[f32],
     ys: &[usize],
+    ws: &mut [f32],
 ) -> Result<f32> {
-    check::batch(xs, Some(ys), OUT)?;
+    let s = net.shape();
+    let n = check::batch(xs, s.inputs, Some(ys), s.outputs)?;
+    let b = workspace::block(&s, ws)?;
+    let [trace, zs] =
+        workspace::carve(ws, [trace_len(&s, b), b * s.outputs]).ok_or(Error::WorkspaceTooSmall)?;
     let mut sum = 0.0;
-    for (x, &y) in xs.iter().zip(ys) {
-        sum += loss::cross_entropy(&net.logits(x), y)?.0;
+    for (xs, ys) in xs.chunks(b * s.inputs).zip(ys.chunks(b)) {
+        pass::forward(net, xs, trace, zs);
+        for (z, &y) in zs.chunks_exact(s.outputs).zip(ys) {
+            sum += loss::cross_entropy(z, y)?;
+        }
     }
-    Ok(sum / xs.len() as f32)
+    Ok(sum / n as f32)
 }
 
 /// Mean cross-entropy over a batch; **adds** `weight · ∂/∂θ` of it to `grad`.
@@ -31,8 +42,8 @@ pub fn cross_entropy_loss<N: Network<IN, OUT>, const IN: usize, const OUT: usize
 ///
 /// # Errors
 ///
-/// As [`cross_entropy_loss`], and [`Error::InvalidWeight`](crate::Error::InvalidWeight) when
-/// `weight` is negative or not finite.
+/// As [`cross_entropy_loss`], and [`Error::InvalidWeight`] when `weight` is negative or not
+/// finite.
 ///
 /// # Examples
 ///
@@ -41,69 +52,90 @@ pub fn cross_entropy_loss<N: Network<IN, OUT>, const IN: usize, const OUT: usize
 ///
 /// let net: Mlp<2, 8, 2> = Mlp::new(Activation::Relu, &mut Rng::new(0));
 /// let mut grad = Mlp::ZERO;
-/// let loss = supervised::cross_entropy_grad(&net, &[[0.0, 1.0], [1.0, 0.0]], &[0, 1], 1.0, &mut grad)?;
+/// let mut ws = [0.0; Mlp::<2, 8, 2>::WORKSPACE];
+/// let xs = [0.0, 1.0, /* */ 1.0, 0.0];
+/// let loss = supervised::cross_entropy_grad(&net, &xs, &[0, 1], 1.0, &mut grad, &mut ws)?;
 /// assert!(loss > 0.0 && grad.squared_norm() > 0.0);
 /// # Ok::<(), vatic::Error>(())
 /// ```
-pub fn cross_entropy_grad<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+pub fn cross_entropy_grad<N: Network + ?Sized>(
     net: &N,
-    xs: &[[f32; IN]],
+    xs: &[f32],
     ys: &[usize],
     weight: f32,
     grad: &mut N,
+    ws: &mut [f32],
 ) -> Result<f32> {
-    check::batch(xs, Some(ys), OUT)?;
+    let s = net.shape();
+    let n = check::batch(xs, s.inputs, Some(ys), s.outputs)?;
     check::weight(weight)?;
-    let scale = weight / xs.len() as f32;
-    let mut traces = [N::EMPTY_TRACE; BLOCK];
+    let b = workspace::block(&s, ws)?;
+    let [trace, zs, scratch] =
+        workspace::carve(ws, [trace_len(&s, b), b * s.outputs, scratch_len(&s, b)])
+            .ok_or(Error::WorkspaceTooSmall)?;
+    let scale = weight / n as f32;
     let mut sum = 0.0;
-    for (xs, ys) in xs.chunks(BLOCK).zip(ys.chunks(BLOCK)) {
-        let mut zs = [[0.0; OUT]; BLOCK];
-        net.forward_block(xs, &mut traces, &mut zs);
-        for (z, &y) in zs.iter_mut().zip(ys) {
-            let (ce, dz) = loss::cross_entropy(z, y)?;
-            sum += ce;
-            for (zv, d) in z.iter_mut().zip(dz) {
-                *zv = d * scale;
+    for (xs, ys) in xs.chunks(b * s.inputs).zip(ys.chunks(b)) {
+        let zs = zs.get_mut(..ys.len() * s.outputs).unwrap_or_default();
+        pass::forward(net, xs, trace, zs);
+        for (z, &y) in zs.chunks_exact_mut(s.outputs).zip(ys) {
+            sum += loss::cross_entropy_grad(z, y)?;
+            for v in z.iter_mut() {
+                *v *= scale;
             }
         }
-        let n = xs.len();
-        net.backward_block(&traces, zs.get(..n).unwrap_or_default(), Some(grad), None);
+        pass::backward(net, xs, trace, zs, Some(grad), None, scratch);
     }
-    Ok(sum / xs.len() as f32)
+    Ok(sum / n as f32)
 }
 
-/// Cross-entropy of one sample and its input gradient `∇_x CE(f(x), y)`.
+/// Cross-entropy of one sample; writes its input gradient `∇_x CE(f(x), y)` to `dx`.
 ///
 /// # Errors
 ///
-/// [`Error::NonFiniteInput`](crate::Error::NonFiniteInput) or
-/// [`Error::LabelOutOfRange`](crate::Error::LabelOutOfRange).
-pub fn input_gradient<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+/// [`Error::LengthMismatch`] when `x` or `dx` is not one sample, [`Error::NonFiniteInput`],
+/// [`Error::LabelOutOfRange`], [`Error::WorkspaceTooSmall`].
+pub fn input_gradient<N: Network + ?Sized>(
     net: &N,
-    x: &[f32; IN],
+    x: &[f32],
     y: usize,
-) -> Result<(f32, [f32; IN])> {
-    check::batch(core::slice::from_ref(x), Some(&[y]), OUT)?;
-    Ok(input_gradient_unchecked(net, x, y))
+    dx: &mut [f32],
+    ws: &mut [f32],
+) -> Result<f32> {
+    let s = net.shape();
+    if x.len() != s.inputs || dx.len() != s.inputs {
+        return Err(Error::LengthMismatch);
+    }
+    check::batch(x, s.inputs, Some(&[y]), s.outputs)?;
+    workspace::block(&s, ws)?;
+    Ok(input_gradient_unchecked(net, x, y, dx, ws))
 }
 
-/// [`input_gradient`] for an already validated sample (label `< OUT`).
+/// [`input_gradient`] for an already validated sample (label `< OUT`) and workspace.
 #[inline]
-pub(crate) fn input_gradient_unchecked<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+pub(crate) fn input_gradient_unchecked<N: Network + ?Sized>(
     net: &N,
-    x: &[f32; IN],
+    x: &[f32],
     y: usize,
-) -> (f32, [f32; IN]) {
-    let mut trace = N::EMPTY_TRACE;
-    let z = net.forward(x, &mut trace);
-    let mut dx = [0.0; IN];
-    match loss::cross_entropy(&z, y) {
-        Ok((ce, dz)) => {
-            net.backward(&trace, &dz, None, Some(&mut dx));
-            (ce, dx)
+    dx: &mut [f32],
+    ws: &mut [f32],
+) -> f32 {
+    let s = net.shape();
+    let Some([trace, z, scratch]) =
+        workspace::carve(ws, [trace_len(&s, 1), s.outputs, scratch_len(&s, 1)])
+    else {
+        return f32::NAN;
+    };
+    pass::forward(net, x, trace, z);
+    match loss::cross_entropy_grad(z, y) {
+        Ok(ce) => {
+            pass::backward(net, x, trace, z, None, Some(dx), scratch);
+            ce
         }
-        Err(_) => (f32::NAN, dx),
+        Err(_) => {
+            dx.fill(0.0);
+            f32::NAN
+        }
     }
 }
 
@@ -112,16 +144,23 @@ pub(crate) fn input_gradient_unchecked<N: Network<IN, OUT>, const IN: usize, con
 /// # Errors
 ///
 /// As [`cross_entropy_loss`].
-pub fn accuracy<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+pub fn accuracy<N: Network + ?Sized>(
     net: &N,
-    xs: &[[f32; IN]],
+    xs: &[f32],
     ys: &[usize],
+    ws: &mut [f32],
 ) -> Result<f32> {
-    check::batch(xs, Some(ys), OUT)?;
-    let correct = xs
-        .iter()
-        .zip(ys)
-        .filter(|(x, &y)| net.predict(x) == y)
-        .count();
-    Ok(correct as f32 / xs.len() as f32)
+    let s = net.shape();
+    let n = check::batch(xs, s.inputs, Some(ys), s.outputs)?;
+    let b = workspace::block(&s, ws)?;
+    let [trace, zs] =
+        workspace::carve(ws, [trace_len(&s, b), b * s.outputs]).ok_or(Error::WorkspaceTooSmall)?;
+    let mut correct = 0usize;
+    for (xs, ys) in xs.chunks(b * s.inputs).zip(ys.chunks(b)) {
+        pass::forward(net, xs, trace, zs);
+        for (z, &y) in zs.chunks_exact(s.outputs).zip(ys) {
+            correct += usize::from(crate::argmax(z) == y);
+        }
+    }
+    Ok(correct as f32 / n as f32)
 }

@@ -23,7 +23,7 @@
 //!   network the direction's cosine with the exact one was 0.1 in the worst sample. Use it to
 //!   reproduce the paper, with ξ around `1e-3`–`1e-2` in `f32`.
 //! * [`Direction::Exact`] (the default of [`VatConfig::new`]) computes `H d` exactly: a
-//!   forward-mode tangent pass for `u = J d` ([`Network::jvp`]), `s = p ⊙ u − p (pᵀu)`, and a
+//!   forward-mode tangent pass for `u = J d` ([`pass::jvp`]), `s = p ⊙ u − p (pᵀu)`, and a
 //!   backward pass `Jᵀ s`, about the cost of one finite-difference iteration and with no ξ.
 //!   Recommended in `f32`.
 //!
@@ -35,7 +35,8 @@
 
 use crate::attack::normalize;
 use crate::error::{Error, Result};
-use crate::{check, kernels, loss, Network, Rng, BLOCK};
+use crate::pass::{self, scratch_len, trace_len};
+use crate::{check, kernels, loss, workspace, Network, Rng, Shape};
 
 /// How the power iteration obtains `H d`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -98,149 +99,40 @@ impl VatConfig {
     }
 }
 
-/// The raw power-iteration gradient `J(x + ξd)ᵀ (softmax(f(x + ξd)) − softmax(z))` for a given
-/// (already normalised) `d` and clean logits `z = f(x)`.
-#[inline]
-pub fn finite_difference_gradient<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
-    net: &N,
-    x: &[f32; IN],
-    z: &[f32; OUT],
-    d: &[f32; IN],
-    xi: f32,
-) -> [f32; IN] {
-    let mut x1 = *x;
-    kernels::axpy(&mut x1, xi, d);
-    let mut trace = N::EMPTY_TRACE;
-    let z1 = net.forward(&x1, &mut trace);
-    let (_, dz) = loss::kl_divergence(z, &z1);
-    let mut g = [0.0; IN];
-    net.backward(&trace, &dz, None, Some(&mut g));
-    g
+/// The buffers of one VAT block of `b` samples, carved from a workspace.
+struct Bufs<'a> {
+    clean: &'a mut [f32],
+    other: &'a mut [f32],
+    zs: &'a mut [f32],
+    ps: &'a mut [f32],
+    buf: &'a mut [f32],
+    ds: &'a mut [f32],
+    xa: &'a mut [f32],
+    scratch: &'a mut [f32],
+    lds: &'a mut [f32],
+    entropy: &'a mut [f32],
 }
 
-/// The exact Hessian-vector product `H d = Jᵀ (diag(p) − p pᵀ) J d` of
-/// `r ↦ KL(p(x) ‖ p(x + r))` at `r = 0`, from a trace of the forward pass at `x` and
-/// `p = softmax(f(x))`.
-#[inline]
-pub fn hessian_vector_product<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
-    net: &N,
-    trace: &N::Trace,
-    p: &[f32; OUT],
-    d: &[f32; IN],
-) -> [f32; IN] {
-    let u = net.jvp(trace, d);
-    let pu = kernels::dot(p, &u);
-    let mut s = [0.0; OUT];
-    for ((s, &pk), &uk) in s.iter_mut().zip(p).zip(&u) {
-        *s = pk * (uk - pu);
+impl<'a> Bufs<'a> {
+    /// `2 · Σ H + 3 · OUT + 2 · IN + 2 · max H + 2` values per sample.
+    fn carve(s: &Shape, b: usize, ws: &'a mut [f32]) -> Result<Self> {
+        let (t, o, i) = (trace_len(s, b), b * s.outputs, b * s.inputs);
+        let [clean, other, zs, ps, buf, ds, xa, scratch, lds, entropy] =
+            workspace::carve(ws, [t, t, o, o, o, i, i, scratch_len(s, b), b, b])
+                .ok_or(Error::WorkspaceTooSmall)?;
+        Ok(Bufs {
+            clean,
+            other,
+            zs,
+            ps,
+            buf,
+            ds,
+            xa,
+            scratch,
+            lds,
+            entropy,
+        })
     }
-    let mut hd = [0.0; IN];
-    net.backward(trace, &s, None, Some(&mut hd));
-    hd
-}
-
-/// Runs [`normalize`] on `d`, then `K` power iterations, leaving the final unit direction in
-/// `d`. `trace` and `z` are the forward pass at `x`.
-#[inline]
-pub(crate) fn power_iteration_traced<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
-    net: &N,
-    x: &[f32; IN],
-    trace: &N::Trace,
-    z: &[f32; OUT],
-    d: &mut [f32; IN],
-    cfg: &VatConfig,
-) {
-    normalize(d);
-    let p = loss::softmax(z);
-    for _ in 0..cfg.iterations {
-        *d = match cfg.direction {
-            Direction::FiniteDifference => finite_difference_gradient(net, x, z, d, cfg.xi),
-            Direction::Exact => hessian_vector_product(net, trace, &p, d),
-        };
-        normalize(d);
-    }
-}
-
-/// The unit direction after `K` power iterations from the start direction in `d` (overwritten).
-///
-/// # Errors
-///
-/// [`VatConfig::validate`]'s, and [`Error::NonFiniteInput`] for `x` or `d`.
-pub fn power_iteration<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
-    net: &N,
-    x: &[f32; IN],
-    d: &mut [f32; IN],
-    cfg: &VatConfig,
-) -> Result<()> {
-    cfg.validate()?;
-    check::batch(&[*x, *d], None, OUT)?;
-    let mut trace = N::EMPTY_TRACE;
-    let z = net.forward(x, &mut trace);
-    power_iteration_traced(net, x, &trace, &z, d, cfg);
-    Ok(())
-}
-
-/// One sample's VAT result.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct VatSample<const IN: usize> {
-    /// `r_vadv = ε d`.
-    pub r_vadv: [f32; IN],
-    /// `LDS(x) = KL(p(x) ‖ p(x + r_vadv))`.
-    pub lds: f32,
-}
-
-/// The virtual adversarial perturbation and the LDS of one sample, from the start direction
-/// `d0` (use [`Rng::fill_normal`] for the paper's Gaussian start).
-///
-/// # Errors
-///
-/// [`VatConfig::validate`]'s, and [`Error::NonFiniteInput`] for `x` or `d0`.
-///
-/// # Examples
-///
-/// ```
-/// use vatic::vat::{virtual_adversarial, VatConfig};
-/// use vatic::{Activation, Mlp, Rng};
-///
-/// let net: Mlp<2, 16, 2> = Mlp::new(Activation::Tanh, &mut Rng::new(3));
-/// let s = virtual_adversarial(&net, &[0.3, -0.2], &[1.0, 0.5], &VatConfig::new(0.5))?;
-/// let norm = (s.r_vadv[0].powi(2) + s.r_vadv[1].powi(2)).sqrt();
-/// assert!((norm - 0.5).abs() < 1e-5 && s.lds >= 0.0);
-/// # Ok::<(), vatic::Error>(())
-/// ```
-pub fn virtual_adversarial<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
-    net: &N,
-    x: &[f32; IN],
-    d0: &[f32; IN],
-    cfg: &VatConfig,
-) -> Result<VatSample<IN>> {
-    cfg.validate()?;
-    check::batch(&[*x, *d0], None, OUT)?;
-    Ok(sample(net, x, d0, cfg))
-}
-
-/// VAT for one validated sample: perturbation and LDS (the per-sample path; batch functions use
-/// [`block`], which gives the same bits).
-#[inline]
-pub(crate) fn sample<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
-    net: &N,
-    x: &[f32; IN],
-    d0: &[f32; IN],
-    cfg: &VatConfig,
-) -> VatSample<IN> {
-    let mut trace = N::EMPTY_TRACE;
-    let z = net.forward(x, &mut trace);
-    let mut d = *d0;
-    power_iteration_traced(net, x, &trace, &z, &mut d, cfg);
-    let mut r_vadv = d;
-    for v in &mut r_vadv {
-        *v *= cfg.eps;
-    }
-    let mut x_adv = *x;
-    kernels::axpy(&mut x_adv, 1.0, &r_vadv);
-    let z_adv = net.forward(&x_adv, &mut trace);
-    let (lds, _) = loss::kl_divergence(&z, &z_adv);
-    VatSample { r_vadv, lds }
 }
 
 /// What [`block`] adds to the gradient besides the LDS.
@@ -260,78 +152,90 @@ impl BlockTerms {
             entropy_scale: None,
         }
     }
+
+    /// No gradient.
+    pub(crate) const NONE: Self = BlockTerms {
+        lds_scale: None,
+        entropy_scale: None,
+    };
 }
 
-/// VAT for a block of at most [`BLOCK`] validated samples `xs`, from the start directions in
-/// `ds` (overwritten by the final unit directions). Writes `lds[i]` and the entropy
-/// `H(p(x_i))` to `entropy[i]`; adds the requested gradients to `grad`.
-///
-/// Each sample's arithmetic is exactly that of [`sample`]; the passes run block-wise so each
-/// weight row is read once per block.
-pub(crate) fn block<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
-    net: &N,
-    xs: &[[f32; IN]],
-    ds: &mut [[f32; IN]; BLOCK],
-    cfg: &VatConfig,
-    mut grad: Option<&mut N>,
-    terms: BlockTerms,
-    lds: &mut [f32; BLOCK],
-    entropy: &mut [f32; BLOCK],
-) {
-    let n = xs.len().min(BLOCK);
-    let mut clean = [N::EMPTY_TRACE; BLOCK];
-    let mut other = [N::EMPTY_TRACE; BLOCK];
-    let mut zs = [[0.0; OUT]; BLOCK];
-    net.forward_block(xs, &mut clean, &mut zs);
-    let mut ps = [[0.0; OUT]; BLOCK];
-    for ((p, z), d) in ps.iter_mut().zip(&zs).zip(ds.iter_mut()).take(n) {
-        *p = loss::softmax(z);
+/// The power iteration of a block: from the clean pass (`b.clean`, `b.zs`) at `xs` and the start
+/// directions in `b.ds`, leaves the final unit directions in `b.ds` and `p = softmax(z)` in
+/// `b.ps`.
+fn directions<N: Network + ?Sized>(net: &N, xs: &[f32], cfg: &VatConfig, b: &mut Bufs<'_>) {
+    let (i, o) = (net.width(0).max(1), net.width(net.depth()).max(1));
+    let n = xs.len() / i;
+    let (zs, ps) = (&b.zs[..], &mut b.ps[..]);
+    let ds = b.ds.get_mut(..n * i).unwrap_or_default();
+    let buf = b.buf.get_mut(..n * o).unwrap_or_default();
+    for ((p, z), d) in ps.chunks_exact_mut(o).zip(zs.chunks_exact(o)).zip(ds.chunks_exact_mut(i)) {
+        loss::softmax(z, p);
         normalize(d);
     }
-    let mut buf = [[0.0; OUT]; BLOCK];
     for _ in 0..cfg.iterations {
         match cfg.direction {
             Direction::FiniteDifference => {
-                let mut x1 = [[0.0; IN]; BLOCK];
-                for ((x1, x), d) in x1.iter_mut().zip(xs).zip(ds.iter()) {
-                    *x1 = *x;
-                    kernels::axpy(x1, cfg.xi, d);
+                let x1 = b.xa.get_mut(..n * i).unwrap_or_default();
+                for ((x1, &x), &d) in x1.iter_mut().zip(xs).zip(ds.iter()) {
+                    *x1 = x + cfg.xi * d;
                 }
-                net.forward_block(x1.get(..n).unwrap_or_default(), &mut other, &mut buf);
-                for (z1, z) in buf.iter_mut().zip(&zs).take(n) {
-                    *z1 = loss::kl_divergence(z, z1).1;
+                pass::forward(net, x1, b.other, buf);
+                for (z1, z) in buf.chunks_exact_mut(o).zip(zs.chunks_exact(o)) {
+                    loss::kl_divergence_grad(z, z1);
                 }
-                net.backward_block(&other, buf.get(..n).unwrap_or_default(), None, Some(ds));
+                pass::backward(net, x1, b.other, buf, None, Some(ds), b.scratch);
             }
             Direction::Exact => {
-                net.jvp_block(&clean, ds.get(..n).unwrap_or_default(), &mut buf);
-                for (u, p) in buf.iter_mut().zip(&ps).take(n) {
+                pass::jvp(net, b.clean, ds, buf, b.scratch);
+                for (u, p) in buf.chunks_exact_mut(o).zip(ps.chunks_exact(o)) {
                     let pu = kernels::dot(p, u);
                     for (uk, &pk) in u.iter_mut().zip(p) {
                         *uk = pk * (*uk - pu);
                     }
                 }
-                net.backward_block(&clean, buf.get(..n).unwrap_or_default(), None, Some(ds));
+                pass::backward(net, xs, b.clean, buf, None, Some(ds), b.scratch);
             }
         }
-        for d in ds.iter_mut().take(n) {
+        for d in ds.chunks_exact_mut(i) {
             normalize(d);
         }
     }
-    let mut x_adv = [[0.0; IN]; BLOCK];
-    for ((xa, x), d) in x_adv.iter_mut().zip(xs).zip(ds.iter()) {
-        let mut r = *d;
-        for v in &mut r {
-            *v *= cfg.eps;
-        }
-        *xa = *x;
-        kernels::axpy(xa, 1.0, &r);
+}
+
+/// VAT for a block of validated samples `xs` from the start directions in `b.ds` (overwritten
+/// by the final unit directions): `b.lds[i]` and the entropy `H(p(x_i))` in `b.entropy[i]`;
+/// adds the requested gradients to `grad`.
+///
+/// Each sample's arithmetic is that of one sample alone; the passes run block-wise so each
+/// weight matrix is read once per block.
+fn block<N: Network + ?Sized>(
+    net: &N,
+    xs: &[f32],
+    cfg: &VatConfig,
+    mut grad: Option<&mut N>,
+    terms: BlockTerms,
+    b: &mut Bufs<'_>,
+) {
+    let (i, o) = (net.width(0).max(1), net.width(net.depth()).max(1));
+    let n = xs.len() / i;
+    let zs = b.zs.get_mut(..n * o).unwrap_or_default();
+    pass::forward(net, xs, b.clean, zs);
+    directions(net, xs, cfg, b);
+    let zs = b.zs.get_mut(..n * o).unwrap_or_default();
+    let buf = b.buf.get_mut(..n * o).unwrap_or_default();
+    let xa = b.xa.get_mut(..n * i).unwrap_or_default();
+    // x_adv = x + r_vadv, r_vadv = ε d.
+    for ((xa, &x), &d) in xa.iter_mut().zip(xs).zip(b.ds.iter()) {
+        *xa = x + d * cfg.eps;
     }
-    net.forward_block(x_adv.get(..n).unwrap_or_default(), &mut other, &mut buf);
-    for ((za, z), l) in buf.iter_mut().zip(&zs).zip(lds.iter_mut()).take(n) {
-        let (kl, dz) = loss::kl_divergence(z, za);
-        *l = kl;
-        *za = dz;
+    pass::forward(net, xa, b.other, buf);
+    for ((za, z), l) in buf
+        .chunks_exact_mut(o)
+        .zip(zs.chunks_exact(o))
+        .zip(b.lds.iter_mut())
+    {
+        *l = loss::kl_divergence_grad(z, za);
         if let Some(s) = terms.lds_scale {
             for v in za.iter_mut() {
                 *v *= s;
@@ -339,85 +243,230 @@ pub(crate) fn block<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
         }
     }
     if terms.lds_scale.is_some() {
-        net.backward_block(
-            &other,
-            buf.get(..n).unwrap_or_default(),
-            grad.as_deref_mut(),
-            None,
-        );
+        pass::backward(net, xa, b.other, buf, grad.as_deref_mut(), None, b.scratch);
     }
-    for ((z, h), _) in zs.iter_mut().zip(entropy.iter_mut()).zip(0..n) {
-        let (hv, dz) = loss::entropy(z);
-        *h = hv;
-        if let Some(s) = terms.entropy_scale {
-            for (zv, d) in z.iter_mut().zip(dz) {
-                *zv = d * s;
+    for (z, h) in zs.chunks_exact_mut(o).zip(b.entropy.iter_mut()) {
+        match terms.entropy_scale {
+            Some(s) => {
+                *h = loss::entropy_grad(z);
+                for v in z.iter_mut() {
+                    *v *= s;
+                }
             }
+            None => *h = loss::entropy(z),
         }
     }
     if terms.entropy_scale.is_some() {
-        net.backward_block(&clean, zs.get(..n).unwrap_or_default(), grad, None);
+        pass::backward(net, xs, b.clean, zs, grad, None, b.scratch);
     }
 }
 
-/// Mean LDS of validated samples, start directions from `start(i, d)`, gradients as `terms`.
-/// Returns `(Σ LDS, Σ H, max LDS)`.
-pub(crate) fn batch<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+/// Mean LDS of validated samples `xs [n · IN]`, start directions from `start(i, d)`, gradients
+/// as `terms`, in blocks of as many samples as `ws` holds. Returns `(Σ LDS, Σ H, max LDS)`.
+pub(crate) fn batch<N: Network + ?Sized>(
     net: &N,
-    xs: &[[f32; IN]],
-    mut start: impl FnMut(usize, &mut [f32; IN]),
+    xs: &[f32],
+    mut start: impl FnMut(usize, &mut [f32]),
     cfg: &VatConfig,
     mut grad: Option<&mut N>,
     terms: BlockTerms,
-) -> (f32, f32, f32) {
+    ws: &mut [f32],
+) -> Result<(f32, f32, f32)> {
+    let s = net.shape();
+    let per = workspace::block(&s, ws)?;
+    let mut b = Bufs::carve(&s, per, ws)?;
+    let i = s.inputs.max(1);
     let (mut sum, mut ent, mut max) = (0.0, 0.0, 0.0f32);
-    for (b, xs) in xs.chunks(BLOCK).enumerate() {
-        let mut ds = [[0.0; IN]; BLOCK];
-        for (i, d) in ds.iter_mut().enumerate().take(xs.len()) {
-            start(b * BLOCK + i, d);
+    for (k, xs) in xs.chunks(per * i).enumerate() {
+        let n = xs.len() / i;
+        for (j, d) in b.ds.chunks_exact_mut(i).take(n).enumerate() {
+            start(k * per + j, d);
         }
-        let mut lds = [0.0; BLOCK];
-        let mut h = [0.0; BLOCK];
-        block(
-            net,
-            xs,
-            &mut ds,
-            cfg,
-            grad.as_deref_mut(),
-            terms,
-            &mut lds,
-            &mut h,
-        );
-        for (&l, &hv) in lds.iter().zip(&h).take(xs.len()) {
+        block(net, xs, cfg, grad.as_deref_mut(), terms, &mut b);
+        for (&l, &hv) in b.lds.iter().zip(b.entropy.iter()).take(n) {
             sum += l;
             ent += hv;
             max = if l > max { l } else { max };
         }
     }
-    (sum, ent, max)
+    Ok((sum, ent, max))
+}
+
+/// `dst ← src` over the common length (no length panic).
+#[inline]
+fn copy(dst: &mut [f32], src: &[f32]) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = s;
+    }
+}
+
+/// Checks a sample and a direction of the input width.
+fn sample_and_direction<N: Network + ?Sized>(net: &N, x: &[f32], d: &[f32]) -> Result<()> {
+    let w = net.width(0);
+    if x.len() != w || d.len() != w {
+        return Err(Error::LengthMismatch);
+    }
+    check::batch(x, w, None, 0)?;
+    check::batch(d, w, None, 0).map_err(|_| Error::NonFiniteInput { sample: 1 })?;
+    Ok(())
+}
+
+/// The unit direction after `K` power iterations from the start direction in `d` (overwritten).
+///
+/// # Errors
+///
+/// [`VatConfig::validate`]'s, [`Error::LengthMismatch`] when `x` or `d` is not one sample,
+/// [`Error::NonFiniteInput`] for `x` (sample 0) or `d` (sample 1),
+/// [`Error::WorkspaceTooSmall`].
+pub fn power_iteration<N: Network + ?Sized>(
+    net: &N,
+    x: &[f32],
+    d: &mut [f32],
+    cfg: &VatConfig,
+    ws: &mut [f32],
+) -> Result<()> {
+    cfg.validate()?;
+    sample_and_direction(net, x, d)?;
+    let mut b = Bufs::carve(&net.shape(), 1, ws)?;
+    copy(b.ds, d);
+    pass::forward(net, x, b.clean, b.zs);
+    directions(net, x, cfg, &mut b);
+    copy(d, b.ds);
+    Ok(())
+}
+
+/// The virtual adversarial perturbation `r_vadv = ε d` of one sample (written to `r_vadv`) and
+/// its `LDS(x) = KL(p(x) ‖ p(x + r_vadv))` (returned), from the start direction `d0` (use
+/// [`Rng::fill_normal`] for the paper's Gaussian start).
+///
+/// # Errors
+///
+/// As [`power_iteration`].
+///
+/// # Examples
+///
+/// ```
+/// use vatic::vat::{virtual_adversarial, VatConfig};
+/// use vatic::{Activation, Mlp, Rng};
+///
+/// let net: Mlp<2, 16, 2> = Mlp::new(Activation::Tanh, &mut Rng::new(3));
+/// let mut ws = [0.0; Mlp::<2, 16, 2>::WORKSPACE_ONE];
+/// let mut r = [0.0; 2];
+/// let lds = virtual_adversarial(&net, &[0.3, -0.2], &[1.0, 0.5], &VatConfig::new(0.5), &mut r, &mut ws)?;
+/// let norm = (r[0].powi(2) + r[1].powi(2)).sqrt();
+/// assert!((norm - 0.5).abs() < 1e-5 && lds >= 0.0);
+/// # Ok::<(), vatic::Error>(())
+/// ```
+pub fn virtual_adversarial<N: Network + ?Sized>(
+    net: &N,
+    x: &[f32],
+    d0: &[f32],
+    cfg: &VatConfig,
+    r_vadv: &mut [f32],
+    ws: &mut [f32],
+) -> Result<f32> {
+    cfg.validate()?;
+    sample_and_direction(net, x, d0)?;
+    if r_vadv.len() != x.len() {
+        return Err(Error::LengthMismatch);
+    }
+    let mut b = Bufs::carve(&net.shape(), 1, ws)?;
+    copy(b.ds, d0);
+    block(net, x, cfg, None, BlockTerms::NONE, &mut b);
+    for (r, &d) in r_vadv.iter_mut().zip(b.ds.iter()) {
+        *r = d * cfg.eps;
+    }
+    Ok(b.lds.first().copied().unwrap_or(0.0))
 }
 
 /// `LDS(x)` of one sample from the start direction `d0`.
 ///
 /// # Errors
 ///
-/// As [`virtual_adversarial`].
-pub fn lds<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+/// As [`power_iteration`].
+pub fn lds<N: Network + ?Sized>(
     net: &N,
-    x: &[f32; IN],
-    d0: &[f32; IN],
+    x: &[f32],
+    d0: &[f32],
     cfg: &VatConfig,
+    ws: &mut [f32],
 ) -> Result<f32> {
-    Ok(virtual_adversarial(net, x, d0, cfg)?.lds)
+    cfg.validate()?;
+    sample_and_direction(net, x, d0)?;
+    let mut b = Bufs::carve(&net.shape(), 1, ws)?;
+    copy(b.ds, d0);
+    block(net, x, cfg, None, BlockTerms::NONE, &mut b);
+    Ok(b.lds.first().copied().unwrap_or(0.0))
 }
 
-/// Mean LDS over a batch with Gaussian start directions drawn from `rng` (sample by sample,
-/// coordinate by coordinate); **adds** `weight · ∂(mean LDS)/∂θ` to `grad`.
+/// The raw power-iteration gradient `J(x + ξd)ᵀ (softmax(f(x + ξd)) − softmax(f(x)))` for a
+/// given (already normalised) `d`, written to `g`.
 ///
 /// # Errors
 ///
-/// [`VatConfig::validate`]'s, [`Error::EmptyBatch`], [`Error::NonFiniteInput`],
-/// [`Error::InvalidWeight`].
+/// As [`power_iteration`], and [`Error::InvalidXi`] for `ξ ≤ 0`.
+pub fn finite_difference_gradient<N: Network + ?Sized>(
+    net: &N,
+    x: &[f32],
+    d: &[f32],
+    xi: f32,
+    g: &mut [f32],
+    ws: &mut [f32],
+) -> Result<()> {
+    if !(xi.is_finite() && xi > 0.0) {
+        return Err(Error::InvalidXi);
+    }
+    sample_and_direction(net, x, d)?;
+    if g.len() != x.len() {
+        return Err(Error::LengthMismatch);
+    }
+    let b = Bufs::carve(&net.shape(), 1, ws)?;
+    pass::forward(net, x, b.clean, b.zs);
+    for ((x1, &x), &d) in b.xa.iter_mut().zip(x).zip(d) {
+        *x1 = x + xi * d;
+    }
+    pass::forward(net, b.xa, b.other, b.buf);
+    loss::kl_divergence_grad(b.zs, b.buf);
+    pass::backward(net, b.xa, b.other, b.buf, None, Some(g), b.scratch);
+    Ok(())
+}
+
+/// The exact Hessian-vector product `H d = Jᵀ (diag(p) − p pᵀ) J d` of
+/// `r ↦ KL(p(x) ‖ p(x + r))` at `r = 0`, written to `hd`.
+///
+/// # Errors
+///
+/// As [`power_iteration`].
+pub fn hessian_vector_product<N: Network + ?Sized>(
+    net: &N,
+    x: &[f32],
+    d: &[f32],
+    hd: &mut [f32],
+    ws: &mut [f32],
+) -> Result<()> {
+    sample_and_direction(net, x, d)?;
+    if hd.len() != x.len() {
+        return Err(Error::LengthMismatch);
+    }
+    let b = Bufs::carve(&net.shape(), 1, ws)?;
+    pass::forward(net, x, b.clean, b.zs);
+    loss::softmax(b.zs, b.ps);
+    pass::jvp(net, b.clean, d, b.buf, b.scratch);
+    let pu = kernels::dot(b.ps, b.buf);
+    for (u, &p) in b.buf.iter_mut().zip(b.ps.iter()) {
+        *u = p * (*u - pu);
+    }
+    pass::backward(net, x, b.clean, b.buf, None, Some(hd), b.scratch);
+    Ok(())
+}
+
+/// Mean LDS over a batch `xs [n · IN]` with Gaussian start directions drawn from `rng` (sample
+/// by sample, coordinate by coordinate); **adds** `weight · ∂(mean LDS)/∂θ` to `grad`.
+///
+/// # Errors
+///
+/// [`VatConfig::validate`]'s, [`Error::EmptyBatch`], [`Error::LengthMismatch`],
+/// [`Error::NonFiniteInput`], [`Error::InvalidWeight`], [`Error::WorkspaceTooSmall`].
 ///
 /// # Examples
 ///
@@ -427,61 +476,70 @@ pub fn lds<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
 ///
 /// let net: Mlp<2, 16, 2> = Mlp::new(Activation::Relu, &mut Rng::new(3));
 /// let mut grad = Mlp::ZERO;
-/// let xs = [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]];
-/// let lds = vat_grad(&net, &xs, &mut Rng::new(9), &VatConfig::new(0.5), 1.0, &mut grad)?;
+/// let mut ws = [0.0; Mlp::<2, 16, 2>::WORKSPACE];
+/// let xs = [0.0, 1.0, /* */ 1.0, 0.0, /* */ 0.5, 0.5];
+/// let lds = vat_grad(&net, &xs, &mut Rng::new(9), &VatConfig::new(0.5), 1.0, &mut grad, &mut ws)?;
 /// assert!(lds >= 0.0);
 /// # Ok::<(), vatic::Error>(())
 /// ```
-pub fn vat_grad<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+pub fn vat_grad<N: Network + ?Sized>(
     net: &N,
-    xs: &[[f32; IN]],
+    xs: &[f32],
     rng: &mut Rng,
     cfg: &VatConfig,
     weight: f32,
     grad: &mut N,
+    ws: &mut [f32],
 ) -> Result<f32> {
     cfg.validate()?;
     check::weight(weight)?;
-    check::batch(xs, None, OUT)?;
-    let terms = BlockTerms::lds(weight / xs.len() as f32);
-    let (sum, _, _) = batch(net, xs, |_, d| rng.fill_normal(d), cfg, Some(grad), terms);
-    Ok(sum / xs.len() as f32)
+    let n = check::batch(xs, net.width(0), None, 0)?;
+    let terms = BlockTerms::lds(weight / n as f32);
+    let start = |_, d: &mut [f32]| rng.fill_normal(d);
+    let (sum, _, _) = batch(net, xs, start, cfg, Some(grad), terms, ws)?;
+    Ok(sum / n as f32)
 }
 
-/// [`vat_grad`] with given start directions `d0s[i]` instead of random ones (deterministic:
-/// for tests and reference comparisons).
+/// [`vat_grad`] with given start directions `d0s [n · IN]` instead of random ones
+/// (deterministic: for tests and reference comparisons).
 ///
 /// # Errors
 ///
 /// As [`vat_grad`], and [`Error::LengthMismatch`] when `d0s.len() != xs.len()`.
-pub fn vat_grad_with_directions<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+pub fn vat_grad_with_directions<N: Network + ?Sized>(
     net: &N,
-    xs: &[[f32; IN]],
-    d0s: &[[f32; IN]],
+    xs: &[f32],
+    d0s: &[f32],
     cfg: &VatConfig,
     weight: f32,
     grad: &mut N,
+    ws: &mut [f32],
 ) -> Result<f32> {
     cfg.validate()?;
     check::weight(weight)?;
-    check::batch(xs, None, OUT)?;
+    let w = net.width(0);
+    let n = check::batch(xs, w, None, 0)?;
     if d0s.len() != xs.len() {
         return Err(Error::LengthMismatch);
     }
-    check::batch(d0s, None, OUT)?;
-    let terms = BlockTerms::lds(weight / xs.len() as f32);
-    let start = |i: usize, d: &mut [f32; IN]| {
-        if let Some(d0) = d0s.get(i) {
-            *d = *d0;
-        }
-    };
-    let (sum, _, _) = batch(net, xs, start, cfg, Some(grad), terms);
-    Ok(sum / xs.len() as f32)
+    check::batch(d0s, w, None, 0)?;
+    let terms = BlockTerms::lds(weight / n as f32);
+    let (sum, _, _) = batch(net, xs, given(d0s, w), cfg, Some(grad), terms, ws)?;
+    Ok(sum / n as f32)
 }
 
-/// Mean `KL(p(x_i) ‖ p(x_i + r_i))` over a batch at **given** perturbations `rs[i]` (the last
-/// step of VAT, without the power iteration); **adds** `weight · ∂/∂θ` of it to `grad`, the
-/// gradient flowing only through `f(x + r)`.
+/// Start directions taken from `d0s`, row `i` for sample `i`.
+pub(crate) fn given(d0s: &[f32], w: usize) -> impl FnMut(usize, &mut [f32]) + '_ {
+    move |i, d| {
+        if let Some(d0) = d0s.get(i * w..(i + 1) * w) {
+            copy(d, d0);
+        }
+    }
+}
+
+/// Mean `KL(p(x_i) ‖ p(x_i + r_i))` over a batch at **given** perturbations `rs [n · IN]` (the
+/// last step of VAT, without the power iteration); **adds** `weight · ∂/∂θ` of it to `grad`,
+/// the gradient flowing only through `f(x + r)`.
 ///
 /// Useful to evaluate LDS at a perturbation computed elsewhere (for example a reference
 /// implementation's `r_vadv`: near a ReLU kink, a perturbation that differs in the last bits can
@@ -490,42 +548,46 @@ pub fn vat_grad_with_directions<N: Network<IN, OUT>, const IN: usize, const OUT:
 /// # Errors
 ///
 /// [`Error::LengthMismatch`], [`Error::EmptyBatch`], [`Error::NonFiniteInput`] (for `xs` or
-/// `rs`), [`Error::InvalidWeight`].
-pub fn lds_at<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
+/// `rs`), [`Error::InvalidWeight`], [`Error::WorkspaceTooSmall`].
+pub fn lds_at<N: Network + ?Sized>(
     net: &N,
-    xs: &[[f32; IN]],
-    rs: &[[f32; IN]],
+    xs: &[f32],
+    rs: &[f32],
     weight: f32,
     grad: &mut N,
+    ws: &mut [f32],
 ) -> Result<f32> {
     check::weight(weight)?;
-    check::batch(xs, None, OUT)?;
+    let s = net.shape();
+    let n = check::batch(xs, s.inputs, None, 0)?;
     if rs.len() != xs.len() {
         return Err(Error::LengthMismatch);
     }
-    check::batch(rs, None, OUT)?;
-    let scale = weight / xs.len() as f32;
-    let mut traces = [N::EMPTY_TRACE; BLOCK];
+    check::batch(rs, s.inputs, None, 0)?;
+    let per = workspace::block(&s, ws)?;
+    let b = Bufs::carve(&s, per, ws)?;
+    let (i, o) = (s.inputs.max(1), s.outputs.max(1));
+    let scale = weight / n as f32;
     let mut sum = 0.0;
-    for (xs, rs) in xs.chunks(BLOCK).zip(rs.chunks(BLOCK)) {
-        let n = xs.len();
-        let mut zs = [[0.0; OUT]; BLOCK];
-        net.forward_block(xs, &mut traces, &mut zs);
-        let mut x_adv = [[0.0; IN]; BLOCK];
-        for ((xa, x), r) in x_adv.iter_mut().zip(xs).zip(rs) {
-            *xa = *x;
-            kernels::axpy(xa, 1.0, r);
+    for (xs, rs) in xs.chunks(per * i).zip(rs.chunks(per * i)) {
+        let m = xs.len() / i;
+        let (zs, za) = (
+            b.zs.get_mut(..m * o).unwrap_or_default(),
+            b.buf.get_mut(..m * o).unwrap_or_default(),
+        );
+        let xa = b.xa.get_mut(..m * i).unwrap_or_default();
+        pass::forward(net, xs, b.clean, zs);
+        for ((xa, &x), &r) in xa.iter_mut().zip(xs).zip(rs) {
+            *xa = x + r;
         }
-        let mut za = [[0.0; OUT]; BLOCK];
-        net.forward_block(x_adv.get(..n).unwrap_or_default(), &mut traces, &mut za);
-        for (za, z) in za.iter_mut().zip(&zs).take(n) {
-            let (kl, dz) = loss::kl_divergence(z, za);
-            sum += kl;
-            for (v, d) in za.iter_mut().zip(dz) {
-                *v = d * scale;
+        pass::forward(net, xa, b.other, za);
+        for (za, z) in za.chunks_exact_mut(o).zip(zs.chunks_exact(o)) {
+            sum += loss::kl_divergence_grad(z, za);
+            for v in za.iter_mut() {
+                *v *= scale;
             }
         }
-        net.backward_block(&traces, za.get(..n).unwrap_or_default(), Some(grad), None);
+        pass::backward(net, xa, b.other, za, Some(grad), None, b.scratch);
     }
-    Ok(sum / xs.len() as f32)
+    Ok(sum / n as f32)
 }

@@ -3,7 +3,7 @@
 //!
 //! A step is what a training loop does per batch: zero the gradient, compute the loss and its
 //! parameter gradient, and apply momentum SGD. Rows:
-//! * `forward`: logits of the batch ([`Network::logits_block`]; no gradient, no update);
+//! * `forward`: logits of the batch ([`vatic::pass::logits`]; no gradient, no update);
 //! * `ce`: cross-entropy step;
 //! * `fgsm_at`: FGSM (L∞, ε = 0.1) + adversarial-training step (α = 0.5);
 //! * `vat_fd`, `vat_exact`: semi-supervised VAT step, K = 1, ε = 1, ξ = 1e-6, with the batch as
@@ -13,7 +13,7 @@ use vatic::adversarial::{adversarial_grad, AdversarialConfig};
 use vatic::optim::{Optimizer, Sgd, SgdConfig};
 use vatic::semi::{semi_supervised_grad, SemiConfig};
 use vatic::vat::{Direction, VatConfig};
-use vatic::{supervised, Mlp, Network, Parameters, Rng};
+use vatic::{pass, supervised, Mlp, Network, Parameters, Rng};
 
 /// One benchmark row.
 #[derive(Clone, Copy, Debug)]
@@ -59,9 +59,10 @@ pub struct Bench<const IN: usize, const H: usize, const OUT: usize> {
     net: Box<Mlp<IN, H, OUT>>,
     grad: Box<Mlp<IN, H, OUT>>,
     opt: Box<Sgd<Mlp<IN, H, OUT>>>,
-    xs: Vec<[f32; IN]>,
+    xs: Vec<f32>,
     ys: Vec<usize>,
-    zs: Vec<[f32; OUT]>,
+    zs: Vec<f32>,
+    ws: Vec<f32>,
 }
 
 impl<const IN: usize, const H: usize, const OUT: usize> Bench<IN, H, OUT> {
@@ -70,9 +71,7 @@ impl<const IN: usize, const H: usize, const OUT: usize> Bench<IN, H, OUT> {
         let mut rng = Rng::new(1);
         let mut net: Box<Mlp<IN, H, OUT>> = Box::new(Mlp::ZERO);
         net.init(&mut rng);
-        let xs: Vec<[f32; IN]> = (0..batch)
-            .map(|_| core::array::from_fn(|_| rng.normal()))
-            .collect();
+        let xs: Vec<f32> = (0..batch * IN).map(|_| rng.normal()).collect();
         let bench = Bench {
             net,
             grad: Box::new(Mlp::ZERO),
@@ -81,7 +80,8 @@ impl<const IN: usize, const H: usize, const OUT: usize> Bench<IN, H, OUT> {
                 ..SgdConfig::VAT_SYNTHETIC
             })),
             ys: (0..batch).map(|i| i % OUT).collect(),
-            zs: vec![[0.0; OUT]; batch],
+            zs: vec![0.0; batch * OUT],
+            ws: vec![0.0; Mlp::<IN, H, OUT>::WORKSPACE],
             xs,
         };
         (bench, rng)
@@ -91,14 +91,17 @@ impl<const IN: usize, const H: usize, const OUT: usize> Bench<IN, H, OUT> {
     /// `forward`, the first logit) so the work cannot be optimised away.
     pub fn step(&mut self, row: Row, rng: &mut Rng) -> f32 {
         let (net, grad, xs, ys) = (&*self.net, &mut *self.grad, &self.xs, &self.ys);
+        let ws = &mut self.ws;
         if let Row::Forward = row {
-            net.logits_block(xs, &mut self.zs);
-            return self.zs.first().map_or(0.0, |z| z[0]);
+            pass::logits(net, xs, &mut self.zs, ws).expect("benchmark inputs are valid");
+            return self.zs.first().copied().unwrap_or(0.0);
         }
         grad.zero();
         let loss = match row {
-            Row::Forward | Row::Ce => supervised::cross_entropy_grad(net, xs, ys, 1.0, grad),
-            Row::FgsmAt => adversarial_grad(net, xs, ys, &AdversarialConfig::new(0.1), 1.0, grad),
+            Row::Forward | Row::Ce => supervised::cross_entropy_grad(net, xs, ys, 1.0, grad, ws),
+            Row::FgsmAt => {
+                adversarial_grad(net, xs, ys, &AdversarialConfig::new(0.1), 1.0, grad, ws)
+            }
             Row::VatFd | Row::VatExact => {
                 let direction = match row {
                     Row::VatFd => Direction::FiniteDifference,
@@ -110,7 +113,7 @@ impl<const IN: usize, const H: usize, const OUT: usize> Bench<IN, H, OUT> {
                     iterations: 1,
                     direction,
                 });
-                semi_supervised_grad(net, xs, ys, xs, rng, &cfg, grad).map(|l| l.total)
+                semi_supervised_grad(net, xs, ys, xs, rng, &cfg, grad, ws).map(|l| l.total)
             }
         }
         .expect("benchmark inputs are valid");

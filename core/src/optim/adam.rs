@@ -1,5 +1,5 @@
 use super::Optimizer;
-use crate::{math, Parameters};
+use crate::{math, Parameters, Zeroed};
 
 /// Settings of [`Adam`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -57,8 +57,9 @@ pub struct Adam<N> {
     v: N,
 }
 
-impl<N: Parameters> Adam<N> {
-    /// A fresh optimiser (zero moments, `t = 0`).
+impl<N: Zeroed> Adam<N> {
+    /// A fresh optimiser (zero moments, `t = 0`) for a compile-time network (usable in a
+    /// `static`).
     pub const fn new(config: AdamConfig) -> Self {
         Self {
             config,
@@ -68,7 +69,24 @@ impl<N: Parameters> Adam<N> {
             v: N::ZERO,
         }
     }
+}
 
+impl<N: Parameters + Clone> Adam<N> {
+    /// A fresh optimiser whose moments are zeroed copies of `net` (for run-time networks).
+    pub fn like(config: AdamConfig, net: &N) -> Self {
+        let mut m = net.clone();
+        m.zero();
+        Self {
+            config,
+            lr: config.lr,
+            t: 0,
+            v: m.clone(),
+            m,
+        }
+    }
+}
+
+impl<N: Parameters> Adam<N> {
     /// Number of steps taken.
     pub fn steps(&self) -> u32 {
         self.t
@@ -126,9 +144,9 @@ mod tests {
         let mut opt = Adam::<Mlp<2, 2, 2>>::new(AdamConfig::DEFAULT);
         let mut net = Mlp::<2, 2, 2>::ZERO;
         let mut g = Mlp::<2, 2, 2>::ZERO;
-        g.hidden.weight = [[3.0, -0.5], [1e-3, 0.0]];
+        g.layers.dense.weight = [[3.0, -0.5], [1e-3, 0.0]];
         opt.step(&mut net, &g);
-        let w = net.hidden.weight;
+        let w = net.layers.dense.weight;
         assert!((w[0][0] + 1e-3).abs() < 1e-8);
         assert!((w[0][1] - 1e-3).abs() < 1e-8);
         assert!((w[1][0] + 1e-3).abs() < 1e-7);

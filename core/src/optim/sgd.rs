@@ -1,5 +1,5 @@
 use super::Optimizer;
-use crate::Parameters;
+use crate::{Parameters, Zeroed};
 
 /// Settings of [`Sgd`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,9 +44,9 @@ impl SgdConfig {
 /// let mut opt = OPT.clone();
 /// let mut net = Mlp::<4, 4, 2>::ZERO;
 /// let mut grad = Mlp::<4, 4, 2>::ZERO;
-/// grad.output.bias = [1.0, -1.0];
+/// grad.layers.next.bias = [1.0, -1.0];
 /// opt.step(&mut net, &grad);
-/// assert_eq!(net.output.bias, [-1.0, 1.0]);
+/// assert_eq!(net.layers.next.bias, [-1.0, 1.0]);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sgd<N> {
@@ -57,8 +57,8 @@ pub struct Sgd<N> {
     velocity: N,
 }
 
-impl<N: Parameters> Sgd<N> {
-    /// A fresh optimiser (zero velocity).
+impl<N: Zeroed> Sgd<N> {
+    /// A fresh optimiser (zero velocity) for a compile-time network (usable in a `static`).
     pub const fn new(config: SgdConfig) -> Self {
         Self {
             config,
@@ -66,7 +66,22 @@ impl<N: Parameters> Sgd<N> {
             velocity: N::ZERO,
         }
     }
+}
 
+impl<N: Parameters + Clone> Sgd<N> {
+    /// A fresh optimiser whose velocity is a zeroed copy of `net` (for run-time networks).
+    pub fn like(config: SgdConfig, net: &N) -> Self {
+        let mut velocity = net.clone();
+        velocity.zero();
+        Self {
+            config,
+            lr: config.lr,
+            velocity,
+        }
+    }
+}
+
+impl<N: Parameters> Sgd<N> {
     /// Zeroes the velocity and restores the initial learning rate.
     pub fn reset(&mut self) {
         self.velocity.zero();
