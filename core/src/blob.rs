@@ -501,7 +501,7 @@ pub fn write<N: Network + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Mlp, Mlp2, Mlp3, Rng, Sequential};
+    use crate::{Mlp, Mlp2, Mlp3, Parameters, Rng, Sequential};
 
     const LEN: usize = len(&[3, 4, 2], 2);
     const HEADER: usize = FIXED_LEN + 12;

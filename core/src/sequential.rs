@@ -211,7 +211,7 @@ mod tests {
             Error::InvalidShape
         );
         assert_eq!(
-            Sequential::new(&[1, 2][..], &p[..], Activation::Relu).unwrap_err(),
+            Sequential::new(&[1, 3][..], &p[..], Activation::Relu).unwrap_err(),
             Error::ShapeMismatch
         );
         assert_eq!(Sequential::<&[usize], &[f32]>::param_count(&[1, 2]), Some(4));
