@@ -36,15 +36,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "fixtures")
 BASE_SEED = 20260404  # case i uses BASE_SEED + 1000*i (+1, +2, ... if a seed is rejected, see build())
 OUT_SIG_DIGITS = 9  # significant digits kept for computed outputs (params/inputs are exact);
-# 9 digits = relative rounding <= 5e-10, 200x below float32 unit roundoff: keeps fixtures < 5 MB
+# 9 digits = relative rounding <= 5e-10, 200x below float32 unit roundoff: keeps fixtures small (~5 MB)
 
-# name, sizes, activation, batch, eps_vat
+# name, sizes (any number of hidden layers), activation, batch, eps_vat.
+# Append new cases at the end: the seed of a case depends on its index, so reordering or inserting
+# would change the existing fixtures.
 ARCHS = [
     ("relu_2_100_2", [2, 100, 2], "relu", 8, 0.5),
     ("tanh_2_100_2", [2, 100, 2], "tanh", 8, 0.5),
     ("tanh_4_16_12_3", [4, 16, 12, 3], "tanh", 6, 1.0),
     ("relu_64_128_10", [64, 128, 10], "relu", 8, 2.0),
     ("relu_100_100_2", [100, 100, 2], "relu", 8, 2.0),
+    ("tanh_5_12_9_7_3", [5, 12, 9, 7, 3], "tanh", 6, 1.0),   # three hidden layers (issue #11)
+    ("relu_13_40_40_3", [13, 40, 40, 3], "relu", 7, 1.0),    # odd widths and batch (issue #11)
 ]
 XIS = [("xi1e-6", 1e-6), ("xi1e-3", 1e-3)]
 HYPER = dict(eps_fgsm=0.1, alpha=0.5, power_iterations=1, lam=1.0)
@@ -794,8 +798,12 @@ def main():
             if not EIG_ALL and sizes[0] not in (2, 100):
                 out.pop("eig_top"), out.pop("eig_max")
             write_case(case, sizes, act, seed, P, X, Y, D0, hp, out, info)
+            # relative eigengap (λ1 − λ2)/λ1 of H per sample (printed only): the exact power iteration
+            # the Rust test runs to convergence for eig_top needs it bounded away from 0
+            ev = np.linalg.eigvalsh(H)
+            gap = float(np.min((ev[:, -1] - ev[:, -2]) / ev[:, -1]))
             print(f"wrote {case}: seed {seed}, kink margin {km:.2e}, sign margin {sm:.2e}, "
-                  f"cos(FD,exact) min {info['cos_vat_d_k1_vs_hvp_d_k1_min']:.9f}")
+                  f"cos(FD,exact) min {info['cos_vat_d_k1_vs_hvp_d_k1_min']:.9f}, rel. eigengap min {gap:.3f}")
         study[name] = f32_fd_study(name, sizes, act, P)
     checks.print()
     print("\nf32-emulated vs f64 finite-difference VAT direction (K=1), 256 fresh samples per model:")
@@ -809,10 +817,11 @@ def main():
                   f"{r['cos_f64_exact_median']:12.9f} | {r['cos_f32_exact_median']:22.7f}")
     print("\nfloat32 emulation (numpy route in float32) vs the float64 reference, err_metric per quantity:")
     cases = list(emu)
-    print(f"{'quantity':<18}" + "".join(f"{c.replace('_xi', ' ').replace('relu_', 'r').replace('tanh_', 't'):>15}"
-                                        for c in cases))
+    short = [c.replace('_xi', ' ').replace('relu_', 'r').replace('tanh_', 't') for c in cases]
+    w = max(15, 1 + max(len(c) for c in short))
+    print(f"{'quantity':<18}" + "".join(f"{c:>{w}}" for c in short))
     for k in emu[cases[0]]:
-        print(f"{k:<18}" + "".join(f"{emu[c][k]:15.1e}" for c in cases))
+        print(f"{k:<18}" + "".join(f"{emu[c][k]:{w}.1e}" for c in cases))
     with open(os.path.join(FIXTURES, "fd_conditioning.json"), "w") as fh:
         json.dump(study, fh, indent=1)
         fh.write("\n")
