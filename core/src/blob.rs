@@ -289,10 +289,7 @@ pub fn parse_header(bytes: &[u8]) -> Result<Header<'_>> {
         let (a, b) = (header.width(l) as u64, header.width(l + 1) as u64);
         count += b * (a + 1);
     }
-    if !valid_depth
-        || header.widths().any(|w| w == 0)
-        || count != u64::from(header.params)
-    {
+    if !valid_depth || header.widths().any(|w| w == 0) || count != u64::from(header.params) {
         return Err(Error::InvalidModel);
     }
     Ok(Header {
@@ -555,8 +552,7 @@ mod tests {
         let n = write(&net, &XS, &YS, &mut buf).unwrap();
         assert_eq!(n, buf.len());
         let mut params = [0.0f32; 5 * 4 + 6 + 6 * 2 + 2 * 7];
-        let mut seq =
-            Sequential::new([3, 5, 1, 6, 2], &mut params[..], Activation::Tanh).unwrap();
+        let mut seq = Sequential::new([3, 5, 1, 6, 2], &mut params[..], Activation::Tanh).unwrap();
         assert_eq!(parse(&buf, &mut seq).unwrap().len(), 2);
         assert_eq!(seq.activation(), Activation::Relu);
         assert!(seq.tensors().flatten().eq(net.tensors().flatten()));
@@ -592,7 +588,10 @@ mod tests {
             for bit in 0..8 {
                 let mut b = buf;
                 b[i] ^= 1 << bit;
-                assert!(parse3(&b).is_err(), "flip of bit {bit} in byte {i} accepted");
+                assert!(
+                    parse3(&b).is_err(),
+                    "flip of bit {bit} in byte {i} accepted"
+                );
             }
         }
     }

@@ -4,7 +4,12 @@ use crate::error::{Error, Result};
 
 /// A batch of samples `xs [n · width]` with `n ≥ 1`, every value finite, and, when labels are
 /// given, one label per sample, each `< classes`. Returns `n`.
-pub(crate) fn batch(xs: &[f32], width: usize, ys: Option<&[usize]>, classes: usize) -> Result<usize> {
+pub(crate) fn batch(
+    xs: &[f32],
+    width: usize,
+    ys: Option<&[usize]>,
+    classes: usize,
+) -> Result<usize> {
     let n = crate::pass::rows_of(xs, width)?;
     for (i, x) in xs.chunks_exact(width.max(1)).enumerate() {
         if !x.iter().all(|v| v.is_finite()) {

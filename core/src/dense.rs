@@ -63,7 +63,7 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
     /// `y = W x + b` for one sample.
     #[inline]
     pub fn forward(&self, x: &[f32; IN], y: &mut [f32; OUT]) {
-        self.view().forward_rows(x, y, true);
+        self.view().forward_rows::<true>(x, y);
     }
 }
 
@@ -121,15 +121,15 @@ impl DenseRef<'_> {
         self.bias.len()
     }
 
-    /// `dst[s] = W src[s] (+ b)` for every sample `s` of a block: `src` is `[n · inputs]` and
-    /// `dst` `[n · outputs]`, row-major (the shorter sets `n`).
+    /// `dst[s] = W src[s] (+ b when BIAS)` for every sample `s` of a block: `src` is
+    /// `[n · inputs]` and `dst` `[n · outputs]`, row-major (the shorter sets `n`).
     ///
-    /// Same bits as a [`dot`](crate::kernels::dot) per output (plus the bias when `with_bias`;
+    /// Same bits as a [`dot`](crate::kernels::dot) per output (plus the bias when `BIAS`;
     /// without it the dot is stored as is, since `v + 0.0` would turn −0 into +0). The products
-    /// are computed in [`dot_tile`]s of [`FWD_ROWS`] rows × [`FWD_SAMPLES`] samples, so each
+    /// are computed in [`dot_tile`]s of a few rows × a few samples, so each
     /// chunk of a weight row is loaded once per tile of samples.
     #[inline]
-    pub fn forward_rows(&self, src: &[f32], dst: &mut [f32], with_bias: bool) {
+    pub fn forward_rows<const BIAS: bool>(&self, src: &[f32], dst: &mut [f32]) {
         let (i, o) = (self.inputs, self.outputs());
         let n = (src.len() / i.max(1)).min(dst.len() / o.max(1));
         let (src, dst) = (
@@ -137,18 +137,18 @@ impl DenseRef<'_> {
             dst.get_mut(..n * o).unwrap_or_default(),
         );
         if i < LANES {
-            return self.forward_narrow(src, dst, with_bias);
+            return self.forward_narrow::<BIAS>(src, dst);
         }
         let mut pairs = self.weight.chunks_exact((FWD_ROWS * i).max(1));
         let mut row = 0;
         for p in &mut pairs {
             let mut pr = rows(p, i);
             let a: [&[f32]; FWD_ROWS] = core::array::from_fn(|_| pr.next().unwrap_or(&[]));
-            self.forward_tiles(row, a, src, dst, with_bias);
+            self.forward_tiles::<FWD_ROWS, BIAS>(row, a, src, dst);
             row += FWD_ROWS;
         }
         for w in rows(pairs.remainder(), i) {
-            self.forward_tiles(row, [w], src, dst, with_bias);
+            self.forward_tiles::<1, BIAS>(row, [w], src, dst);
             row += 1;
         }
     }
@@ -158,7 +158,7 @@ impl DenseRef<'_> {
     /// is `((+0 + w₀x₀) + w₁x₁) + …` (its partial sums are all zero), computed here for
     /// [`LANES`] rows at once.
     #[inline(always)]
-    fn forward_narrow(&self, src: &[f32], dst: &mut [f32], with_bias: bool) {
+    fn forward_narrow<const BIAS: bool>(&self, src: &[f32], dst: &mut [f32]) {
         let (inputs, outputs) = (self.inputs, self.outputs());
         let w = |o: usize, i: usize| self.weight.get(o * inputs + i).copied().unwrap_or(0.0);
         let full = outputs - outputs % LANES;
@@ -169,7 +169,7 @@ impl DenseRef<'_> {
                     let wv = f32x8::new(core::array::from_fn(|j| w(o + j, i)));
                     acc += wv * f32x8::splat(xi);
                 }
-                if with_bias {
+                if BIAS {
                     acc += load8(self.bias, o);
                 }
                 store8(y, o, acc);
@@ -180,7 +180,7 @@ impl DenseRef<'_> {
                     acc += w(o, i) * xi;
                 }
                 if let Some(y) = y.get_mut(o) {
-                    *y = if with_bias {
+                    *y = if BIAS {
                         acc + self.bias.get(o).copied().unwrap_or(0.0)
                     } else {
                         acc
@@ -192,26 +192,25 @@ impl DenseRef<'_> {
 
     /// Rows `o .. o + R` of [`DenseRef::forward_rows`] for every sample.
     #[inline(always)]
-    fn forward_tiles<const R: usize>(
+    fn forward_tiles<const R: usize, const BIAS: bool>(
         &self,
         o: usize,
         a: [&[f32]; R],
         src: &[f32],
         dst: &mut [f32],
-        with_bias: bool,
     ) {
         let (inputs, outputs) = (self.inputs, self.outputs());
         let bias: [f32; R] = core::array::from_fn(|r| self.bias.get(o + r).copied().unwrap_or(0.0));
         let put = |d: &mut [f32], t: [f32; R]| {
             for ((v, b), r) in t.into_iter().zip(bias).zip(o..) {
                 if let Some(y) = d.get_mut(r) {
-                    *y = if with_bias { v + b } else { v };
+                    *y = if BIAS { v + b } else { v };
                 }
             }
         };
         let n = src.len() / inputs.max(1);
         let whole = n - n % FWD_SAMPLES;
-        let (s_full, s_rest) = src.split_at(whole * inputs);
+        let (s_full, s_rest) = src.split_at_checked(whole * inputs).unwrap_or_default();
         let (d_full, d_rest) = dst.split_at_mut((whole * outputs).min(dst.len()));
         let sc = s_full.chunks_exact((FWD_SAMPLES * inputs).max(1));
         let dc = d_full.chunks_exact_mut((FWD_SAMPLES * outputs).max(1));
@@ -247,8 +246,8 @@ impl DenseRef<'_> {
     /// `[n · inputs]`), summed over outputs in increasing `o` from `0.0` (same bits as
     /// [`DenseRef::backprop_input`] per sample).
     ///
-    /// Register tiles of [`BWD_SAMPLES`] samples × [`LANES`] input columns: each chunk of a
-    /// weight row is loaded once per tile, and the partial sums stay in registers over all `o`.
+    /// Register tiles of a few samples × [`LANES`] input columns: each chunk of a weight row
+    /// is loaded once per tile, and the partial sums stay in registers over all `o`.
     #[inline]
     pub fn backprop_rows(&self, src: &[f32], dst: &mut [f32]) {
         let (inputs, outputs) = (self.inputs, self.outputs());
@@ -313,8 +312,8 @@ impl DenseMut<'_> {
     /// (`xs` `[n · inputs]`, `dys` `[n · outputs]`), sample by sample in order for every
     /// element.
     ///
-    /// Register tiles of [`GRAD_ROWS`] gradient rows × [`LANES`] columns, loaded once, updated
-    /// by every sample in order, stored once.
+    /// Register tiles of a few gradient rows × [`LANES`] columns, loaded once, updated by every
+    /// sample in order, stored once.
     #[inline]
     pub fn accumulate_rows(&mut self, xs: &[f32], dys: &[f32]) {
         let (inputs, outputs) = (self.inputs, self.bias.len());

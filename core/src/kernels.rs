@@ -223,8 +223,8 @@ pub(crate) fn load8(v: &[f32], c: usize) -> f32x8 {
 /// Stores `x` into `v[c .. c + LANES]` (nothing past the end, which the callers never ask for).
 #[inline(always)]
 pub(crate) fn store8(v: &mut [f32], c: usize, x: f32x8) {
-    if let Some(d) = v.get_mut(c..c + LANES) {
-        d.copy_from_slice(&x.to_array());
+    if let Some(d) = v.get_mut(c..).and_then(|t| t.first_chunk_mut::<LANES>()) {
+        *d = x.to_array();
     }
 }
 

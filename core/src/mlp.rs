@@ -73,7 +73,10 @@ pub struct Hidden<const IN: usize, const H: usize, Next> {
 }
 
 impl<const IN: usize, const H: usize, Next: Layers> Hidden<IN, H, Next> {
-    const WIDTHS_MATCH: () = assert!(Next::IN == H, "a hidden layer's width must be the next layer's input width");
+    const WIDTHS_MATCH: () = assert!(
+        Next::IN == H,
+        "a hidden layer's width must be the next layer's input width"
+    );
 }
 
 const fn max(a: usize, b: usize) -> usize {
@@ -174,8 +177,13 @@ pub type Mlp2<const IN: usize, const H1: usize, const H2: usize, const OUT: usiz
     Net<Hidden<IN, H1, Hidden<H1, H2, Dense<H2, OUT>>>>;
 
 /// Three hidden layers.
-pub type Mlp3<const IN: usize, const H1: usize, const H2: usize, const H3: usize, const OUT: usize> =
-    Net<Hidden<IN, H1, Hidden<H1, H2, Hidden<H2, H3, Dense<H3, OUT>>>>>;
+pub type Mlp3<
+    const IN: usize,
+    const H1: usize,
+    const H2: usize,
+    const H3: usize,
+    const OUT: usize,
+> = Net<Hidden<IN, H1, Hidden<H1, H2, Hidden<H2, H3, Dense<H3, OUT>>>>>;
 
 /// Four hidden layers.
 pub type Mlp4<
@@ -271,10 +279,19 @@ mod tests {
         assert_eq!(N::COUNT, 16 * 5 + 12 * 17 + 3 * 13);
         assert_eq!(N::ZERO.count(), N::COUNT);
         let s = N::ZERO.shape();
-        assert_eq!((s.inputs, s.outputs, s.hidden_sum, s.hidden_max), (4, 3, 28, 16));
+        assert_eq!(
+            (s.inputs, s.outputs, s.hidden_sum, s.hidden_max),
+            (4, 3, 28, 16)
+        );
         let n = N::ZERO;
         assert_eq!(n.depth(), 3);
-        assert_eq!((0..=3).map(|l| n.width(l)).collect::<heapless_widths::W>().0, [4, 16, 12, 3]);
+        assert_eq!(
+            (0..=3)
+                .map(|l| n.width(l))
+                .collect::<heapless_widths::W>()
+                .0,
+            [4, 16, 12, 3]
+        );
         assert!(n.layer(3).is_none());
     }
 

@@ -110,11 +110,9 @@ impl Shape {
 
     /// Samples per block a workspace of `len` values holds (0 when it is too small).
     pub const fn block(&self, len: usize) -> usize {
-        let p = self.per_sample();
-        if p == 0 {
-            0
-        } else {
-            len / p
+        match len.checked_div(self.per_sample()) {
+            Some(b) => b,
+            None => 0,
         }
     }
 }

@@ -37,9 +37,7 @@ pub fn scratch_len(shape: &Shape, n: usize) -> usize {
 #[inline]
 fn hidden<'a, N: Network + ?Sized>(net: &N, trace: &'a [f32], n: usize, l: usize) -> &'a [f32] {
     let at: usize = (1..l).map(|k| net.width(k)).sum::<usize>() * n;
-    trace
-        .get(at..at + n * net.width(l))
-        .unwrap_or_default()
+    trace.get(at..at + n * net.width(l)).unwrap_or_default()
 }
 
 /// Forward pass of a block: logits `zs [n · OUT]` of `xs [n · IN]`, and the hidden activations
@@ -60,10 +58,10 @@ pub fn forward<N: Network + ?Sized>(net: &N, xs: &[f32], trace: &mut [f32], zs: 
             done.get(prev..).unwrap_or_default()
         };
         if l + 1 == depth {
-            d.forward_rows(src, zs, true);
+            d.forward_rows::<true>(src, zs);
         } else {
             let dst = rest.get_mut(..n * d.outputs()).unwrap_or_default();
-            d.forward_rows(src, dst, true);
+            d.forward_rows::<true>(src, dst);
             activation.apply(dst);
             prev = at;
             at += n * d.outputs();
@@ -139,10 +137,10 @@ pub fn jvp<N: Network + ?Sized>(
             cur.get(..n * d.inputs).unwrap_or_default()
         };
         if l + 1 == depth {
-            d.forward_rows(src, out, false);
+            d.forward_rows::<false>(src, out);
         } else {
             let dst = next.get_mut(..n * d.outputs()).unwrap_or_default();
-            d.forward_rows(src, dst, false);
+            d.forward_rows::<false>(src, dst);
             // σ'(a) from h, the same diagonal as in backprop.
             activation.backprop(hidden(net, trace, n, l + 1), dst);
             core::mem::swap(&mut cur, &mut next);

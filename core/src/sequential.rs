@@ -176,7 +176,10 @@ mod tests {
         let params: [f32; 13] = core::array::from_fn(|i| i as f32);
         let net = Sequential::new(widths, params, Activation::Relu).unwrap();
         let l0 = net.layer(0).unwrap();
-        assert_eq!((l0.weight.len(), l0.bias, l0.inputs), (6, &[6.0, 7.0, 8.0][..], 2));
+        assert_eq!(
+            (l0.weight.len(), l0.bias, l0.inputs),
+            (6, &[6.0, 7.0, 8.0][..], 2)
+        );
         let l1 = net.layer(1).unwrap();
         assert_eq!((l1.weight, l1.bias), (&[9.0, 10.0, 11.0][..], &[12.0][..]));
         assert!(net.layer(2).is_none());
@@ -189,8 +192,8 @@ mod tests {
 
     #[test]
     fn tensors_mut_cover_every_parameter_once() {
-        let mut net = Sequential::new([3, 4, 4, 2], [0.0f32; 16 + 20 + 10], Activation::Tanh)
-            .unwrap();
+        let mut net =
+            Sequential::new([3, 4, 4, 2], [0.0f32; 16 + 20 + 10], Activation::Tanh).unwrap();
         for (k, t) in net.tensors_mut().enumerate() {
             t.fill(k as f32 + 1.0);
         }
@@ -214,6 +217,9 @@ mod tests {
             Sequential::new(&[1, 3][..], &p[..], Activation::Relu).unwrap_err(),
             Error::ShapeMismatch
         );
-        assert_eq!(Sequential::<&[usize], &[f32]>::param_count(&[1, 2]), Some(4));
+        assert_eq!(
+            Sequential::<&[usize], &[f32]>::param_count(&[1, 2]),
+            Some(4)
+        );
     }
 }

@@ -169,7 +169,11 @@ fn directions<N: Network + ?Sized>(net: &N, xs: &[f32], cfg: &VatConfig, b: &mut
     let (zs, ps) = (&b.zs[..], &mut b.ps[..]);
     let ds = b.ds.get_mut(..n * i).unwrap_or_default();
     let buf = b.buf.get_mut(..n * o).unwrap_or_default();
-    for ((p, z), d) in ps.chunks_exact_mut(o).zip(zs.chunks_exact(o)).zip(ds.chunks_exact_mut(i)) {
+    for ((p, z), d) in ps
+        .chunks_exact_mut(o)
+        .zip(zs.chunks_exact(o))
+        .zip(ds.chunks_exact_mut(i))
+    {
         loss::softmax(z, p);
         normalize(d);
     }
