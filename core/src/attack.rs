@@ -1,7 +1,7 @@
 //! Gradient attacks: FGSM (L∞ and L2) and iterated FGSM / PGD with projection.
 //!
 //! All attacks maximise the cross-entropy `J(θ, x, y)` of the true label with the input
-//! gradient `g = ∇_x J` from [`Network::backward`]:
+//! gradient `g = ∇_x J` from [`pass::backward`](crate::pass::backward):
 //!
 //! * L∞ FGSM (Goodfellow et al. 2015): `x_adv = x + ε · sign(g)`, `sign(0) = 0`;
 //! * L2 fast gradient method (Miyato's `norm_constraint='L2'`): `x_adv = x + ε · g / ‖g‖₂`

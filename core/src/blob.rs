@@ -1,7 +1,7 @@
 //! The firmware blob: a network of any depth and a labelled sample set in one small, versioned,
 //! checksummed little-endian byte string, read without heap on the device and written without
 //! heap on the host (`vatic export-firmware`). One reader ([`parse`]) and one writer
-//! ([`write`]) for both.
+//! ([`write()`]) for both.
 //!
 //! # Format (version 2)
 //!
@@ -23,7 +23,7 @@
 //!
 //! **Version 1** blobs (one or two hidden layers, written by vatic 0.1) are still read: their
 //! 32-byte header (`hidden layers` at 6, activation at 7, then `IN`, `H1`, `H2`, `OUT`, `P`,
-//! `n` as `u32`) describes the same parameters and samples. [`write`] writes version 2 only.
+//! `n` as `u32`) describes the same parameters and samples. [`write()`] writes version 2 only.
 //!
 //! # Examples
 //!
@@ -57,7 +57,7 @@ use crate::{Activation, Network};
 
 /// The first four bytes of every blob.
 pub const MAGIC: [u8; 4] = *b"VATC";
-/// The format version [`write`] writes.
+/// The format version [`write()`] writes.
 pub const VERSION: u16 = 2;
 /// Bytes of the trailing checksum.
 pub const CHECKSUM_LEN: usize = 4;

@@ -78,64 +78,6 @@
 //! labels out of range, negative ε, a slice of the wrong width, a workspace too small, …). Once
 //! validated, the numeric paths contain no reachable panic; `scripts/no-panic` proves it on the
 //! optimised machine code of every entry point (see the README).
-#![no_std]`, no heap, no `unsafe`, `f32` through [`libm`].
-//!
-//! Shapes are const generics and every buffer is a fixed array, so a network, its gradient and
-//! its optimiser state are plain values whose `size_of` is the RAM they need, and can live in a
-//! `static`. The same code gives the same bits on x86-64 and on a Cortex-M: every float function
-//! goes through [`math`] (libm), and the kernels fix their summation order ([`kernels`]).
-//!
-//! ```
-//! use vatic::optim::{Adam, AdamConfig, Optimizer};
-//! use vatic::{supervised, Activation, Mlp, Parameters, Rng};
-//!
-//! // XOR with a 2-8-2 tanh network.
-//! let xs = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
-//! let ys = [0, 1, 1, 0];
-//! let mut net: Mlp<2, 8, 2> = Mlp::new(Activation::Tanh, &mut Rng::new(1));
-//! let mut grad = Mlp::ZERO;
-//! let mut opt = Adam::new(AdamConfig { lr: 0.05, ..AdamConfig::DEFAULT });
-//! for _ in 0..300 {
-//!     grad.zero();
-//!     supervised::cross_entropy_grad(&net, &xs, &ys, 1.0, &mut grad)?;
-//!     opt.step(&mut net, &grad);
-//! }
-//! assert_eq!(supervised::accuracy(&net, &xs, &ys)?, 1.0);
-//! # Ok::<(), vatic::Error>(())
-//! ```
-//!
-//! ## Memory
-//!
-//! | value | bytes |
-//! |---|---|
-//! | `Mlp<IN, H, OUT>` (also its gradient) | `4·(H·(IN+1) + OUT·(H+1))` + 4 |
-//! | `Sgd<N>` | `size_of::<N>()` + 24 |
-//! | `Adam<N>` | `2·size_of::<N>()` + 32 |
-//! | a forward trace (stack) | `4·(IN + H)` |
-//! | batch functions (stack) | up to `2·BLOCK` traces + `BLOCK` hidden-width buffers ([`BLOCK`] = 8) |
-//!
-//! A 64-32-10 network is 9 644 bytes; with its gradient and Adam state, training it needs
-//! 38 608 bytes of static RAM (`cargo test -p vatic --test memory -- --nocapture`).
-//!
-//! ## Speed
-//!
-//! The batch functions run blocks of [`BLOCK`] samples through register-tiled kernels
-//! ([`kernels`], on [`wide`]'s portable `f32x8`; [`Network::logits_block`] is batch inference).
-//! On x86-64 a build with `RUSTFLAGS="-C target-cpu=native"` uses AVX and wider tiles — faster
-//! on large layers, and bit-identical, since vatic never fuses a multiply-add and the tile shape
-//! never changes a summation order. The README compares vatic with PyTorch and numpy.
-//!
-//! ## Features
-//!
-//! * `defmt`: derives `defmt::Format` on the public plain-data types.
-//! * `fast-math`: `exp`, `ln`, `tanh` from [`micromath`](https://docs.rs/micromath) instead of
-//!   libm (error bounds in [`math`]); still the same bits on every target.
-//!
-//! ## Errors and panics
-//!
-//! Public entry points validate their arguments and data and return [`Error`] (NaN/∞ samples,
-//! labels out of range, negative ε, …). Once validated, the numeric paths contain no reachable
-//! panic; the README lists the functions proved so with the `no-panic` crate.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -144,7 +86,7 @@
     clippy::needless_range_loop,
     // Float code compares against exact constants on purpose (ReLU's `> 0`, sign(0) = 0).
     clippy::float_cmp,
-    // Generic functions over Network<IN, OUT> take several arguments by design.
+    // The numeric entry points take data, settings, outputs and a workspace by design.
     clippy::too_many_arguments
 )]
 

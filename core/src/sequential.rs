@@ -35,19 +35,26 @@ pub struct Sequential<W, P> {
     activation: Activation,
 }
 
-impl<W: AsRef<[usize]>, P: AsRef<[f32]>> Sequential<W, P> {
+impl Sequential<(), ()> {
     /// Parameters of a network with these widths: `Σ_l w_{l+1} · (w_l + 1)`; `None` for fewer
     /// than two widths, a zero width, or an overflow.
     pub fn param_count(widths: &[usize]) -> Option<usize> {
-        if widths.len() < 2 || widths.contains(&0) {
-            return None;
-        }
-        widths.windows(2).try_fold(0usize, |acc, w| match w {
-            [a, b] => b.checked_mul(a.checked_add(1)?)?.checked_add(acc),
-            _ => Some(acc),
-        })
+        param_count(widths)
     }
+}
 
+/// `Σ_l w_{l+1} · (w_l + 1)`, checked.
+fn param_count(widths: &[usize]) -> Option<usize> {
+    if widths.len() < 2 || widths.contains(&0) {
+        return None;
+    }
+    widths.windows(2).try_fold(0usize, |acc, w| match w {
+        [a, b] => b.checked_mul(a.checked_add(1)?)?.checked_add(acc),
+        _ => Some(acc),
+    })
+}
+
+impl<W: AsRef<[usize]>, P: AsRef<[f32]>> Sequential<W, P> {
     /// A network over `params` with these widths and activation.
     ///
     /// # Errors
@@ -55,7 +62,7 @@ impl<W: AsRef<[usize]>, P: AsRef<[f32]>> Sequential<W, P> {
     /// [`Error::InvalidShape`] for fewer than two widths or a zero width, and
     /// [`Error::ShapeMismatch`] when `params` does not have [`Sequential::param_count`] values.
     pub fn new(widths: W, params: P, activation: Activation) -> Result<Self> {
-        let n = Self::param_count(widths.as_ref()).ok_or(Error::InvalidShape)?;
+        let n = param_count(widths.as_ref()).ok_or(Error::InvalidShape)?;
         if params.as_ref().len() != n {
             return Err(Error::ShapeMismatch);
         }
