@@ -19,7 +19,7 @@ use crate::{Activation, DenseMut, DenseRef, Network, Parameters};
 ///
 /// let widths = [3, 5, 4, 2];
 /// let mut params = [0.0f32; 5 * 4 + 4 * 6 + 2 * 5];
-/// assert_eq!(Sequential::param_count(&widths), Some(params.len()));
+/// assert_eq!(Sequential::<&[usize], &mut [f32]>::param_count(&widths), Some(params.len()));
 /// let mut net = Sequential::new(&widths[..], &mut params[..], Activation::Tanh)?;
 /// net.init(&mut Rng::new(1));
 /// let mut ws = [0.0; 64];
@@ -35,14 +35,6 @@ pub struct Sequential<W, P> {
     activation: Activation,
 }
 
-impl Sequential<(), ()> {
-    /// Parameters of a network with these widths: `Σ_l w_{l+1} · (w_l + 1)`; `None` for fewer
-    /// than two widths, a zero width, or an overflow.
-    pub fn param_count(widths: &[usize]) -> Option<usize> {
-        param_count(widths)
-    }
-}
-
 /// `Σ_l w_{l+1} · (w_l + 1)`, checked.
 fn param_count(widths: &[usize]) -> Option<usize> {
     if widths.len() < 2 || widths.contains(&0) {
@@ -55,6 +47,12 @@ fn param_count(widths: &[usize]) -> Option<usize> {
 }
 
 impl<W: AsRef<[usize]>, P: AsRef<[f32]>> Sequential<W, P> {
+    /// Parameters of a network with these widths: `Σ_l w_{l+1} · (w_l + 1)`; `None` for fewer
+    /// than two widths, a zero width, or an overflow.
+    pub fn param_count(widths: &[usize]) -> Option<usize> {
+        param_count(widths)
+    }
+
     /// A network over `params` with these widths and activation.
     ///
     /// # Errors
