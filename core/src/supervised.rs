@@ -19,18 +19,11 @@ pub fn cross_entropy_loss<N: Network + ?Sized>(
     ys: &[usize],
     ws: &mut [f32],
 ) -> Result<f32> {
-    let s = net.shape();
-    let n = check::batch(xs, s.inputs, Some(ys), s.outputs)?;
-    let b = workspace::block(&s, ws)?;
-    let [trace, zs] =
-        workspace::carve(ws, [trace_len(&s, b), b * s.outputs]).ok_or(Error::WorkspaceTooSmall)?;
     let mut sum = 0.0;
-    for (xs, ys) in xs.chunks(b * s.inputs).zip(ys.chunks(b)) {
-        pass::forward(net, xs, trace, zs);
-        for (z, &y) in zs.chunks_exact(s.outputs).zip(ys) {
-            sum += loss::cross_entropy(z, y)?;
-        }
-    }
+    let n = each_logits(net, xs, ys, ws, |z, y| {
+        sum += loss::cross_entropy(z, y)?;
+        Ok(())
+    })?;
     Ok(sum / n as f32)
 }
 
@@ -75,10 +68,10 @@ pub fn cross_entropy_grad<N: Network + ?Sized>(
             .ok_or(Error::WorkspaceTooSmall)?;
     let scale = weight / n as f32;
     let mut sum = 0.0;
-    for (xs, ys) in xs.chunks(b * s.inputs).zip(ys.chunks(b)) {
+    for (xs, ys) in xs.chunks(b * s.inputs.max(1)).zip(ys.chunks(b)) {
         let zs = zs.get_mut(..ys.len() * s.outputs).unwrap_or_default();
         pass::forward(net, xs, trace, zs);
-        for (z, &y) in zs.chunks_exact_mut(s.outputs).zip(ys) {
+        for (z, &y) in zs.chunks_exact_mut(s.outputs.max(1)).zip(ys) {
             sum += loss::cross_entropy_grad(z, y)?;
             for v in z.iter_mut() {
                 *v *= scale;
@@ -150,17 +143,33 @@ pub fn accuracy<N: Network + ?Sized>(
     ys: &[usize],
     ws: &mut [f32],
 ) -> Result<f32> {
+    let mut correct = 0usize;
+    let n = each_logits(net, xs, ys, ws, |z, y| {
+        correct += usize::from(crate::argmax(z) == y);
+        Ok(())
+    })?;
+    Ok(correct as f32 / n as f32)
+}
+
+/// Validates a labelled batch and calls `f(logits, label)` for every sample in order, in
+/// blocks of as many samples as `ws` holds; returns the number of samples.
+fn each_logits<N: Network + ?Sized>(
+    net: &N,
+    xs: &[f32],
+    ys: &[usize],
+    ws: &mut [f32],
+    mut f: impl FnMut(&[f32], usize) -> Result<()>,
+) -> Result<usize> {
     let s = net.shape();
     let n = check::batch(xs, s.inputs, Some(ys), s.outputs)?;
     let b = workspace::block(&s, ws)?;
     let [trace, zs] =
         workspace::carve(ws, [trace_len(&s, b), b * s.outputs]).ok_or(Error::WorkspaceTooSmall)?;
-    let mut correct = 0usize;
-    for (xs, ys) in xs.chunks(b * s.inputs).zip(ys.chunks(b)) {
+    for (xs, ys) in xs.chunks(b * s.inputs.max(1)).zip(ys.chunks(b)) {
         pass::forward(net, xs, trace, zs);
-        for (z, &y) in zs.chunks_exact(s.outputs).zip(ys) {
-            correct += usize::from(crate::argmax(z) == y);
+        for (z, &y) in zs.chunks_exact(s.outputs.max(1)).zip(ys) {
+            f(z, y)?;
         }
     }
-    Ok(correct as f32 / n as f32)
+    Ok(n)
 }
