@@ -130,25 +130,37 @@ impl DenseRef<'_> {
     /// chunk of a weight row is loaded once per tile of samples.
     #[inline]
     pub fn forward_rows<const BIAS: bool>(&self, src: &[f32], dst: &mut [f32]) {
-        let (i, o) = (self.inputs, self.outputs());
+        self.forward_rows_in::<BIAS>(self.inputs, self.outputs(), src, dst);
+    }
+
+    /// [`DenseRef::forward_rows`] with the widths given (constants for a compile-time layer,
+    /// so the kernels are specialised to them).
+    #[inline(always)]
+    pub(crate) fn forward_rows_in<const BIAS: bool>(
+        &self,
+        i: usize,
+        o: usize,
+        src: &[f32],
+        dst: &mut [f32],
+    ) {
         let n = (src.len() / i.max(1)).min(dst.len() / o.max(1));
         let (src, dst) = (
             src.get(..n * i).unwrap_or_default(),
             dst.get_mut(..n * o).unwrap_or_default(),
         );
         if i < LANES {
-            return self.forward_narrow::<BIAS>(src, dst);
+            return self.forward_narrow::<BIAS>(i, o, src, dst);
         }
         let mut pairs = self.weight.chunks_exact((FWD_ROWS * i).max(1));
         let mut row = 0;
         for p in &mut pairs {
             let mut pr = rows(p, i);
             let a: [&[f32]; FWD_ROWS] = core::array::from_fn(|_| pr.next().unwrap_or(&[]));
-            self.forward_tiles::<FWD_ROWS, BIAS>(row, a, src, dst);
+            self.forward_tiles::<FWD_ROWS, BIAS>(i, o, row, a, src, dst);
             row += FWD_ROWS;
         }
         for w in rows(pairs.remainder(), i) {
-            self.forward_tiles::<1, BIAS>(row, [w], src, dst);
+            self.forward_tiles::<1, BIAS>(i, o, row, [w], src, dst);
             row += 1;
         }
     }
@@ -156,36 +168,50 @@ impl DenseRef<'_> {
     /// [`DenseRef::forward_rows`] for a layer narrower than a vector (`inputs < LANES`),
     /// vectorised across outputs: [`dot`](crate::kernels::dot) of fewer than [`LANES`] elements
     /// is `((+0 + w₀x₀) + w₁x₁) + …` (its partial sums are all zero), computed here for
-    /// [`LANES`] rows at once.
+    /// [`LANES`] rows at once. Monomorphised per input width `K`, so the rows are `[f32; K]`.
     #[inline(always)]
-    fn forward_narrow<const BIAS: bool>(&self, src: &[f32], dst: &mut [f32]) {
-        let (inputs, outputs) = (self.inputs, self.outputs());
-        let w = |o: usize, i: usize| self.weight.get(o * inputs + i).copied().unwrap_or(0.0);
-        let full = outputs - outputs % LANES;
-        for (x, y) in rows(src, inputs).zip(rows_mut(dst, outputs)) {
-            for o in (0..full).step_by(LANES) {
+    fn forward_narrow<const BIAS: bool>(&self, i: usize, o: usize, src: &[f32], dst: &mut [f32]) {
+        match i {
+            1 => self.forward_narrow_k::<1, BIAS>(o, src, dst),
+            2 => self.forward_narrow_k::<2, BIAS>(o, src, dst),
+            3 => self.forward_narrow_k::<3, BIAS>(o, src, dst),
+            4 => self.forward_narrow_k::<4, BIAS>(o, src, dst),
+            5 => self.forward_narrow_k::<5, BIAS>(o, src, dst),
+            6 => self.forward_narrow_k::<6, BIAS>(o, src, dst),
+            _ => self.forward_narrow_k::<7, BIAS>(o, src, dst),
+        }
+    }
+
+    #[inline(always)]
+    fn forward_narrow_k<const K: usize, const BIAS: bool>(
+        &self,
+        outputs: usize,
+        src: &[f32],
+        dst: &mut [f32],
+    ) {
+        let (w, _) = self.weight.as_chunks::<K>();
+        let (xs, _) = src.as_chunks::<K>();
+        let (w8, w_rest) = w.as_chunks::<LANES>();
+        let (b8, b_rest) = self.bias.as_chunks::<LANES>();
+        for (x, y) in xs.iter().zip(rows_mut(dst, outputs)) {
+            let (y8, y_rest) = y.as_chunks_mut::<LANES>();
+            for ((w, b), y) in w8.iter().zip(b8).zip(y8) {
                 let mut acc = f32x8::ZERO;
                 for (i, &xi) in x.iter().enumerate() {
-                    let wv = f32x8::new(core::array::from_fn(|j| w(o + j, i)));
+                    let wv = f32x8::new(core::array::from_fn(|j| w[j][i]));
                     acc += wv * f32x8::splat(xi);
                 }
                 if BIAS {
-                    acc += load8(self.bias, o);
+                    acc += f32x8::new(*b);
                 }
-                store8(y, o, acc);
+                *y = acc.to_array();
             }
-            for o in full..outputs {
+            for ((w, &b), y) in w_rest.iter().zip(b_rest).zip(y_rest) {
                 let mut acc = 0.0f32;
-                for (i, &xi) in x.iter().enumerate() {
-                    acc += w(o, i) * xi;
+                for (&wi, &xi) in w.iter().zip(x) {
+                    acc += wi * xi;
                 }
-                if let Some(y) = y.get_mut(o) {
-                    *y = if BIAS {
-                        acc + self.bias.get(o).copied().unwrap_or(0.0)
-                    } else {
-                        acc
-                    };
-                }
+                *y = if BIAS { acc + b } else { acc };
             }
         }
     }
@@ -194,12 +220,13 @@ impl DenseRef<'_> {
     #[inline(always)]
     fn forward_tiles<const R: usize, const BIAS: bool>(
         &self,
+        inputs: usize,
+        outputs: usize,
         o: usize,
         a: [&[f32]; R],
         src: &[f32],
         dst: &mut [f32],
     ) {
-        let (inputs, outputs) = (self.inputs, self.outputs());
         let bias: [f32; R] = core::array::from_fn(|r| self.bias.get(o + r).copied().unwrap_or(0.0));
         let put = |d: &mut [f32], t: [f32; R]| {
             for ((v, b), r) in t.into_iter().zip(bias).zip(o..) {
@@ -236,8 +263,13 @@ impl DenseRef<'_> {
     /// `dx = Wᵀ dy` for one sample, summed over outputs in increasing `o` from `0.0`.
     #[inline]
     pub fn backprop_input(&self, dy: &[f32], dx: &mut [f32]) {
+        self.backprop_input_in(self.inputs, dy, dx);
+    }
+
+    #[inline(always)]
+    fn backprop_input_in(&self, inputs: usize, dy: &[f32], dx: &mut [f32]) {
         dx.fill(0.0);
-        for (row, &d) in rows(self.weight, self.inputs).zip(dy) {
+        for (row, &d) in rows(self.weight, inputs).zip(dy) {
             axpy(dx, d, row);
         }
     }
@@ -250,11 +282,22 @@ impl DenseRef<'_> {
     /// is loaded once per tile, and the partial sums stay in registers over all `o`.
     #[inline]
     pub fn backprop_rows(&self, src: &[f32], dst: &mut [f32]) {
-        let (inputs, outputs) = (self.inputs, self.outputs());
+        self.backprop_rows_in(self.inputs, self.outputs(), src, dst);
+    }
+
+    /// [`DenseRef::backprop_rows`] with the widths given.
+    #[inline(always)]
+    pub(crate) fn backprop_rows_in(
+        &self,
+        inputs: usize,
+        outputs: usize,
+        src: &[f32],
+        dst: &mut [f32],
+    ) {
         if outputs < LANES {
             // Too few rows to amortise a register tile: row by row, the same order.
             for (s, d) in rows(src, outputs).zip(rows_mut(dst, inputs)) {
-                self.backprop_input(s, d);
+                self.backprop_input_in(inputs, s, d);
             }
             return;
         }
@@ -316,21 +359,35 @@ impl DenseMut<'_> {
     /// sample in order, stored once.
     #[inline]
     pub fn accumulate_rows(&mut self, xs: &[f32], dys: &[f32]) {
-        let (inputs, outputs) = (self.inputs, self.bias.len());
+        self.accumulate_rows_in(self.inputs, self.bias.len(), xs, dys);
+    }
+
+    /// [`DenseMut::accumulate_rows`] with the widths given.
+    #[inline(always)]
+    pub(crate) fn accumulate_rows_in(
+        &mut self,
+        inputs: usize,
+        outputs: usize,
+        xs: &[f32],
+        dys: &[f32],
+    ) {
         let n = (xs.len() / inputs.max(1)).min(dys.len() / outputs.max(1));
         let (xs, dys) = (
             xs.get(..n * inputs).unwrap_or_default(),
             dys.get(..n * outputs).unwrap_or_default(),
         );
         if inputs < LANES && LANES % inputs.max(1) == 0 {
-            return self.accumulate_narrow(xs, dys);
+            return self.accumulate_narrow(inputs, outputs, xs, dys);
         }
         let full = inputs - inputs % LANES;
         let grows = self.weight.chunks_mut((GRAD_ROWS * inputs).max(1));
         for (t, (grows, gbs)) in grows.zip(self.bias.chunks_mut(GRAD_ROWS)).enumerate() {
             let o = t * GRAD_ROWS;
             let dv = |u: &[f32]| -> [f32; GRAD_ROWS] {
-                core::array::from_fn(|r| u.get(o + r).copied().unwrap_or(0.0))
+                match u.get(o..).and_then(|t| t.first_chunk::<GRAD_ROWS>()) {
+                    Some(d) => *d,
+                    None => core::array::from_fn(|r| u.get(o + r).copied().unwrap_or(0.0)),
+                }
             };
             for c in (0..full).step_by(LANES) {
                 let mut acc = [f32x8::ZERO; GRAD_ROWS];
@@ -361,30 +418,35 @@ impl DenseMut<'_> {
     /// [`DenseMut::accumulate_rows`] for a layer narrower than a vector (`inputs` divides
     /// [`LANES`]): the gradient is updated as one flat `[outputs · inputs]` array,
     /// `LANES / inputs` rows per vector, with the same per-element order (samples in order).
+    /// Monomorphised per input width `K`.
     #[inline(always)]
-    fn accumulate_narrow(&mut self, xs: &[f32], dys: &[f32]) {
-        let (inputs, outputs) = (self.inputs.max(1), self.bias.len());
-        let flat = &mut *self.weight;
-        let full = flat.len() - flat.len() % LANES;
-        let (head, tail) = flat.split_at_mut(full.min(flat.len()));
-        // Lane j of a chunk starting at row o holds element (o + j / inputs, j % inputs).
-        let xv = |x: &[f32]| {
-            f32x8::new(core::array::from_fn(|j| {
-                x.get(j % inputs).copied().unwrap_or(0.0)
-            }))
-        };
-        for (c, chunk) in head.chunks_exact_mut(LANES).enumerate() {
-            let o = c * (LANES / inputs);
-            let mut acc = load8(chunk, 0);
-            for (x, d) in rows(xs, inputs).zip(rows(dys, outputs)) {
-                let dv = core::array::from_fn(|j| d.get(o + j / inputs).copied().unwrap_or(0.0));
-                acc += f32x8::new(dv) * xv(x);
-            }
-            store8(chunk, 0, acc);
+    fn accumulate_narrow(&mut self, inputs: usize, outputs: usize, xs: &[f32], dys: &[f32]) {
+        match inputs {
+            1 => self.accumulate_narrow_k::<1>(outputs, xs, dys),
+            2 => self.accumulate_narrow_k::<2>(outputs, xs, dys),
+            _ => self.accumulate_narrow_k::<4>(outputs, xs, dys),
         }
+    }
+
+    #[inline(always)]
+    fn accumulate_narrow_k<const K: usize>(&mut self, outputs: usize, xs: &[f32], dys: &[f32]) {
+        let (xs, _) = xs.as_chunks::<K>();
+        let (head, tail) = self.weight.as_chunks_mut::<LANES>();
+        // Lane j of chunk c holds element (c · LANES/K + j / K, j % K).
+        for (c, chunk) in head.iter_mut().enumerate() {
+            let o = c * (LANES / K);
+            let mut acc = f32x8::new(*chunk);
+            for (x, d) in xs.iter().zip(rows(dys, outputs)) {
+                let dv = core::array::from_fn(|j| d.get(o + j / K).copied().unwrap_or(0.0));
+                let xv = core::array::from_fn(|j| x[j % K]);
+                acc += f32x8::new(dv) * f32x8::new(xv);
+            }
+            *chunk = acc.to_array();
+        }
+        let full = head.len() * LANES;
         for (k, g) in tail.iter_mut().enumerate() {
-            let (o, i) = ((full + k) / inputs, (full + k) % inputs);
-            for (x, d) in rows(xs, inputs).zip(rows(dys, outputs)) {
+            let (o, i) = ((full + k) / K, (full + k) % K);
+            for (x, d) in xs.iter().zip(rows(dys, outputs)) {
                 *g += d.get(o).copied().unwrap_or(0.0) * x.get(i).copied().unwrap_or(0.0);
             }
         }

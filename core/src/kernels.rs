@@ -217,7 +217,9 @@ fn cast<const R2: usize, const S2: usize, const R: usize, const S: usize>(
 /// `v[c .. c + LANES]` as a vector (zeros past the end, which the callers never ask for).
 #[inline(always)]
 pub(crate) fn load8(v: &[f32], c: usize) -> f32x8 {
-    v.get(c..c + LANES).map_or(f32x8::ZERO, v8)
+    v.get(c..)
+        .and_then(|t| t.first_chunk::<LANES>())
+        .map_or(f32x8::ZERO, |a| f32x8::new(*a))
 }
 
 /// Stores `x` into `v[c .. c + LANES]` (nothing past the end, which the callers never ask for).

@@ -26,6 +26,12 @@ pub trait Layers: Sized {
     fn layer(&self, l: usize) -> Option<DenseRef<'_>>;
     /// Layer `l` of the chain, mutable.
     fn layer_mut(&mut self, l: usize) -> Option<DenseMut<'_>>;
+    /// [`Network::forward_layer`] of layer `l`, with constant widths.
+    fn forward_layer<const BIAS: bool>(&self, l: usize, src: &[f32], dst: &mut [f32]);
+    /// [`Network::backprop_layer`] of layer `l`, with constant widths.
+    fn backprop_layer(&self, l: usize, src: &[f32], dst: &mut [f32]);
+    /// [`Network::accumulate_layer`] of layer `l`, with constant widths.
+    fn accumulate_layer(&mut self, l: usize, xs: &[f32], dys: &[f32]);
     /// The tensors in `nn.Sequential` order.
     fn tensors(&self) -> impl Iterator<Item = &[f32]>;
     /// The tensors in `nn.Sequential` order, mutable.
@@ -51,6 +57,27 @@ impl<const IN: usize, const OUT: usize> Layers for Dense<IN, OUT> {
 
     fn layer_mut(&mut self, l: usize) -> Option<DenseMut<'_>> {
         (l == 0).then(|| self.view_mut())
+    }
+
+    #[inline(always)]
+    fn forward_layer<const BIAS: bool>(&self, l: usize, src: &[f32], dst: &mut [f32]) {
+        if l == 0 {
+            self.view().forward_rows_in::<BIAS>(IN, OUT, src, dst);
+        }
+    }
+
+    #[inline(always)]
+    fn backprop_layer(&self, l: usize, src: &[f32], dst: &mut [f32]) {
+        if l == 0 {
+            self.view().backprop_rows_in(IN, OUT, src, dst);
+        }
+    }
+
+    #[inline(always)]
+    fn accumulate_layer(&mut self, l: usize, xs: &[f32], dys: &[f32]) {
+        if l == 0 {
+            self.view_mut().accumulate_rows_in(IN, OUT, xs, dys);
+        }
     }
 
     fn tensors(&self) -> impl Iterator<Item = &[f32]> {
@@ -120,6 +147,30 @@ impl<const IN: usize, const H: usize, Next: Layers> Layers for Hidden<IN, H, Nex
         match l.checked_sub(1) {
             None => Some(self.dense.view_mut()),
             Some(l) => self.next.layer_mut(l),
+        }
+    }
+
+    #[inline(always)]
+    fn forward_layer<const BIAS: bool>(&self, l: usize, src: &[f32], dst: &mut [f32]) {
+        match l.checked_sub(1) {
+            None => self.dense.view().forward_rows_in::<BIAS>(IN, H, src, dst),
+            Some(l) => self.next.forward_layer::<BIAS>(l, src, dst),
+        }
+    }
+
+    #[inline(always)]
+    fn backprop_layer(&self, l: usize, src: &[f32], dst: &mut [f32]) {
+        match l.checked_sub(1) {
+            None => self.dense.view().backprop_rows_in(IN, H, src, dst),
+            Some(l) => self.next.backprop_layer(l, src, dst),
+        }
+    }
+
+    #[inline(always)]
+    fn accumulate_layer(&mut self, l: usize, xs: &[f32], dys: &[f32]) {
+        match l.checked_sub(1) {
+            None => self.dense.view_mut().accumulate_rows_in(IN, H, xs, dys),
+            Some(l) => self.next.accumulate_layer(l, xs, dys),
         }
     }
 
@@ -266,6 +317,21 @@ impl<L: Layers> Network for Net<L> {
 
     fn shape(&self) -> Shape {
         L::SHAPE
+    }
+
+    #[inline]
+    fn forward_layer<const BIAS: bool>(&self, l: usize, src: &[f32], dst: &mut [f32]) {
+        self.layers.forward_layer::<BIAS>(l, src, dst);
+    }
+
+    #[inline]
+    fn backprop_layer(&self, l: usize, src: &[f32], dst: &mut [f32]) {
+        self.layers.backprop_layer(l, src, dst);
+    }
+
+    #[inline]
+    fn accumulate_layer(&mut self, l: usize, xs: &[f32], dys: &[f32]) {
+        self.layers.accumulate_layer(l, xs, dys);
     }
 }
 

@@ -67,6 +67,34 @@ pub trait Network: Parameters {
         s
     }
 
+    /// Layer `l`'s affine map over a block, `dst[s] = W_l src[s] (+ b_l when BIAS)`
+    /// ([`DenseRef::forward_rows`]). The compile-time networks override it to run the
+    /// kernels specialised to their constant widths; the result is the same.
+    #[inline]
+    fn forward_layer<const BIAS: bool>(&self, l: usize, src: &[f32], dst: &mut [f32]) {
+        if let Some(d) = self.layer(l) {
+            d.forward_rows::<BIAS>(src, dst);
+        }
+    }
+
+    /// Layer `l`'s transposed map over a block, `dst[s] = W_lᵀ src[s]`
+    /// ([`DenseRef::backprop_rows`]; specialised like [`Network::forward_layer`]).
+    #[inline]
+    fn backprop_layer(&self, l: usize, src: &[f32], dst: &mut [f32]) {
+        if let Some(d) = self.layer(l) {
+            d.backprop_rows(src, dst);
+        }
+    }
+
+    /// Adds layer `l`'s parameter gradient of a block to `self` (a gradient of the network's
+    /// type): [`DenseMut::accumulate_rows`], specialised like [`Network::forward_layer`].
+    #[inline]
+    fn accumulate_layer(&mut self, l: usize, xs: &[f32], dys: &[f32]) {
+        if let Some(mut d) = self.layer_mut(l) {
+            d.accumulate_rows(xs, dys);
+        }
+    }
+
     /// Re-initialises the parameters in place: every weight matrix `W ~ N(0, 1/fan_in)`, drawn
     /// layer by layer and row by row from `rng`, every bias `0`.
     fn init(&mut self, rng: &mut crate::Rng) {

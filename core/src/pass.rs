@@ -58,10 +58,10 @@ pub fn forward<N: Network + ?Sized>(net: &N, xs: &[f32], trace: &mut [f32], zs: 
             done.get(prev..).unwrap_or_default()
         };
         if l + 1 == depth {
-            d.forward_rows::<true>(src, zs);
+            net.forward_layer::<true>(l, src, zs);
         } else {
             let dst = rest.get_mut(..n * d.outputs()).unwrap_or_default();
-            d.forward_rows::<true>(src, dst);
+            net.forward_layer::<true>(l, src, dst);
             activation.apply(dst);
             prev = at;
             at += n * d.outputs();
@@ -99,16 +99,16 @@ pub fn backward<N: Network + ?Sized>(
         } else {
             cur.get(..n * d.outputs()).unwrap_or_default()
         };
-        if let Some(mut g) = grad.as_deref_mut().and_then(|g| g.layer_mut(l)) {
-            g.accumulate_rows(input, delta);
+        if let Some(g) = grad.as_deref_mut() {
+            g.accumulate_layer(l, input, delta);
         }
         if l > 0 {
             let prev = next.get_mut(..n * d.inputs).unwrap_or_default();
-            d.backprop_rows(delta, prev);
+            net.backprop_layer(l, delta, prev);
             activation.backprop(input, prev);
             core::mem::swap(&mut cur, &mut next);
         } else if let Some(dx) = dxs.as_deref_mut() {
-            d.backprop_rows(delta, dx);
+            net.backprop_layer(l, delta, dx);
         }
     }
 }
@@ -137,10 +137,10 @@ pub fn jvp<N: Network + ?Sized>(
             cur.get(..n * d.inputs).unwrap_or_default()
         };
         if l + 1 == depth {
-            d.forward_rows::<false>(src, out);
+            net.forward_layer::<false>(l, src, out);
         } else {
             let dst = next.get_mut(..n * d.outputs()).unwrap_or_default();
-            d.forward_rows::<false>(src, dst);
+            net.forward_layer::<false>(l, src, dst);
             // σ'(a) from h, the same diagonal as in backprop.
             activation.backprop(hidden(net, trace, n, l + 1), dst);
             core::mem::swap(&mut cur, &mut next);
