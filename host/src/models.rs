@@ -77,7 +77,15 @@ impl Model {
     pub fn zeros(widths: &[usize], activation: Activation) -> Result<Model> {
         check_widths(widths)?;
         let n = Net::param_count(widths).unwrap_or(0);
-        Model::from_params(widths.to_vec(), vec![0.0; n], activation)
+        let mut params = Vec::new();
+        if params.try_reserve_exact(n).is_err() {
+            bail!(
+                "cannot allocate the {n} parameters of a {} network",
+                format_widths(widths)
+            );
+        }
+        params.resize(n, 0.0);
+        Model::from_params(widths.to_vec(), params, activation)
     }
 
     /// A network of these widths over the flat parameters `params` (`nn.Sequential` order:
@@ -244,6 +252,8 @@ mod tests {
         assert!(e.contains("3-0-2") && e.contains("zero width"), "{e}");
         let e = Model::zeros(&[usize::MAX, 2, 2], Activation::Relu).unwrap_err();
         assert!(e.to_string().contains("too many parameters"), "{e}");
+        let e = Model::zeros(&[1 << 20, 1 << 30, 2], Activation::Relu).unwrap_err();
+        assert!(e.to_string().contains("cannot allocate"), "{e}");
         let e = Model::from_params(vec![2, 2], vec![0.0; 5], Activation::Relu).unwrap_err();
         assert!(
             e.to_string()
