@@ -139,6 +139,16 @@ impl DataArgs {
         )
     }
 
+    /// The hidden width of the default network for this data: one hidden layer of 100 units
+    /// (the VAT paper's synthetic model), 128 for digits, 1200 for MNIST.
+    pub fn default_hidden(&self) -> usize {
+        match self.data {
+            Source::Digits => 128,
+            Source::Mnist(_) => 1200,
+            _ => 100,
+        }
+    }
+
     /// The paper's VAT ε for the synthetic sets; otherwise `None`.
     pub fn paper_eps(&self) -> Option<f32> {
         match self.data {
@@ -163,9 +173,14 @@ pub struct TrainArgs {
     /// Epochs (passes over the labelled set). Default: 1000 synthetic, 300 digits, 10 otherwise.
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Network widths, e.g. 100-100-2 (default: the first supported shape for the data).
-    #[arg(long)]
+    /// Every width of the network, input first, e.g. 13-40-40-3 (any number of hidden layers;
+    /// the input width and the number of classes must be the data's). Default: one hidden
+    /// layer of 100 units (digits: 128, MNIST: 1200).
+    #[arg(long, conflicts_with = "hidden")]
     pub shape: Option<String>,
+    /// The hidden widths only, e.g. 40,40 (input width and classes are taken from the data).
+    #[arg(long)]
+    pub hidden: Option<String>,
     /// Hidden activation.
     #[arg(long, value_enum, default_value_t = ActivationArg::Relu)]
     pub activation: ActivationArg,
@@ -278,8 +293,49 @@ pub fn train_config(a: &TrainArgs) -> Result<TrainConfig> {
     Ok(cfg)
 }
 
+/// The widths `vatic train` builds for data with `features` inputs and `classes` classes:
+/// `--shape` (checked against the data), `[features, --hidden…, classes]`, or the data set's
+/// default ([`DataArgs::default_hidden`]).
+///
+/// # Errors
+///
+/// When `--shape` or `--hidden` does not parse, or `--shape`'s ends are not the data's; the
+/// message names the flag and the data's counts.
+pub fn train_widths(a: &TrainArgs, features: usize, classes: usize) -> Result<Vec<usize>> {
+    let data = &a.data.data;
+    let widths = match (&a.shape, &a.hidden) {
+        (Some(s), _) => {
+            let w = models::parse_widths(s).with_context(|| format!("--shape {s}"))?;
+            anyhow::ensure!(
+                w.len() >= 2,
+                "--shape {s} needs at least the input width and the number of classes, \
+                 e.g. --shape {features}-100-{classes} for --data {data}"
+            );
+            let (i, o) = (w[0], w[w.len() - 1]);
+            anyhow::ensure!(
+                i == features && o == classes,
+                "--shape {s} takes {i} inputs to {o} classes, but --data {data} has {features} \
+                 features and {classes} classes; use --shape {features}-…-{classes} or give only \
+                 the hidden widths with --hidden"
+            );
+            w
+        }
+        (None, Some(h)) => {
+            let hidden = models::parse_widths(h).with_context(|| format!("--hidden {h}"))?;
+            let mut w = vec![features];
+            w.extend(hidden);
+            w.push(classes);
+            w
+        }
+        (None, None) => vec![features, a.data.default_hidden(), classes],
+    };
+    models::check_widths(&widths)?;
+    Ok(widths)
+}
+
 fn run_train(a: &TrainArgs) -> Result<()> {
     let tt = a.data.load()?;
+    let widths = train_widths(a, tt.train.features, tt.train.classes)?;
     let per_class = a
         .labels_per_class
         .unwrap_or(if a.data.is_synthetic() { 8 } else { 10 });
@@ -293,10 +349,6 @@ fn run_train(a: &TrainArgs) -> Result<()> {
     } else {
         tt.train
             .split_labelled(per_class, &mut Rng::new(a.data.seed))?
-    };
-    let widths = match &a.shape {
-        Some(s) => models::parse_widths(s)?,
-        None => Model::default_widths(tt.train.features, tt.train.classes)?,
     };
     let mut model = Model::new(&widths, a.activation.into(), a.data.seed)?;
     let cfg = train_config(a)?;
@@ -330,7 +382,7 @@ fn run_train(a: &TrainArgs) -> Result<()> {
     );
     crate::model_io::save(
         &a.out,
-        &mut model,
+        &model,
         &[
             ("vatic.method", a.method.name().into()),
             ("vatic.data", a.data.data.to_string()),
@@ -374,6 +426,7 @@ mod tests {
         assert_eq!(cfg.vat.eps, 0.4);
         assert_eq!(cfg.optimizer, OptimizerKind::Sgd(SgdConfig::VAT_SYNTHETIC));
         assert_eq!(cfg.vat.direction, Direction::Exact);
+        assert_eq!(train_widths(&a, 100, 2).unwrap(), vec![100, 100, 2]);
         let Some(Command::Train(a)) = Cli::parse_from([
             "vatic",
             "train",
@@ -391,9 +444,60 @@ mod tests {
             panic!("not a train command");
         };
         let cfg = train_config(&a).unwrap();
+        assert_eq!(train_widths(&a, 64, 10).unwrap(), vec![64, 128, 10]);
         assert!(matches!(cfg.optimizer, OptimizerKind::Adam(_)));
         assert_eq!(cfg.vat.direction, Direction::FiniteDifference);
         assert_eq!(cfg.vat.xi, 1e-3);
         assert_eq!(cfg.unlabelled_batch, None);
+    }
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::*;
+
+    fn args(extra: &[&str]) -> TrainArgs {
+        let mut v = vec!["vatic", "train", "--data", "csv:x.csv"];
+        v.extend_from_slice(extra);
+        match Cli::try_parse_from(v).unwrap().command {
+            Some(Command::Train(a)) => a,
+            _ => panic!("not a train command"),
+        }
+    }
+
+    #[test]
+    fn shape_and_hidden_flags() {
+        let w = |extra: &[&str]| train_widths(&args(extra), 13, 3);
+        assert_eq!(w(&[]).unwrap(), vec![13, 100, 3]);
+        assert_eq!(w(&["--shape", "13-40-40-3"]).unwrap(), vec![13, 40, 40, 3]);
+        assert_eq!(w(&["--shape", "13-3"]).unwrap(), vec![13, 3]);
+        assert_eq!(
+            w(&["--hidden", "40,40,20"]).unwrap(),
+            vec![13, 40, 40, 20, 3]
+        );
+        assert_eq!(w(&["--hidden", "7"]).unwrap(), vec![13, 7, 3]);
+        let e = |extra: &[&str]| format!("{:#}", w(extra).unwrap_err());
+        let m = e(&["--shape", "12-40-3"]);
+        assert!(
+            m.contains("--shape 12-40-3")
+                && m.contains("13 features and 3 classes")
+                && m.contains("csv:x.csv"),
+            "{m}"
+        );
+        let m = e(&["--shape", "13-40-4"]);
+        assert!(m.contains("13 features and 3 classes"), "{m}");
+        let m = e(&["--shape", "13"]);
+        assert!(m.contains("at least the input width"), "{m}");
+        let m = e(&["--shape", "13-x-3"]);
+        assert!(m.contains("--shape 13-x-3"), "{m}");
+        let m = e(&["--shape", "13-0-3"]);
+        assert!(m.contains("zero width"), "{m}");
+        let m = e(&["--hidden", "40,,40"]);
+        assert!(m.contains("--hidden 40,,40"), "{m}");
+        let m = e(&["--hidden", "0"]);
+        assert!(m.contains("--hidden 0") && m.contains("zero width"), "{m}");
+        assert!(
+            Cli::try_parse_from(["vatic", "train", "--shape", "2-3-2", "--hidden", "3"]).is_err()
+        );
     }
 }

@@ -173,7 +173,7 @@ pub fn demo(a: &DemoArgs) -> Result<DemoResult> {
             pictured = Some((s, runs));
         }
     }
-    let Some((s, mut runs)) = pictured else {
+    let Some((s, runs)) = pictured else {
         anyhow::bail!("no seed was run");
     };
 
@@ -184,7 +184,7 @@ pub fn demo(a: &DemoArgs) -> Result<DemoResult> {
     };
     let reports: Vec<Report> = std::thread::scope(|scope| {
         let handles: Vec<_> = runs
-            .iter_mut()
+            .iter()
             .map(|(m, _)| {
                 let (test, opts) = (&s.test, &opts);
                 scope.spawn(move || evaluate(m, test, opts))
@@ -307,15 +307,11 @@ fn pictures(a: &DemoArgs, s: &Synthetic, runs: &[(Model, f32)], rows: &[Row]) ->
     let early = train_all(a, s, a.seed, 10.min(a.epochs))?;
     let mut panels_data = Vec::new();
     for (idx, label) in [(0usize, "supervised"), (2, "VAT")] {
-        for (model, when) in [
-            (early[idx].0.clone(), 10.min(a.epochs)),
-            (runs[idx].0.clone(), a.epochs),
-        ] {
-            let mut model = model;
-            let p = plot::class1_probability(&mut model, &grid)?;
-            let lds = plot::lds_each(&mut model, &s.test, &lds_cfg, a.seed)?;
+        for (model, when) in [(&early[idx].0, 10.min(a.epochs)), (&runs[idx].0, a.epochs)] {
+            let p = plot::class1_probability(model, &grid)?;
+            let lds = plot::lds_each(model, &s.test, &lds_cfg, a.seed)?;
             let err = {
-                let p_test = plot::class1_probability(&mut model, &s.test)?;
+                let p_test = plot::class1_probability(model, &s.test)?;
                 let wrong = p_test
                     .iter()
                     .zip(&s.test.y)

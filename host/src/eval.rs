@@ -3,7 +3,7 @@
 //! printed as a table and written as JSON.
 
 use crate::cli::DataArgs;
-use crate::models::{format_widths, Model, NetFn};
+use crate::models::Model;
 use anyhow::{ensure, Context, Result};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use vatic::attack::{Clip, Norm};
 use vatic::metrics::{self, Attack};
 use vatic::vat::VatConfig;
-use vatic::{supervised, Network, Rng};
+use vatic::{supervised, Rng};
 
 /// The attack norm on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
@@ -168,99 +168,87 @@ pub struct Report {
 /// # Errors
 ///
 /// When the data does not fit the model or a setting is invalid (negative ε, …).
-pub fn evaluate(
-    model: &mut Model,
-    test: &crate::data::Dataset,
-    opts: &EvalOptions,
-) -> Result<Report> {
+pub fn evaluate(model: &Model, test: &crate::data::Dataset, opts: &EvalOptions) -> Result<Report> {
     ensure!(!test.is_empty(), "the test set is empty");
     ensure!(!opts.eps.is_empty(), "the ε sweep is empty");
-    let widths = format_widths(model.widths());
-    let activation = model.activation().name().to_string();
-    model.visit(Evaluate { test, opts }).map(|mut r: Report| {
-        r.widths = widths;
-        r.activation = activation;
-        r
+    ensure!(
+        test.features == model.features(),
+        "the data has {} features but the {} model takes {}",
+        test.features,
+        model.shape_name(),
+        model.features()
+    );
+    let o = opts;
+    let (xs, ys) = (&test.x[..], &test.y[..]);
+    let net = model.net();
+    let clean = supervised::accuracy(net, xs, ys, &mut model.workspace())?;
+    // The two sweeps are independent: one per core.
+    let sweep = |attack: Attack| -> Result<Vec<f32>> {
+        let mut out = vec![0.0; o.eps.len()];
+        let mut ws = model.workspace();
+        metrics::robust_accuracy_sweep(net, xs, ys, attack, &o.eps, o.clip, &mut out, &mut ws)?;
+        Ok(out)
+    };
+    let pgd = Attack::Pgd {
+        norm: o.norm,
+        iterations: o.pgd_iterations,
+    };
+    let eps_max = o.eps.iter().copied().fold(0.0, f32::max);
+    let (fgsm, (pgd_acc, minimal)) = std::thread::scope(|s| {
+        let f = s.spawn(|| sweep(Attack::Fgsm { norm: o.norm }));
+        let p = (
+            sweep(pgd),
+            metrics::minimal_epsilon_stats(
+                net,
+                xs,
+                ys,
+                pgd,
+                eps_max,
+                o.bisection_steps,
+                o.clip,
+                &mut model.workspace(),
+            ),
+        );
+        let f = match f.join() {
+            Ok(v) => v,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        (f, p)
+    });
+    let m = minimal?;
+    let lds = metrics::lds_stats(
+        net,
+        xs,
+        &mut Rng::new(o.seed),
+        &o.lds,
+        &mut model.workspace(),
+    )?;
+    Ok(Report {
+        widths: model.shape_name(),
+        activation: model.activation().name().to_string(),
+        samples: ys.len(),
+        clean_accuracy: clean,
+        norm: match o.norm {
+            Norm::L2 => "l2".into(),
+            Norm::LInf => "linf".into(),
+        },
+        eps: o.eps.clone(),
+        fgsm_accuracy: fgsm?,
+        pgd_accuracy: pgd_acc?,
+        pgd_iterations: o.pgd_iterations,
+        minimal_eps: MinimalEps {
+            fooled: m.fooled,
+            resisted: m.resisted,
+            misclassified: m.misclassified,
+            mean: m.mean,
+            min: m.min,
+            max: m.max,
+            empirical_robustness: m.empirical_robustness,
+        },
+        lds_eps: o.lds.eps,
+        lds_mean: lds.mean,
+        lds_max: lds.max,
     })
-}
-
-struct Evaluate<'a> {
-    test: &'a crate::data::Dataset,
-    opts: &'a EvalOptions,
-}
-
-impl NetFn for Evaluate<'_> {
-    type Output = Result<Report>;
-
-    fn call<N, const IN: usize, const OUT: usize>(self, net: &mut N) -> Result<Report>
-    where
-        N: Network<IN, OUT> + Clone + Send + Sync + 'static,
-    {
-        let o = self.opts;
-        let xs = self.test.arrays::<IN>()?;
-        let ys = &self.test.y;
-        let net = &*net;
-        let clean = supervised::accuracy(net, &xs, ys)?;
-        // The two sweeps are independent: one per core.
-        let sweep = |attack: Attack| -> Result<Vec<f32>> {
-            let mut out = vec![0.0; o.eps.len()];
-            metrics::robust_accuracy_sweep(net, &xs, ys, attack, &o.eps, o.clip, &mut out)?;
-            Ok(out)
-        };
-        let pgd = Attack::Pgd {
-            norm: o.norm,
-            iterations: o.pgd_iterations,
-        };
-        let eps_max = o.eps.iter().copied().fold(0.0, f32::max);
-        let (fgsm, (pgd_acc, minimal)) = std::thread::scope(|s| {
-            let f = s.spawn(|| sweep(Attack::Fgsm { norm: o.norm }));
-            let p = (
-                sweep(pgd),
-                metrics::minimal_epsilon_stats(
-                    net,
-                    &xs,
-                    ys,
-                    pgd,
-                    eps_max,
-                    o.bisection_steps,
-                    o.clip,
-                ),
-            );
-            let f = match f.join() {
-                Ok(v) => v,
-                Err(panic) => std::panic::resume_unwind(panic),
-            };
-            (f, p)
-        });
-        let m = minimal?;
-        let lds = metrics::lds_stats(net, &xs, &mut Rng::new(o.seed), &o.lds)?;
-        Ok(Report {
-            widths: String::new(),
-            activation: String::new(),
-            samples: xs.len(),
-            clean_accuracy: clean,
-            norm: match o.norm {
-                Norm::L2 => "l2".into(),
-                Norm::LInf => "linf".into(),
-            },
-            eps: o.eps.clone(),
-            fgsm_accuracy: fgsm?,
-            pgd_accuracy: pgd_acc?,
-            pgd_iterations: o.pgd_iterations,
-            minimal_eps: MinimalEps {
-                fooled: m.fooled,
-                resisted: m.resisted,
-                misclassified: m.misclassified,
-                mean: m.mean,
-                min: m.min,
-                max: m.max,
-                empirical_robustness: m.empirical_robustness,
-            },
-            lds_eps: o.lds.eps,
-            lds_mean: lds.mean,
-            lds_max: lds.max,
-        })
-    }
 }
 
 /// The report as a text table.
@@ -304,7 +292,7 @@ pub fn table(r: &Report) -> String {
 ///
 /// Unreadable model or data, a model that does not fit the data, bad settings.
 pub fn run(a: &EvalArgs) -> Result<()> {
-    let mut model = crate::model_io::load(&a.model)?.model;
+    let model = crate::model_io::load(&a.model)?.model;
     let tt = a.data.load()?;
     let mut test = tt.test;
     if let Some(n) = a.limit {
@@ -334,7 +322,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     opts.bisection_steps = a.bisection_steps;
     opts.lds.iterations = a.lds_iterations;
     opts.seed = a.data.seed;
-    let report = evaluate(&mut model, &test, &opts)?;
+    let report = evaluate(&model, &test, &opts)?;
     print!("{}", table(&report));
     if let Some(dir) = a.json.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -359,7 +347,7 @@ mod tests {
         let mut cfg = crate::train::TrainConfig::synthetic(crate::train::Method::Supervised, 0.5);
         cfg.epochs = 50;
         crate::train::train(&mut m, &cfg, &s.train_2d, &s.pool_2d, None, &mut |_| {}).unwrap();
-        let r = evaluate(&mut m, &test, &EvalOptions::synthetic(0.5)).unwrap();
+        let r = evaluate(&m, &test, &EvalOptions::synthetic(0.5)).unwrap();
         assert_eq!(r.fgsm_accuracy[0], r.clean_accuracy);
         assert_eq!(r.pgd_accuracy[0], r.clean_accuracy);
         // PGD is at least as strong as FGSM (up to ties) and accuracy falls with ε.
@@ -379,13 +367,13 @@ mod tests {
     #[test]
     fn rejects_bad_settings() {
         let s = Synthetic::generate(Kind::Moons, 1, 0);
-        let mut m = Model::new(&[2, 100, 2], Activation::Relu, 1).unwrap();
+        let m = Model::new(&[2, 100, 2], Activation::Relu, 1).unwrap();
         let mut o = EvalOptions::synthetic(0.5);
         o.eps = vec![-1.0];
-        assert!(evaluate(&mut m, &s.test_2d, &o).is_err());
+        assert!(evaluate(&m, &s.test_2d, &o).is_err());
         o.eps = vec![];
-        assert!(evaluate(&mut m, &s.test_2d, &o).is_err());
+        assert!(evaluate(&m, &s.test_2d, &o).is_err());
         let o = EvalOptions::synthetic(0.5);
-        assert!(evaluate(&mut m, &s.test, &o).is_err());
+        assert!(evaluate(&m, &s.test, &o).is_err());
     }
 }

@@ -1,15 +1,12 @@
-//! `vatic export-firmware`: what the firmware embeds — the model and a test subset in the core's
-//! blob format (version 1, see the core's `blob` module: magic `VATC`, version, shape, parameters,
-//! samples, CRC-32) — plus the host's own results for that model and subset as JSON, so the
-//! firmware's output can be compared bit for bit (`f32` values are also given as their bits).
-//!
-//! The writer here follows the documented byte layout independently of the core's writer (it
-//! works for every supported shape without a per-shape buffer size); the tests parse its output
-//! with the core's `vatic::blob` parser.
+//! `vatic export-firmware`: what the firmware embeds — the model and a test subset as a blob in
+//! the core's format (written by [`vatic::blob::write`]: version 2, any depth; magic `VATC`,
+//! version, activation, depth, parameter and sample counts, the widths, parameters, samples,
+//! CRC-32) — plus the host's own results for that model and subset as JSON, so the firmware's
+//! output can be compared bit for bit (`f32` values are also given as their bits).
 
 use crate::cli::DataArgs;
 use crate::data::Dataset;
-use crate::models::{format_widths, Model, NetFn};
+use crate::models::Model;
 use anyhow::{ensure, Context, Result};
 use clap::Args;
 use serde::Serialize;
@@ -17,11 +14,9 @@ use std::path::PathBuf;
 use vatic::attack::{Clip, Norm};
 use vatic::metrics::{self, Attack};
 use vatic::vat::VatConfig;
-use vatic::{Network, Rng};
+use vatic::Rng;
 
-/// The core's magic bytes, format version and checksum: the layout is written independently
-/// here, the constants and the CRC are the core's.
-pub use vatic::blob::{crc32, MAGIC, VERSION};
+pub use vatic::blob::VERSION;
 
 /// `vatic export-firmware`.
 #[derive(Debug, Clone, Args)]
@@ -48,59 +43,37 @@ pub struct ExportArgs {
     pub expected: Option<PathBuf>,
 }
 
-/// Encodes a model and samples as a version-1 blob.
+/// Encodes a model and samples as a blob with the core's writer.
 ///
 /// # Errors
 ///
-/// When the samples do not fit the model, or the model has more than two hidden layers.
-pub fn blob(model: &mut Model, samples: &Dataset) -> Result<Vec<u8>> {
+/// When the samples do not fit the model, or the blob format cannot hold it (more than 255
+/// layers, a size beyond `u32`).
+pub fn blob(model: &Model, samples: &Dataset) -> Result<Vec<u8>> {
     let w = model.widths();
     ensure!(
-        samples.features == w[0],
+        samples.features == model.features(),
         "the samples have {} features but the model takes {}",
         samples.features,
-        w[0]
+        model.features()
     );
     ensure!(
-        samples.y.iter().all(|&y| y < w[w.len() - 1]),
+        samples.y.iter().all(|&y| y < model.classes()),
         "a sample's label is not below the model's {} classes",
-        w[w.len() - 1]
+        model.classes()
     );
-    let (hidden_layers, hidden) = match w.len() {
-        3 => (1u8, [w[1], 0]),
-        4 => (2u8, [w[1], w[2]]),
-        _ => anyhow::bail!("the blob format holds one or two hidden layers"),
-    };
-    let tensors = model.tensors();
-    let count: usize = tensors.iter().map(Vec::len).sum();
-    let u32_of = |v: usize| u32::try_from(v).context("a size does not fit in u32");
-    let mut b = Vec::new();
-    b.extend_from_slice(&MAGIC);
-    b.extend_from_slice(&VERSION.to_le_bytes());
-    b.push(hidden_layers);
-    b.push(model.activation().code());
-    for v in [
-        w[0],
-        hidden[0],
-        hidden[1],
-        w[w.len() - 1],
-        count,
-        samples.len(),
-    ] {
-        b.extend_from_slice(&u32_of(v)?.to_le_bytes());
-    }
-    for v in tensors.iter().flatten() {
-        b.extend_from_slice(&v.to_le_bytes());
-    }
-    for i in 0..samples.len() {
-        for v in samples.row(i) {
-            b.extend_from_slice(&v.to_le_bytes());
-        }
-        b.extend_from_slice(&u32_of(samples.y[i])?.to_le_bytes());
-    }
-    let crc = crc32(&b);
-    b.extend_from_slice(&crc.to_le_bytes());
-    Ok(b)
+    let len = vatic::blob::checked_len(w, samples.len())
+        .context("the blob of this model and these samples would not fit in memory")?;
+    let mut buf = vec![0u8; len];
+    let n = vatic::blob::write(model.net(), &samples.x, &samples.y, &mut buf).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot write the {} network as a blob ({e}); the format holds up to 255 layers \
+             and sizes below 2^32",
+            model.shape_name()
+        )
+    })?;
+    buf.truncate(n);
+    Ok(buf)
 }
 
 /// The host's results on the embedded samples.
@@ -140,84 +113,63 @@ pub struct Expected {
     pub lds_bits: Vec<u32>,
 }
 
-struct Compute<'a> {
-    samples: &'a Dataset,
-    fgsm_eps: f32,
-    lds_eps: f32,
-    seed: u64,
-}
-
-impl NetFn for Compute<'_> {
-    type Output = Result<Expected>;
-
-    fn call<N, const IN: usize, const OUT: usize>(self, net: &mut N) -> Result<Expected>
-    where
-        N: Network<IN, OUT> + Clone + Send + Sync + 'static,
-    {
-        let xs = self.samples.arrays::<IN>()?;
-        let ys = &self.samples.y;
-        let net = &*net;
-        let logits: Vec<Vec<f32>> = xs.iter().map(|x| net.logits(x).to_vec()).collect();
-        let clip: Option<Clip> = None;
-        let fgsm = |norm| {
-            metrics::robust_accuracy(net, &xs, ys, Attack::Fgsm { norm }, self.fgsm_eps, clip)
-        };
-        let cfg = VatConfig::new(self.lds_eps);
-        let mut rng = Rng::new(self.seed);
-        let lds = xs
-            .iter()
-            .map(|x| {
-                let mut d0 = [0.0; IN];
-                rng.fill_normal(&mut d0);
-                vatic::vat::lds(net, x, &d0, &cfg)
-            })
-            .collect::<vatic::Result<Vec<f32>>>()?;
-        Ok(Expected {
-            format_version: VERSION,
-            widths: String::new(),
-            activation: String::new(),
-            samples: xs.len(),
-            blob_crc32: 0,
-            logits_bits: logits
-                .iter()
-                .map(|l| l.iter().map(|v| v.to_bits()).collect())
-                .collect(),
-            predictions: xs.iter().map(|x| net.predict(x)).collect(),
-            logits,
-            accuracy: vatic::supervised::accuracy(net, &xs, ys)?,
-            fgsm_eps: self.fgsm_eps,
-            fgsm_linf_accuracy: fgsm(Norm::LInf)?,
-            fgsm_l2_accuracy: fgsm(Norm::L2)?,
-            lds_eps: self.lds_eps,
-            lds_seed: self.seed,
-            lds_bits: lds.iter().map(|v| v.to_bits()).collect(),
-            lds,
-        })
-    }
-}
-
 /// The blob and the expected results for `model` on `samples`.
 ///
 /// # Errors
 ///
 /// As [`blob`], and for invalid ε.
 pub fn export(
-    model: &mut Model,
+    model: &Model,
     samples: &Dataset,
     fgsm_eps: f32,
     lds_eps: f32,
     seed: u64,
 ) -> Result<(Vec<u8>, Expected)> {
     let bytes = blob(model, samples)?;
-    let mut expected = model.visit(Compute {
-        samples,
+    let net = model.net();
+    let (xs, ys) = (&samples.x[..], &samples.y[..]);
+    let mut ws = model.workspace();
+    let classes = model.classes();
+    let mut flat = vec![0.0; ys.len() * classes];
+    vatic::pass::logits(net, xs, &mut flat, &mut ws)?;
+    let logits: Vec<Vec<f32>> = flat.chunks_exact(classes).map(<[f32]>::to_vec).collect();
+    let clip: Option<Clip> = None;
+    let mut fgsm = |norm| {
+        metrics::robust_accuracy(net, xs, ys, Attack::Fgsm { norm }, fgsm_eps, clip, &mut ws)
+    };
+    let (fgsm_linf_accuracy, fgsm_l2_accuracy) = (fgsm(Norm::LInf)?, fgsm(Norm::L2)?);
+    let cfg = VatConfig::new(lds_eps);
+    let mut rng = Rng::new(seed);
+    let mut d0 = vec![0.0; model.features()];
+    let lds = samples
+        .x
+        .chunks_exact(model.features())
+        .map(|x| {
+            rng.fill_normal(&mut d0);
+            vatic::vat::lds(net, x, &d0, &cfg, &mut ws)
+        })
+        .collect::<vatic::Result<Vec<f32>>>()?;
+    let expected = Expected {
+        format_version: VERSION,
+        widths: model.shape_name(),
+        activation: model.activation().name().into(),
+        samples: ys.len(),
+        blob_crc32: vatic::blob::crc32(&bytes[..bytes.len() - 4]),
+        logits_bits: logits
+            .iter()
+            .map(|l| l.iter().map(|v| v.to_bits()).collect())
+            .collect(),
+        predictions: logits.iter().map(|z| vatic::argmax(z)).collect(),
+        logits,
+        accuracy: vatic::supervised::accuracy(net, xs, ys, &mut ws)?,
         fgsm_eps,
+        fgsm_linf_accuracy,
+        fgsm_l2_accuracy,
         lds_eps,
-        seed,
-    })?;
-    expected.widths = format_widths(model.widths());
-    expected.activation = model.activation().name().into();
-    expected.blob_crc32 = crc32(&bytes[..bytes.len() - 4]);
+        lds_seed: seed,
+        lds_bits: lds.iter().map(|v| v.to_bits()).collect(),
+        lds,
+    };
     Ok((bytes, expected))
 }
 
@@ -227,12 +179,12 @@ pub fn export(
 ///
 /// Unreadable model or data, a model that does not fit the data, unwritable output.
 pub fn run(a: &ExportArgs) -> Result<()> {
-    let mut model = crate::model_io::load(&a.model)?.model;
+    let model = crate::model_io::load(&a.model)?.model;
     let test = a.data.load()?.test;
     ensure!(a.samples > 0, "--samples must be at least 1");
     let n = a.samples.min(test.len());
     let samples = test.subset(&(0..n).collect::<Vec<_>>())?;
-    let (bytes, expected) = export(&mut model, &samples, a.fgsm_eps, a.lds_eps, a.data.seed)?;
+    let (bytes, expected) = export(&model, &samples, a.fgsm_eps, a.lds_eps, a.data.seed)?;
     if let Some(dir) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -263,85 +215,62 @@ pub fn run(a: &ExportArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vatic::Activation;
+    use vatic::{blob, Activation, Network};
 
-    #[test]
-    fn crc_matches_zlib() {
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
-        let mut h = flate2::Crc::new();
-        h.update(b"vatic blob");
-        assert_eq!(crc32(b"vatic blob"), h.sum());
+    /// `n` samples of `features` values and labels below `classes`.
+    fn samples(features: usize, classes: usize, n: usize) -> Dataset {
+        let x = (0..n * features)
+            .map(|i| (i % 7) as f32 / 7.0 - 0.4)
+            .collect();
+        let y = (0..n).map(|i| (i * 5 + 1) % classes).collect();
+        Dataset::new(features, classes, x, y).unwrap()
     }
 
     #[test]
-    fn layout_of_a_small_blob() {
-        let mut m = Model::new(&[16, 8, 4], Activation::Tanh, 2).unwrap();
-        let d = Dataset::new(
-            16,
-            4,
-            (0..32).map(|i| i as f32 / 32.0).collect(),
-            vec![1, 3],
-        )
-        .unwrap();
-        let b = blob(&mut m, &d).unwrap();
-        let params = 8 * 17 + 4 * 9;
-        assert_eq!(b.len(), 32 + 4 * params + 2 * 4 * 17 + 4);
-        assert_eq!(&b[..4], b"VATC");
-        assert_eq!(u16::from_le_bytes([b[4], b[5]]), 1);
-        assert_eq!((b[6], b[7]), (1, Activation::Tanh.code()));
-        let u = |at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
-        assert_eq!(
-            [u(8), u(12), u(16), u(20), u(24), u(28)],
-            [16, 8, 0, 4, params as u32, 2]
-        );
-        assert_eq!(u(b.len() - 4), crc32(&b[..b.len() - 4]));
-        let (_, e) = export(&mut m, &d, 0.1, 1.0, 1).unwrap();
-        assert_eq!(e.logits_bits[0][0], e.logits[0][0].to_bits());
-        assert_eq!(e.lds.len(), 2);
-        assert!(e.lds.iter().all(|&v| v >= 0.0));
-    }
-
-    #[test]
-    fn the_core_parses_what_the_host_writes() {
-        use vatic::{Mlp, Mlp2};
-        let d = Dataset::new(
-            16,
-            4,
-            (0..48).map(|i| i as f32 / 7.0).collect(),
-            vec![1, 3, 0],
-        )
-        .unwrap();
-        let mut m = Model::new(&[16, 8, 4], Activation::Tanh, 9).unwrap();
-        let b = blob(&mut m, &d).unwrap();
-        let mut net = Mlp::<16, 8, 4>::ZERO;
-        let samples: Vec<_> = vatic::blob::parse_mlp(&b, &mut net).unwrap().collect();
-        assert_eq!(Model::Mlp_16_8_4(Box::new(net)), m);
-        assert_eq!(samples.len(), 3);
-        assert_eq!(samples[2].1, 0);
-        assert_eq!(&samples[1].0[..], d.row(1));
-        // Any flipped byte is caught by the core.
-        let mut bad = b.clone();
-        bad[40] ^= 1;
-        let mut scratch = Mlp::<16, 8, 4>::ZERO;
-        assert!(vatic::blob::parse_mlp(&bad, &mut scratch).is_err());
-
-        let d = Dataset::new(4, 3, vec![0.5; 8], vec![2, 1]).unwrap();
-        let mut m = Model::new(&[4, 16, 12, 3], Activation::Relu, 3).unwrap();
-        let b = blob(&mut m, &d).unwrap();
-        let mut net = Mlp2::<4, 16, 12, 3>::ZERO;
-        assert_eq!(vatic::blob::parse_mlp2(&b, &mut net).unwrap().len(), 2);
-        assert_eq!(Model::Mlp2_4_16_12_3(Box::new(net)), m);
+    fn the_core_parses_what_the_host_exports_at_every_depth() {
+        for (widths, act) in [
+            (&[16, 8, 4][..], Activation::Tanh),
+            (&[4, 16, 12, 3], Activation::Relu),
+            (&[13, 40, 40, 20, 3], Activation::Tanh),
+        ] {
+            let m = Model::new(widths, act, 9).unwrap();
+            let d = samples(widths[0], *widths.last().unwrap(), 5);
+            let (b, e) = export(&m, &d, 0.1, 1.0, 1).unwrap();
+            assert_eq!(b.len(), blob::len(widths, 5));
+            let h = blob::parse_header(&b).unwrap();
+            assert_eq!(h.version, 2);
+            assert_eq!(h.depth(), widths.len() - 1);
+            assert_eq!(h.widths().collect::<Vec<_>>(), widths);
+            assert_eq!(h.activation, act);
+            let mut net = Model::zeros(widths, Activation::Relu).unwrap().into_net();
+            let parsed = blob::parse(&b, &mut net).unwrap();
+            let (mut xs, mut ys) = (vec![0.0; d.x.len()], vec![0; 5]);
+            assert_eq!(parsed.read_into(&mut xs, &mut ys), Ok(5));
+            assert_eq!(&net, m.net());
+            assert_eq!(net.activation(), act);
+            assert_eq!((xs, ys), (d.x.clone(), d.y.clone()));
+            // The expected results.
+            assert_eq!(e.format_version, 2);
+            assert_eq!(e.widths, m.shape_name());
+            assert_eq!(e.blob_crc32, blob::crc32(&b[..b.len() - 4]));
+            assert_eq!(e.logits.len(), 5);
+            assert_eq!(e.logits_bits[0][0], e.logits[0][0].to_bits());
+            assert_eq!(e.lds.len(), 5);
+            assert!(e.lds.iter().all(|&v| v >= 0.0));
+            // Any flipped byte is caught by the core.
+            let mut bad = b.clone();
+            bad[40] ^= 1;
+            let mut scratch = Model::zeros(widths, act).unwrap().into_net();
+            assert!(blob::parse(&bad, &mut scratch).is_err());
+        }
     }
 
     #[test]
     fn rejects_mismatched_samples() {
-        let mut m = Model::new(&[16, 8, 4], Activation::Relu, 2).unwrap();
+        let m = Model::new(&[16, 8, 4], Activation::Relu, 2).unwrap();
         let d = Dataset::new(2, 2, vec![0.0; 4], vec![0, 1]).unwrap();
-        assert!(blob(&mut m, &d)
-            .unwrap_err()
-            .to_string()
-            .contains("features"));
+        assert!(blob(&m, &d).unwrap_err().to_string().contains("features"));
         let d = Dataset::new(16, 9, vec![0.0; 16], vec![8]).unwrap();
-        assert!(blob(&mut m, &d).unwrap_err().to_string().contains("label"));
+        assert!(blob(&m, &d).unwrap_err().to_string().contains("label"));
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Each takes arbitrary bytes and must return (`Ok` or `Err`) without panicking.
 
-use vatic::Rng;
+use vatic::{Network, Rng};
 
 /// The CSV loader on arbitrary text.
 pub fn csv(bytes: &[u8]) {
@@ -27,9 +27,9 @@ pub fn idx(bytes: &[u8]) {
 
 /// The safetensors model loader.
 pub fn safetensors(bytes: &[u8]) {
-    if let Ok(mut loaded) = crate::model_io::read(bytes) {
+    if let Ok(loaded) = crate::model_io::read(bytes) {
         // Whatever loads must save and load back to the same network.
-        if let Ok(again) = crate::model_io::write(&mut loaded.model, &[]) {
+        if let Ok(again) = crate::model_io::write(&loaded.model, &[]) {
             if let Ok(back) = crate::model_io::read(&again) {
                 assert_eq!(back.model, loaded.model);
             }
@@ -37,24 +37,52 @@ pub fn safetensors(bytes: &[u8]) {
     }
 }
 
-/// The core's firmware blob parser (`vatic::blob`), for every shape the firmware and host use:
-/// whatever it accepts must hold finite parameters and valid samples.
+/// The core's firmware blob parser (`vatic::blob`), for whatever shape the blob declares: a
+/// run-time network is built from the header's widths (as the firmware and `vatic` do), and
+/// whatever the parser accepts must hold finite parameters and valid samples. A network of
+/// other widths must be refused.
 pub fn blob(bytes: &[u8]) {
-    fn check<const IN: usize, const H: usize, const OUT: usize>(bytes: &[u8]) {
-        let mut net = vatic::Mlp::<IN, H, OUT>::ZERO;
-        if let Ok(samples) = vatic::blob::parse_mlp(bytes, &mut net) {
-            assert!(vatic::Parameters::is_finite(&net));
-            for (x, y) in samples {
-                assert!(x.iter().all(|v| v.is_finite()) && y < OUT);
+    let Ok(header) = vatic::blob::parse_header(bytes) else {
+        return;
+    };
+    let widths: Vec<usize> = header.widths().collect();
+    // The header was checked against the blob's length, so the parameters fit in it.
+    let params = vec![0.0; header.params as usize];
+    let Ok(mut net) = crate::models::Net::new(widths.clone(), params, vatic::Activation::Relu)
+    else {
+        panic!("parse_header accepted widths {widths:?} that make no network");
+    };
+    if let Ok(samples) = vatic::blob::parse(bytes, &mut net) {
+        assert!(vatic::Parameters::is_finite(&net));
+        assert_eq!(net.activation(), header.activation);
+        let n = samples.len();
+        let classes = header.outputs();
+        for (x, y) in samples.clone() {
+            assert!(x.len() == header.inputs() && y < classes);
+            for v in x {
+                assert!(v.is_finite());
             }
         }
+        let (mut xs, mut ys) = (vec![0.0; n * header.inputs()], vec![0; n]);
+        assert_eq!(samples.read_into(&mut xs, &mut ys), Ok(n));
+        // What parses writes back to the same bytes.
+        let mut again = vec![0u8; bytes.len()];
+        if header.version == vatic::blob::VERSION {
+            assert_eq!(
+                vatic::blob::write(&net, &xs, &ys, &mut again),
+                Ok(bytes.len())
+            );
+            assert_eq!(again, bytes);
+        }
     }
-    let _ = vatic::blob::parse_header(bytes);
-    check::<16, 32, 4>(bytes);
-    check::<8, 16, 2>(bytes);
-    check::<64, 32, 10>(bytes);
-    let mut net2 = vatic::Mlp2::<4, 16, 12, 3>::ZERO;
-    let _ = vatic::blob::parse_mlp2(bytes, &mut net2);
+    // A network of other widths is refused.
+    let mut other = widths;
+    other[0] += 1;
+    if let Some(n) = crate::models::Net::param_count(&other) {
+        if let Ok(mut net) = crate::models::Net::new(other, vec![0.0; n], vatic::Activation::Relu) {
+            assert!(vatic::blob::parse(bytes, &mut net).is_err());
+        }
+    }
 }
 
 /// The `vatic inspect` input parser (JSON with the batch and hyper-parameters).

@@ -18,11 +18,11 @@
 //! reference tests do: near a ReLU kink, an `r_vadv` that differs in the last bits switches units
 //! and changes the gradient by far more than rounding).
 //!
-//! [`inspect`] is the library entry point (the reference tests call it on the fixtures); the
-//! work is one generic function over [`Network<IN, OUT>`], monomorphised for every supported
-//! shape through [`Model::visit`].
+//! [`inspect`] is the library entry point (the reference tests call it on the fixtures); it
+//! works on a model of any depth and widths, and every quantity comes from the core (the
+//! passes, losses, attacks, `vat::*`), the host only arranges inputs and outputs.
 
-use crate::models::{format_widths, Model, NetFn};
+use crate::models::{Model, Net};
 use anyhow::{bail, ensure, Context, Result};
 use clap::Args;
 use serde::{Deserialize, Serialize};
@@ -32,7 +32,7 @@ use vatic::adversarial::{adversarial_grad, AdversarialConfig};
 use vatic::attack::{self, Norm};
 use vatic::semi::{semi_supervised_grad_with_directions, SemiConfig};
 use vatic::vat::{self, Direction, VatConfig};
-use vatic::{loss, supervised, Network, Parameters};
+use vatic::{loss, pass, supervised, Network, Parameters};
 
 /// Power iterations at most for `eig_top` (stops earlier once the direction has converged).
 pub const EIG_MAX_ITERATIONS: usize = 500;
@@ -204,9 +204,8 @@ pub fn parse_input(text: &str) -> Result<Input> {
 /// When the input does not fit the model (number of features, labels out of range, `d0` or
 /// `r_vadv` of another shape, an empty batch), a value is not finite in `f32`, or a
 /// hyper-parameter is out of range; the message names the field and index.
-pub fn inspect(model: &mut Model, input: &Input) -> Result<Outputs> {
-    let widths = model.widths();
-    model.visit(Inspect { input, widths })
+pub fn inspect(model: &Model, input: &Input) -> Result<Outputs> {
+    compute(model, input)
 }
 
 /// `vatic inspect`: loads the model and the input, prints (or writes) the JSON.
@@ -216,11 +215,11 @@ pub fn inspect(model: &mut Model, input: &Input) -> Result<Outputs> {
 /// When a file cannot be read or written, and as [`model_io::load`](crate::model_io::load),
 /// [`parse_input`] and [`inspect`].
 pub fn run(args: &InspectArgs) -> Result<()> {
-    let mut loaded = crate::model_io::load(&args.model)?;
+    let loaded = crate::model_io::load(&args.model)?;
     let text = std::fs::read_to_string(&args.input)
         .with_context(|| format!("cannot read input {}", args.input.display()))?;
     let input = parse_input(&text).with_context(|| format!("in {}", args.input.display()))?;
-    let out = inspect(&mut loaded.model, &input).with_context(|| {
+    let out = inspect(&loaded.model, &input).with_context(|| {
         format!(
             "inspecting {} on {}",
             args.model.display(),
@@ -243,21 +242,6 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     Ok(())
 }
 
-struct Inspect<'a> {
-    input: &'a Input,
-    widths: &'static [usize],
-}
-
-impl NetFn for Inspect<'_> {
-    type Output = Result<Outputs>;
-    fn call<N, const IN: usize, const OUT: usize>(self, net: &mut N) -> Result<Outputs>
-    where
-        N: Network<IN, OUT> + Clone + Send + Sync + 'static,
-    {
-        compute::<N, IN, OUT>(net, self.widths, self.input)
-    }
-}
-
 /// `v` as `f32`, refusing values that are not finite in `f32`.
 fn to_f32(v: f64, what: impl FnOnce() -> String) -> Result<f32> {
     let f = v as f32;
@@ -274,50 +258,40 @@ fn to_f32(v: f64, what: impl FnOnce() -> String) -> Result<f32> {
     Ok(f)
 }
 
-/// A `[B][D]` field as `f32` rows of `IN` values.
-fn rows<const IN: usize>(name: &str, m: &[Vec<f64>], model: &str) -> Result<Vec<[f32; IN]>> {
-    m.iter()
-        .enumerate()
-        .map(|(i, r)| {
-            ensure!(
-                r.len() == IN,
-                "{name}[{i}] has {} values but the {model} model takes {IN} features",
-                r.len()
-            );
-            let mut out = [0.0f32; IN];
-            for (j, (o, &v)) in out.iter_mut().zip(r).enumerate() {
-                *o = to_f32(v, || format!("{name}[{i}][{j}]"))?;
-            }
-            Ok(out)
-        })
-        .collect()
+/// A `[B][D]` field as `f32` rows of `width` values, flat (`B · width`).
+fn rows(name: &str, m: &[Vec<f64>], width: usize, model: &str) -> Result<Vec<f32>> {
+    let mut out = Vec::with_capacity(m.len() * width);
+    for (i, r) in m.iter().enumerate() {
+        ensure!(
+            r.len() == width,
+            "{name}[{i}] has {} values but the {model} model takes {width} features",
+            r.len()
+        );
+        for (j, &v) in r.iter().enumerate() {
+            out.push(to_f32(v, || format!("{name}[{i}][{j}]"))?);
+        }
+    }
+    Ok(out)
 }
 
-/// A zeroed parameter buffer on the heap (the largest shapes are megabytes).
-#[inline(never)]
-fn zeroed<N: Parameters>() -> Box<N> {
-    Box::new(N::ZERO)
-}
-
-/// The gradient `g` by PyTorch names, weights as `[out][in]`.
-fn grad_dict<N: Parameters>(g: &N, widths: &[usize]) -> Grad {
+/// The gradient `g` by PyTorch names (`0.weight`, `0.bias`, `2.weight`, …), weights as
+/// `[out][in]`.
+pub fn grad_dict(g: &Net) -> Grad {
     let mut out = Grad::new();
-    for (t, tensor) in g.tensors().enumerate() {
-        let (layer, is_bias) = (t / 2, t % 2 == 1);
-        let fan_in = widths[layer];
-        let value = if is_bias {
-            Tensor::Vector(tensor.to_vec())
-        } else {
-            Tensor::Matrix(tensor.chunks(fan_in).map(<[f32]>::to_vec).collect())
-        };
-        let kind = if is_bias { "bias" } else { "weight" };
-        out.insert(format!("{}.{kind}", 2 * layer), value);
+    for l in 0..g.depth() {
+        let Some(d) = g.layer(l) else { break };
+        out.insert(
+            format!("{}.weight", 2 * l),
+            Tensor::Matrix(d.weight.chunks(d.inputs).map(<[f32]>::to_vec).collect()),
+        );
+        out.insert(format!("{}.bias", 2 * l), Tensor::Vector(d.bias.to_vec()));
     }
     out
 }
 
-fn vecs<const K: usize>(v: &[[f32; K]]) -> Vec<Vec<f32>> {
-    v.iter().map(|r| r.to_vec()).collect()
+/// A flat `[n · width]` array as `n` rows.
+fn vecs(v: &[f32], width: usize) -> Vec<Vec<f32>> {
+    v.chunks_exact(width.max(1)).map(<[f32]>::to_vec).collect()
 }
 
 /// A core error with the quantity being computed.
@@ -325,22 +299,21 @@ fn core_err(what: &'static str) -> impl Fn(vatic::Error) -> anyhow::Error {
     move |e| anyhow::anyhow!("computing {what}: {e}")
 }
 
-/// Adds `scale · ∂H(p(x))/∂θ` for every sample to `grad` (`H` the entropy; the core's
-/// [`loss::entropy`] gives `∂H/∂z`, backpropagated through the network).
-fn add_entropy_grad<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
-    net: &N,
-    xs: &[[f32; IN]],
-    scale: f32,
-    grad: &mut N,
-) {
-    let mut trace = N::EMPTY_TRACE;
-    for x in xs {
-        let z = net.forward(x, &mut trace);
-        let (_, mut dz) = loss::entropy(&z);
-        for v in &mut dz {
+/// Adds `scale · ∂H(p(x))/∂θ` for every sample of `xs` to `grad` (`H` the entropy; the core's
+/// [`loss::entropy_grad`] gives `∂H/∂z`, backpropagated through the network by the core's
+/// [`pass`]).
+fn add_entropy_grad(net: &Net, xs: &[f32], scale: f32, grad: &mut Net) {
+    let s = net.shape();
+    let mut trace = vec![0.0; pass::trace_len(&s, 1)];
+    let mut scratch = vec![0.0; pass::scratch_len(&s, 1)];
+    let mut z = vec![0.0; s.outputs];
+    for x in xs.chunks_exact(s.inputs) {
+        pass::forward(net, x, &mut trace, &mut z);
+        loss::entropy_grad(&mut z);
+        for v in &mut z {
             *v *= scale;
         }
-        net.backward(&trace, &dz, Some(grad), None);
+        pass::backward(net, x, &trace, &z, Some(grad), None, &mut scratch);
     }
 }
 
@@ -360,30 +333,26 @@ fn fix_sign(d: &mut [f32]) {
     }
 }
 
-/// Top eigenpair of the VAT Hessian at `x` by exact power iteration from `d0`.
-fn top_eigenpair<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
-    net: &N,
-    x: &[f32; IN],
-    d0: &[f32; IN],
-) -> ([f32; IN], f32) {
-    let mut trace = N::EMPTY_TRACE;
-    let z = net.forward(x, &mut trace);
-    let p = loss::softmax(&z);
-    let mut d = *d0;
+/// Top eigenpair of the VAT Hessian at `x` by exact power iteration from `d0`
+/// ([`vat::hessian_vector_product`]).
+fn top_eigenpair(net: &Net, x: &[f32], d0: &[f32], ws: &mut [f32]) -> Result<(Vec<f32>, f32)> {
+    let mut d = d0.to_vec();
     attack::normalize(&mut d);
+    let mut next = vec![0.0; d.len()];
     for _ in 0..EIG_MAX_ITERATIONS {
-        let mut next = vat::hessian_vector_product(net, &trace, &p, &d);
+        vat::hessian_vector_product(net, x, &d, &mut next, ws).map_err(core_err("eig_top"))?;
         attack::normalize(&mut next);
         let moved = next
             .iter()
             .zip(&d)
             .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
-        d = next;
+        std::mem::swap(&mut d, &mut next);
         if moved < 1e-7 {
             break;
         }
     }
-    let hd = vat::hessian_vector_product(net, &trace, &p, &d);
+    let mut hd = vec![0.0; d.len()];
+    vat::hessian_vector_product(net, x, &d, &mut hd, ws).map_err(core_err("eig_max"))?;
     let dd: f64 = d.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
     let dhd: f64 = d
         .iter()
@@ -392,15 +361,13 @@ fn top_eigenpair<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
         .sum();
     fix_sign(&mut d);
     let lambda = if dd > 0.0 { (dhd / dd) as f32 } else { 0.0 };
-    (d, lambda)
+    Ok((d, lambda))
 }
 
-fn compute<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
-    net: &N,
-    widths: &[usize],
-    input: &Input,
-) -> Result<Outputs> {
-    let model = format_widths(widths);
+fn compute(model: &Model, input: &Input) -> Result<Outputs> {
+    let name = model.shape_name();
+    let net = model.net();
+    let (inputs, classes) = (model.features(), model.classes());
     let b = input.x.len();
     ensure!(b > 0, "x is empty: give at least one sample");
     ensure!(
@@ -413,14 +380,15 @@ fn compute<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
         "d0 has {} rows but x has {b} samples (one VAT start direction per sample)",
         input.d0.len()
     );
-    let xs = rows::<IN>("x", &input.x, &model)?;
-    let d0s = rows::<IN>("d0", &input.d0, &model)?;
+    let xs = rows("x", &input.x, inputs, &name)?;
+    let d0s = rows("d0", &input.d0, inputs, &name)?;
     let mut ys = Vec::with_capacity(b);
     for (i, &y) in input.y.iter().enumerate() {
-        if y < 0 || y >= OUT as i64 {
+        if y < 0 || y >= classes as i64 {
             bail!(
-                "y[{i}] = {y} is out of range: the {model} model has {OUT} classes (labels 0..={})",
-                OUT - 1
+                "y[{i}] = {y} is out of range: the {name} model has {classes} classes (labels \
+                 0..={})",
+                classes - 1
             );
         }
         ys.push(y as usize);
@@ -445,7 +413,7 @@ fn compute<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
                 "r_vadv has {} rows but x has {b} samples",
                 r.len()
             );
-            Some(rows::<IN>("r_vadv", r, &model)?)
+            Some(rows("r_vadv", r, inputs, &name)?)
         }
         None => None,
     };
@@ -458,48 +426,58 @@ fn compute<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
     };
     let fd = Direction::FiniteDifference;
     let exact = Direction::Exact;
+    let mut ws = model.workspace();
+    let samples = || xs.chunks_exact(inputs);
+    let per_sample = |v: &mut Vec<f32>| v.resize(b * inputs, 0.0);
 
     // Forward pass, CE, entropy.
-    let mut logits = Vec::with_capacity(b);
-    let mut softmax = Vec::with_capacity(b);
-    let mut log_softmax = Vec::with_capacity(b);
+    let mut logits = vec![0.0; b * classes];
+    pass::logits(net, &xs, &mut logits, &mut ws).map_err(core_err("logits"))?;
+    let mut softmax = vec![0.0; b * classes];
+    let mut log_softmax = vec![0.0; b * classes];
     let mut ce = Vec::with_capacity(b);
     let mut entropy = Vec::with_capacity(b);
-    for (x, &y) in xs.iter().zip(&ys) {
-        let z = net.logits(x);
-        logits.push(z);
-        softmax.push(loss::softmax(&z));
-        log_softmax.push(loss::log_softmax(&z));
-        ce.push(loss::cross_entropy(&z, y).map_err(core_err("ce"))?.0);
-        entropy.push(loss::entropy(&z).0);
+    for (i, z) in logits.chunks_exact(classes).enumerate() {
+        loss::softmax(z, &mut softmax[i * classes..(i + 1) * classes]);
+        loss::log_softmax(z, &mut log_softmax[i * classes..(i + 1) * classes]);
+        ce.push(loss::cross_entropy(z, ys[i]).map_err(core_err("ce"))?);
+        entropy.push(loss::entropy(z));
     }
     let entropy_mean = entropy.iter().sum::<f32>() / b as f32;
 
-    let mut g = zeroed::<N>();
-    let ce_mean =
-        supervised::cross_entropy_grad(net, &xs, &ys, 1.0, &mut *g).map_err(core_err("grad"))?;
-    let grad = grad_dict(&*g, widths);
+    let mut g = model.zeroed_like();
+    let ce_mean = supervised::cross_entropy_grad(net, &xs, &ys, 1.0, &mut g, &mut ws)
+        .map_err(core_err("grad"))?;
+    let grad = grad_dict(&g);
 
     // Input gradient and FGSM.
-    let mut input_grad = Vec::with_capacity(b);
-    let mut fgsm_linf = Vec::with_capacity(b);
-    let mut fgsm_l2 = Vec::with_capacity(b);
-    for (x, &y) in xs.iter().zip(&ys) {
-        input_grad.push(
-            supervised::input_gradient(net, x, y)
-                .map_err(core_err("input_grad"))?
-                .1,
-        );
-        fgsm_linf.push(
-            attack::fgsm(net, x, y, eps_fgsm, Norm::LInf, None).map_err(core_err("fgsm_linf"))?,
-        );
-        fgsm_l2
-            .push(attack::fgsm(net, x, y, eps_fgsm, Norm::L2, None).map_err(core_err("fgsm_l2"))?);
+    let (mut input_grad, mut fgsm_linf, mut fgsm_l2) = (Vec::new(), Vec::new(), Vec::new());
+    for v in [&mut input_grad, &mut fgsm_linf, &mut fgsm_l2] {
+        per_sample(v);
     }
-    let fgsm_linf_loss =
-        supervised::cross_entropy_loss(net, &fgsm_linf, &ys).map_err(core_err("fgsm_linf_loss"))?;
-    let fgsm_l2_loss =
-        supervised::cross_entropy_loss(net, &fgsm_l2, &ys).map_err(core_err("fgsm_l2_loss"))?;
+    for (i, (x, &y)) in samples().zip(&ys).enumerate() {
+        let row = i * inputs..(i + 1) * inputs;
+        supervised::input_gradient(net, x, y, &mut input_grad[row.clone()], &mut ws)
+            .map_err(core_err("input_grad"))?;
+        let linf = &mut fgsm_linf[row.clone()];
+        attack::fgsm(net, x, y, eps_fgsm, Norm::LInf, None, linf, &mut ws)
+            .map_err(core_err("fgsm_linf"))?;
+        attack::fgsm(
+            net,
+            x,
+            y,
+            eps_fgsm,
+            Norm::L2,
+            None,
+            &mut fgsm_l2[row],
+            &mut ws,
+        )
+        .map_err(core_err("fgsm_l2"))?;
+    }
+    let fgsm_linf_loss = supervised::cross_entropy_loss(net, &fgsm_linf, &ys, &mut ws)
+        .map_err(core_err("fgsm_linf_loss"))?;
+    let fgsm_l2_loss = supervised::cross_entropy_loss(net, &fgsm_l2, &ys, &mut ws)
+        .map_err(core_err("fgsm_l2_loss"))?;
 
     // Adversarial training.
     g.zero();
@@ -509,52 +487,51 @@ fn compute<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
         norm: Norm::LInf,
         clip: None,
     };
-    let at_loss =
-        adversarial_grad(net, &xs, &ys, &at_cfg, 1.0, &mut *g).map_err(core_err("at_grad"))?;
-    let at_grad = grad_dict(&*g, widths);
+    let at_loss = adversarial_grad(net, &xs, &ys, &at_cfg, 1.0, &mut g, &mut ws)
+        .map_err(core_err("at_grad"))?;
+    let at_grad = grad_dict(&g);
 
     // VAT: directions.
-    let mut vat_d0_normalized = Vec::with_capacity(b);
-    let mut vat_g1 = Vec::with_capacity(b);
-    let mut vat_d_k1 = Vec::with_capacity(b);
-    let mut vat_d_k3 = Vec::with_capacity(b);
-    let mut hvp_d_k1 = Vec::with_capacity(b);
-    let mut hvp_d_k3 = Vec::with_capacity(b);
-    let mut eig_top = Vec::with_capacity(b);
-    let mut eig_max = Vec::with_capacity(b);
-    for ((x, d0), z) in xs.iter().zip(&d0s).zip(&logits) {
-        let mut d = *d0;
-        attack::normalize(&mut d);
-        vat_d0_normalized.push(d);
-        vat_g1.push(vat::finite_difference_gradient(net, x, z, &d, xi));
+    let (mut vat_d0_normalized, mut vat_g1) = (d0s.clone(), Vec::new());
+    let (mut vat_d_k1, mut vat_d_k3) = (Vec::new(), Vec::new());
+    let (mut hvp_d_k1, mut hvp_d_k3) = (Vec::new(), Vec::new());
+    let (mut eig_top, mut eig_max) = (Vec::with_capacity(b), Vec::with_capacity(b));
+    per_sample(&mut vat_g1);
+    for (i, (x, d0)) in samples().zip(d0s.chunks_exact(inputs)).enumerate() {
+        let row = i * inputs..(i + 1) * inputs;
+        let d = &mut vat_d0_normalized[row.clone()];
+        attack::normalize(d);
+        vat::finite_difference_gradient(net, x, d, xi, &mut vat_g1[row], &mut ws)
+            .map_err(core_err("vat_g1"))?;
         for (iterations, direction, out) in [
             (1, fd, &mut vat_d_k1),
             (3, fd, &mut vat_d_k3),
             (1, exact, &mut hvp_d_k1),
             (3, exact, &mut hvp_d_k3),
         ] {
-            let mut d = *d0;
-            vat::power_iteration(net, x, &mut d, &cfg(iterations, direction))
+            let mut d = d0.to_vec();
+            vat::power_iteration(net, x, &mut d, &cfg(iterations, direction), &mut ws)
                 .map_err(core_err("the VAT power iteration"))?;
-            out.push(d);
+            out.extend_from_slice(&d);
         }
-        let (top, lambda_max) = top_eigenpair(net, x, d0);
+        let (top, lambda_max) = top_eigenpair(net, x, d0, &mut ws)?;
         eig_top.push(top);
         eig_max.push(lambda_max);
     }
 
     // VAT with the exact direction (ξ-independent).
-    let mut r_vadv_exact = Vec::with_capacity(b);
+    let mut r_vadv_exact = Vec::new();
+    per_sample(&mut r_vadv_exact);
     let mut lds_exact = Vec::with_capacity(b);
-    for (x, d0) in xs.iter().zip(&d0s) {
-        let s = vat::virtual_adversarial(net, x, d0, &cfg(k, exact))
+    for (i, (x, d0)) in samples().zip(d0s.chunks_exact(inputs)).enumerate() {
+        let r = &mut r_vadv_exact[i * inputs..(i + 1) * inputs];
+        let l = vat::virtual_adversarial(net, x, d0, &cfg(k, exact), r, &mut ws)
             .map_err(core_err("r_vadv_exact"))?;
-        r_vadv_exact.push(s.r_vadv);
-        lds_exact.push(s.lds);
+        lds_exact.push(l);
     }
     g.zero();
     let lds_exact_mean =
-        vat::vat_grad_with_directions(net, &xs, &d0s, &cfg(k, exact), 1.0, &mut *g)
+        vat::vat_grad_with_directions(net, &xs, &d0s, &cfg(k, exact), 1.0, &mut g, &mut ws)
             .map_err(core_err("lds_exact_mean"))?;
 
     // LDS and the semi-supervised objectives: at the core's finite-difference r_vadv, or at the
@@ -562,19 +539,27 @@ fn compute<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
     let (r_vadv, lds, lds_mean, lds_grad, semi_total, semi_grad, semi_ent_total, semi_ent_grad) =
         match given_r {
             None => {
-                let mut r_vadv = Vec::with_capacity(b);
+                let mut r_vadv = Vec::new();
+                per_sample(&mut r_vadv);
                 let mut lds = Vec::with_capacity(b);
-                for (x, d0) in xs.iter().zip(&d0s) {
-                    let s = vat::virtual_adversarial(net, x, d0, &cfg(k, fd))
+                for (i, (x, d0)) in samples().zip(d0s.chunks_exact(inputs)).enumerate() {
+                    let r = &mut r_vadv[i * inputs..(i + 1) * inputs];
+                    let l = vat::virtual_adversarial(net, x, d0, &cfg(k, fd), r, &mut ws)
                         .map_err(core_err("r_vadv"))?;
-                    r_vadv.push(s.r_vadv);
-                    lds.push(s.lds);
+                    lds.push(l);
                 }
                 g.zero();
-                let lds_mean =
-                    vat::vat_grad_with_directions(net, &xs, &d0s, &cfg(k, fd), 1.0, &mut *g)
-                        .map_err(core_err("lds_grad"))?;
-                let lds_grad = grad_dict(&*g, widths);
+                let lds_mean = vat::vat_grad_with_directions(
+                    net,
+                    &xs,
+                    &d0s,
+                    &cfg(k, fd),
+                    1.0,
+                    &mut g,
+                    &mut ws,
+                )
+                .map_err(core_err("lds_grad"))?;
+                let lds_grad = grad_dict(&g);
                 let mut semi = |entropy_weight: f32| -> Result<(f32, Grad)> {
                     let semi_cfg = SemiConfig {
                         vat: cfg(k, fd),
@@ -583,10 +568,10 @@ fn compute<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
                     };
                     g.zero();
                     let l = semi_supervised_grad_with_directions(
-                        net, &xs, &ys, &xs, &d0s, &semi_cfg, &mut *g,
+                        net, &xs, &ys, &xs, &d0s, &semi_cfg, &mut g, &mut ws,
                     )
                     .map_err(core_err("the semi-supervised objective"))?;
-                    Ok((l.total, grad_dict(&*g, widths)))
+                    Ok((l.total, grad_dict(&g)))
                 };
                 let (semi_total, semi_grad) = semi(0.0)?;
                 let (semi_ent_total, semi_ent_grad) = semi(1.0)?;
@@ -602,28 +587,28 @@ fn compute<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
                 )
             }
             Some(rs) => {
-                let mut scratch = zeroed::<N>();
+                let mut scratch = model.zeroed_like();
                 let mut lds = Vec::with_capacity(b);
-                for (x, r) in xs.iter().zip(&rs) {
-                    let l = vat::lds_at(net, &[*x], &[*r], 1.0, &mut *scratch)
+                for (x, r) in samples().zip(rs.chunks_exact(inputs)) {
+                    let l = vat::lds_at(net, x, r, 1.0, &mut scratch, &mut ws)
                         .map_err(core_err("lds"))?;
                     lds.push(l);
                 }
                 g.zero();
-                let lds_mean =
-                    vat::lds_at(net, &xs, &rs, 1.0, &mut *g).map_err(core_err("lds_grad"))?;
-                let lds_grad = grad_dict(&*g, widths);
+                let lds_mean = vat::lds_at(net, &xs, &rs, 1.0, &mut g, &mut ws)
+                    .map_err(core_err("lds_grad"))?;
+                let lds_grad = grad_dict(&g);
                 // CE(x, y) + λ · LDS at the given r (+ the mean entropy).
                 g.zero();
-                let ce = supervised::cross_entropy_grad(net, &xs, &ys, 1.0, &mut *g)
+                let ce = supervised::cross_entropy_grad(net, &xs, &ys, 1.0, &mut g, &mut ws)
                     .map_err(core_err("semi_grad"))?;
-                let l =
-                    vat::lds_at(net, &xs, &rs, lambda, &mut *g).map_err(core_err("semi_grad"))?;
+                let l = vat::lds_at(net, &xs, &rs, lambda, &mut g, &mut ws)
+                    .map_err(core_err("semi_grad"))?;
                 let semi_total = ce + lambda * l;
-                let semi_grad = grad_dict(&*g, widths);
-                add_entropy_grad(net, &xs, 1.0 / b as f32, &mut *g);
+                let semi_grad = grad_dict(&g);
+                add_entropy_grad(net, &xs, 1.0 / b as f32, &mut g);
                 let semi_ent_total = semi_total + entropy_mean;
-                let semi_ent_grad = grad_dict(&*g, widths);
+                let semi_ent_grad = grad_dict(&g);
                 (
                     rs,
                     lds,
@@ -638,30 +623,30 @@ fn compute<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
         };
 
     Ok(Outputs {
-        logits: vecs(&logits),
-        softmax: vecs(&softmax),
-        log_softmax: vecs(&log_softmax),
+        logits: vecs(&logits, classes),
+        softmax: vecs(&softmax, classes),
+        log_softmax: vecs(&log_softmax, classes),
         ce,
         ce_mean,
         grad,
-        input_grad: vecs(&input_grad),
-        fgsm_linf: vecs(&fgsm_linf),
+        input_grad: vecs(&input_grad, inputs),
+        fgsm_linf: vecs(&fgsm_linf, inputs),
         fgsm_linf_loss,
-        fgsm_l2: vecs(&fgsm_l2),
+        fgsm_l2: vecs(&fgsm_l2, inputs),
         fgsm_l2_loss,
         at_loss,
         at_grad,
-        vat_d0_normalized: vecs(&vat_d0_normalized),
-        vat_g1: vecs(&vat_g1),
-        vat_d_k1: vecs(&vat_d_k1),
-        vat_d_k3: vecs(&vat_d_k3),
-        r_vadv: vecs(&r_vadv),
+        vat_d0_normalized: vecs(&vat_d0_normalized, inputs),
+        vat_g1: vecs(&vat_g1, inputs),
+        vat_d_k1: vecs(&vat_d_k1, inputs),
+        vat_d_k3: vecs(&vat_d_k3, inputs),
+        r_vadv: vecs(&r_vadv, inputs),
         lds,
         lds_mean,
         lds_grad,
-        hvp_d_k1: vecs(&hvp_d_k1),
-        hvp_d_k3: vecs(&hvp_d_k3),
-        r_vadv_exact: vecs(&r_vadv_exact),
+        hvp_d_k1: vecs(&hvp_d_k1, inputs),
+        hvp_d_k3: vecs(&hvp_d_k3, inputs),
+        r_vadv_exact: vecs(&r_vadv_exact, inputs),
         lds_exact,
         lds_exact_mean,
         entropy,
@@ -670,7 +655,7 @@ fn compute<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
         semi_grad,
         semi_ent_total,
         semi_ent_grad,
-        eig_top: vecs(&eig_top),
+        eig_top,
         eig_max,
     })
 }
@@ -696,49 +681,49 @@ mod tests {
         }
     }
 
-    fn err(model: &mut Model, i: &Input) -> String {
+    fn err(model: &Model, i: &Input) -> String {
         format!("{:#}", inspect(model, i).unwrap_err())
     }
 
     #[test]
     fn explains_inputs_that_do_not_fit() {
-        let mut m = Model::new(&[2, 100, 2], Activation::Relu, 1).unwrap();
+        let m = Model::new(&[2, 100, 2], Activation::Relu, 1).unwrap();
         let ok = input(vec![vec![0.5, -0.5], vec![1.0, 0.0]], vec![0, 1]);
-        let out = inspect(&mut m, &ok).unwrap();
+        let out = inspect(&m, &ok).unwrap();
         assert_eq!(out.logits.len(), 2);
         assert_eq!(out.grad.len(), 4);
         assert!(
             matches!(&out.grad["0.weight"], Tensor::Matrix(w) if w.len() == 100 && w[0].len() == 2)
         );
 
-        let e = err(&mut m, &input(vec![vec![0.5, -0.5, 1.0]], vec![0]));
+        let e = err(&m, &input(vec![vec![0.5, -0.5, 1.0]], vec![0]));
         assert!(
             e.contains("x[0] has 3 values") && e.contains("2-100-2"),
             "{e}"
         );
-        let e = err(&mut m, &input(vec![vec![0.5, -0.5]], vec![2]));
+        let e = err(&m, &input(vec![vec![0.5, -0.5]], vec![2]));
         assert!(e.contains("y[0] = 2 is out of range"), "{e}");
-        let e = err(&mut m, &input(vec![vec![0.5, -0.5]], vec![-1]));
+        let e = err(&m, &input(vec![vec![0.5, -0.5]], vec![-1]));
         assert!(e.contains("out of range"), "{e}");
-        let e = err(&mut m, &input(vec![vec![0.5, 1e39]], vec![0]));
+        let e = err(&m, &input(vec![vec![0.5, 1e39]], vec![0]));
         assert!(
             e.contains("x[0][1]") && e.contains("not a finite f32"),
             "{e}"
         );
-        let e = err(&mut m, &input(vec![], vec![]));
+        let e = err(&m, &input(vec![], vec![]));
         assert!(e.contains("x is empty"), "{e}");
         let mut bad = ok.clone();
         bad.d0.pop();
-        assert!(err(&mut m, &bad).contains("d0 has 1 rows"));
+        assert!(err(&m, &bad).contains("d0 has 1 rows"));
         let mut bad = ok.clone();
         bad.alpha = 1.5;
-        assert!(err(&mut m, &bad).contains("alpha"));
+        assert!(err(&m, &bad).contains("alpha"));
         let mut bad = ok.clone();
         bad.xi = 0.0;
-        assert!(err(&mut m, &bad).contains("xi"));
+        assert!(err(&m, &bad).contains("xi"));
         let mut bad = ok.clone();
         bad.r_vadv = Some(vec![vec![0.0, 0.0]]);
-        assert!(err(&mut m, &bad).contains("r_vadv has 1 rows"));
+        assert!(err(&m, &bad).contains("r_vadv has 1 rows"));
     }
 
     #[test]
@@ -753,16 +738,16 @@ mod tests {
 
     #[test]
     fn given_r_vadv_is_used() {
-        let mut m = Model::new(&[2, 100, 2], Activation::Tanh, 2).unwrap();
+        let m = Model::new(&[2, 100, 2], Activation::Tanh, 2).unwrap();
         let mut i = input(vec![vec![0.5, -0.5], vec![1.0, 0.0]], vec![0, 1]);
-        let own = inspect(&mut m, &i).unwrap();
+        let own = inspect(&m, &i).unwrap();
         i.r_vadv = Some(
             own.r_vadv
                 .iter()
                 .map(|r| r.iter().map(|&v| f64::from(v)).collect())
                 .collect(),
         );
-        let at = inspect(&mut m, &i).unwrap();
+        let at = inspect(&m, &i).unwrap();
         assert_eq!(at.r_vadv, own.r_vadv);
         for (a, o) in at.lds.iter().zip(&own.lds) {
             assert!((a - o).abs() <= 1e-6 * o.abs().max(1e-3), "{a} vs {o}");
@@ -770,7 +755,7 @@ mod tests {
         assert!((at.semi_total - own.semi_total).abs() < 1e-5);
         assert!((at.semi_ent_total - own.semi_ent_total).abs() < 1e-5);
         i.r_vadv = Some(vec![vec![0.0; 2]; 2]);
-        let zero = inspect(&mut m, &i).unwrap();
+        let zero = inspect(&m, &i).unwrap();
         assert!(zero.lds.iter().all(|&l| l == 0.0));
         assert!((zero.semi_total - zero.ce_mean).abs() < 1e-6);
     }

@@ -1,103 +1,21 @@
-//! The network shapes the host is built for.
+//! The host's network: one run-time [`Sequential`](vatic::Sequential) of any depth and widths.
 //!
-//! The core's shapes are compile-time constants, so the host supports a fixed list, declared
-//! once in the `shapes!` invocation below. [`Model`] owns one boxed network of any of them;
-//! code that works on "any network" implements [`NetFn`] once, generically, and
-//! [`Model::visit`] monomorphises it for every shape.
-//!
-//! | widths | layers | used by |
-//! |---|---|---|
-//! | 2-100-2 | 1 hidden | plain 2-D moons/circles, reference fixtures |
-//! | 100-100-2 | 1 hidden | the VAT paper's synthetic benchmark |
-//! | 64-128-10 | 1 hidden | digits (default), reference fixtures |
-//! | 64-32-10 | 1 hidden | digits on the Cortex-M4F firmware |
-//! | 16-8-4 | 1 hidden | the Cortex-M0 firmware |
-//! | 4-16-12-3 | 2 hidden | two-hidden-layer reference fixtures |
-//! | 784-1200-10 | 1 hidden | MNIST |
-//!
-//! Adding a shape is one line in the macro invocation.
+//! [`Model`] owns a `vatic::Sequential<Vec<usize>, Vec<f32>>` (the widths, one flat parameter
+//! array in PyTorch `nn.Sequential` order, the hidden activation) and adds what the host needs
+//! around it: constructors from widths, the default widths of each data set, parsing and
+//! printing of shapes (`13-40-40-3`), and a workspace of the size the firmware and the
+//! bit-equality tests use ([`Model::workspace`]). Every core function takes [`Model::net`].
 
-use anyhow::{bail, Result};
-use vatic::{Activation, Mlp, Mlp2, Network, Parameters, Rng};
+use anyhow::{bail, ensure, Result};
+use vatic::{Activation, Network, Rng, BLOCK};
 
-/// Something to do with a network of any supported shape, written once generically.
-pub trait NetFn {
-    /// What it returns.
-    type Output;
-    /// Runs on a network with `IN` inputs and `OUT` classes.
-    fn call<N, const IN: usize, const OUT: usize>(self, net: &mut N) -> Self::Output
-    where
-        N: Network<IN, OUT> + Clone + Send + Sync + 'static;
-}
+/// The core's run-time network with host storage.
+pub type Net = vatic::Sequential<Vec<usize>, Vec<f32>>;
 
-macro_rules! shapes {
-    ($( $variant:ident => $ty:ty = [$($w:literal),+] ),+ $(,)?) => {
-        /// A network of one of the supported shapes, boxed (the largest is ~4 MB).
-        #[derive(Debug, Clone, PartialEq)]
-        #[allow(non_camel_case_types)]
-        pub enum Model {
-            $(
-                #[doc = concat!("`", stringify!($ty), "`")]
-                $variant(Box<$ty>),
-            )+
-        }
-
-        /// The supported layer widths, input first.
-        pub const SUPPORTED: &[&[usize]] = &[$(&[$($w),+]),+];
-
-        impl Model {
-            /// A zeroed network with these widths (input, hidden…, classes), or `None` when the
-            /// shape is not supported.
-            fn zeroed(widths: &[usize]) -> Option<Model> {
-                $(
-                    if widths == [$($w),+] {
-                        return Some(Model::$variant(boxed_zero::<$ty>()));
-                    }
-                )+
-                None
-            }
-
-            /// Runs `f` on the network.
-            pub fn visit<F: NetFn>(&mut self, f: F) -> F::Output {
-                match self {
-                    $( Model::$variant(n) => f.call(&mut **n), )+
-                }
-            }
-
-            /// The layer widths, input first.
-            pub fn widths(&self) -> &'static [usize] {
-                match self {
-                    $( Model::$variant(_) => &[$($w),+], )+
-                }
-            }
-        }
-    };
-}
-
-shapes! {
-    Mlp_2_100_2 => Mlp<2, 100, 2> = [2, 100, 2],
-    Mlp_100_100_2 => Mlp<100, 100, 2> = [100, 100, 2],
-    Mlp_64_128_10 => Mlp<64, 128, 10> = [64, 128, 10],
-    Mlp_64_32_10 => Mlp<64, 32, 10> = [64, 32, 10],
-    Mlp_16_8_4 => Mlp<16, 8, 4> = [16, 8, 4],
-    Mlp2_4_16_12_3 => Mlp2<4, 16, 12, 3> = [4, 16, 12, 3],
-    Mlp_784_1200_10 => Mlp<784, 1200, 10> = [784, 1200, 10],
-}
-
-/// A zero network on the heap. A function of its own so that, in debug builds, only the one
-/// shape being built takes stack space (a `match` over all shapes would reserve all of them).
-#[inline(never)]
-fn boxed_zero<N: Parameters>() -> Box<N> {
-    Box::new(N::ZERO)
-}
-
-/// `"2-100-2, 100-100-2, …"`.
-pub fn supported_list() -> String {
-    SUPPORTED
-        .iter()
-        .map(|w| format_widths(w))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// A network of any shape: widths `[IN, H1, …, OUT]` (at least two, each ≥ 1) and parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    net: Net,
 }
 
 /// `[2, 100, 2]` as `"2-100-2"`.
@@ -108,37 +26,91 @@ pub fn format_widths(w: &[usize]) -> String {
         .join("-")
 }
 
-/// Parses `"2-100-2"`.
+/// Parses widths written `"100-100-2"` (also `100x100x2` or `100,100,2`).
 ///
 /// # Errors
 ///
-/// When a part is not a number.
+/// When a part is not a positive integer; the message quotes the text.
 pub fn parse_widths(s: &str) -> Result<Vec<usize>> {
-    s.split(['-', 'x', ','])
-        .map(|p| {
-            p.trim()
-                .parse::<usize>()
-                .map_err(|_| anyhow::anyhow!("{s:?} is not a shape like 100-100-2"))
-        })
-        .collect()
+    let widths = s
+        .split(['-', 'x', ','])
+        .map(|p| p.trim().parse::<usize>())
+        .collect::<std::result::Result<Vec<_>, _>>();
+    match widths {
+        Ok(w) if w.iter().all(|&v| v > 0) => Ok(w),
+        Ok(_) => bail!("{s:?} has a zero width; every layer needs at least one unit"),
+        Err(_) => bail!("{s:?} is not a list of positive integers like 13-40-40-3"),
+    }
+}
+
+/// Checks that `widths` describe a network: at least an input and an output width, none zero,
+/// and a parameter count that fits in memory.
+///
+/// # Errors
+///
+/// Says which of these fails.
+pub fn check_widths(widths: &[usize]) -> Result<()> {
+    ensure!(
+        widths.len() >= 2,
+        "a network needs at least an input and an output width, got {:?}",
+        format_widths(widths)
+    );
+    ensure!(
+        widths.iter().all(|&w| w > 0),
+        "the {} network has a zero width; every layer needs at least one unit",
+        format_widths(widths)
+    );
+    ensure!(
+        Net::param_count(widths).is_some_and(|n| n <= isize::MAX as usize / 4),
+        "the {} network has too many parameters",
+        format_widths(widths)
+    );
+    Ok(())
 }
 
 impl Model {
-    /// A zeroed network of the given widths with `activation`.
+    /// A zeroed network of the given widths (input, hidden…, classes) with `activation`.
     ///
     /// # Errors
     ///
-    /// When the shape is not one of [`SUPPORTED`]; the message lists them.
+    /// As [`check_widths`].
     pub fn zeros(widths: &[usize], activation: Activation) -> Result<Model> {
-        let Some(mut m) = Model::zeroed(widths) else {
+        check_widths(widths)?;
+        let n = Net::param_count(widths).unwrap_or(0);
+        let mut params = Vec::new();
+        if params.try_reserve_exact(n).is_err() {
             bail!(
-                "this build of vatic does not support a {} network; supported shapes: {}",
-                format_widths(widths),
-                supported_list()
-            )
-        };
-        m.set_activation(activation);
-        Ok(m)
+                "cannot allocate the {n} parameters of a {} network",
+                format_widths(widths)
+            );
+        }
+        params.resize(n, 0.0);
+        Model::from_params(widths.to_vec(), params, activation)
+    }
+
+    /// A network of these widths over the flat parameters `params` (`nn.Sequential` order:
+    /// `W0 [w1][w0]` row-major, `b0`, `W1`, `b1`, …).
+    ///
+    /// # Errors
+    ///
+    /// As [`check_widths`], and when `params` does not have the widths' parameter count.
+    pub fn from_params(
+        widths: Vec<usize>,
+        params: Vec<f32>,
+        activation: Activation,
+    ) -> Result<Model> {
+        check_widths(&widths)?;
+        let want = Net::param_count(&widths).unwrap_or(0);
+        ensure!(
+            params.len() == want,
+            "a {} network has {want} parameters, got {}",
+            format_widths(&widths),
+            params.len()
+        );
+        match Net::new(widths, params, activation) {
+            Ok(net) => Ok(Model { net }),
+            Err(e) => bail!("{e}"),
+        }
     }
 
     /// A freshly initialised network (`W ~ N(0, 1/fan_in)`, `b = 0`, from `seed`).
@@ -148,62 +120,58 @@ impl Model {
     /// As [`Model::zeros`].
     pub fn new(widths: &[usize], activation: Activation, seed: u64) -> Result<Model> {
         let mut m = Model::zeros(widths, activation)?;
-        struct Init(u64);
-        impl NetFn for Init {
-            type Output = ();
-            fn call<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(self, net: &mut N) {
-                net.init(&mut Rng::new(self.0));
-            }
-        }
-        m.visit(Init(seed));
+        m.net.init(&mut Rng::new(seed));
         Ok(m)
     }
 
-    /// The default shape for `features` inputs and `classes` outputs: the first supported
-    /// one-hidden-layer shape that fits.
-    ///
-    /// # Errors
-    ///
-    /// When no supported shape has these ends; the message lists them.
-    pub fn default_widths(features: usize, classes: usize) -> Result<Vec<usize>> {
-        match SUPPORTED
-            .iter()
-            .find(|w| w[0] == features && w[w.len() - 1] == classes)
-        {
-            Some(w) => Ok(w.to_vec()),
-            None => bail!(
-                "no supported network takes {features} features to {classes} classes; \
-                 supported shapes: {}",
-                supported_list()
-            ),
-        }
+    /// The core's network, for the core's functions.
+    pub fn net(&self) -> &Net {
+        &self.net
+    }
+
+    /// The core's network, mutable (optimisers, blob parsing).
+    pub fn net_mut(&mut self) -> &mut Net {
+        &mut self.net
+    }
+
+    /// The network, given back.
+    pub fn into_net(self) -> Net {
+        self.net
+    }
+
+    /// A zeroed copy of the network: a gradient buffer (or optimiser state) of its shape.
+    pub fn zeroed_like(&self) -> Net {
+        let mut g = self.net.clone();
+        vatic::Parameters::zero(&mut g);
+        g
+    }
+
+    /// A workspace for the core's functions: `shape.workspace_len(BLOCK)` values, blocks of
+    /// [`BLOCK`] samples. The gradients of adversarial training and of VAT+EntMin depend on
+    /// the block size; this one gives the bits of the firmware and of earlier vatic versions.
+    pub fn workspace(&self) -> Vec<f32> {
+        vec![0.0; self.net.shape().workspace_len(BLOCK)]
+    }
+
+    /// The layer widths, input first.
+    pub fn widths(&self) -> &[usize] {
+        self.net.widths()
+    }
+
+    /// The hidden widths (empty for a single linear layer).
+    pub fn hidden(&self) -> &[usize] {
+        let w = self.widths();
+        &w[1..w.len() - 1]
+    }
+
+    /// Number of dense layers (hidden layers + 1).
+    pub fn depth(&self) -> usize {
+        self.net.depth()
     }
 
     /// The hidden-layer activation.
-    pub fn activation(&mut self) -> Activation {
-        struct Get;
-        impl NetFn for Get {
-            type Output = Activation;
-            fn call<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
-                self,
-                net: &mut N,
-            ) -> Activation {
-                net.activation()
-            }
-        }
-        self.visit(Get)
-    }
-
-    fn set_activation(&mut self, a: Activation) {
-        match self {
-            Model::Mlp2_4_16_12_3(n) => n.activation = a,
-            Model::Mlp_2_100_2(n) => n.activation = a,
-            Model::Mlp_100_100_2(n) => n.activation = a,
-            Model::Mlp_64_128_10(n) => n.activation = a,
-            Model::Mlp_64_32_10(n) => n.activation = a,
-            Model::Mlp_16_8_4(n) => n.activation = a,
-            Model::Mlp_784_1200_10(n) => n.activation = a,
-        }
+    pub fn activation(&self) -> Activation {
+        self.net.activation()
     }
 
     /// Number of input features.
@@ -216,47 +184,20 @@ impl Model {
         *self.widths().last().unwrap_or(&0)
     }
 
-    /// The parameter tensors in the core's fixed order (per layer: weight `[out][in]`
-    /// row-major, then bias), copied out.
-    pub fn tensors(&mut self) -> Vec<Vec<f32>> {
-        struct Get;
-        impl NetFn for Get {
-            type Output = Vec<Vec<f32>>;
-            fn call<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
-                self,
-                net: &mut N,
-            ) -> Vec<Vec<f32>> {
-                net.tensors().map(<[f32]>::to_vec).collect()
-            }
-        }
-        self.visit(Get)
+    /// The flat parameters.
+    pub fn params(&self) -> &[f32] {
+        self.net.params()
     }
 
-    /// Overwrites the parameters from tensors in [`Model::tensors`]' order.
-    ///
-    /// # Errors
-    ///
-    /// When the number or the lengths of the tensors differ.
-    pub fn set_tensors(&mut self, tensors: &[Vec<f32>]) -> Result<()> {
-        struct Set<'a>(&'a [Vec<f32>]);
-        impl NetFn for Set<'_> {
-            type Output = Result<()>;
-            fn call<N: Network<IN, OUT>, const IN: usize, const OUT: usize>(
-                self,
-                net: &mut N,
-            ) -> Result<()> {
-                let lens: Vec<usize> = net.tensors().map(<[f32]>::len).collect();
-                let got: Vec<usize> = self.0.iter().map(Vec::len).collect();
-                if lens != got {
-                    bail!("expected tensors of lengths {lens:?}, got {got:?}");
-                }
-                for (dst, src) in net.tensors_mut().zip(self.0) {
-                    dst.copy_from_slice(src);
-                }
-                Ok(())
-            }
-        }
-        self.visit(Set(tensors))
+    /// The parameter tensors in `nn.Sequential` order (per layer: weight `[out][in]` row-major,
+    /// then bias).
+    pub fn tensors(&self) -> Vec<&[f32]> {
+        vatic::Parameters::tensors(&self.net).collect()
+    }
+
+    /// The widths as `"13-40-40-3"`.
+    pub fn shape_name(&self) -> String {
+        format_widths(self.widths())
     }
 }
 
@@ -265,35 +206,77 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_supported_shape_builds_with_its_widths() {
-        for w in SUPPORTED {
-            let mut m = crate::with_big_stack(|| Model::new(w, Activation::Tanh, 1).unwrap());
-            assert_eq!(m.widths(), *w);
+    fn any_shape_builds_with_its_widths() {
+        for w in [
+            &[2, 100, 2][..],
+            &[13, 40, 40, 3],
+            &[4, 16, 12, 8, 3],
+            &[5, 2],
+            &[784, 1200, 10],
+        ] {
+            let m = Model::new(w, Activation::Tanh, 1).unwrap();
+            assert_eq!(m.widths(), w);
             assert_eq!(m.activation(), Activation::Tanh);
+            assert_eq!(m.depth(), w.len() - 1);
+            assert_eq!(m.hidden(), &w[1..w.len() - 1]);
             let t = m.tensors();
             assert_eq!(t.len(), 2 * (w.len() - 1));
             assert_eq!(t[0].len(), w[0] * w[1]);
             assert!(t[0].iter().any(|&v| v != 0.0));
+            assert!(t[1].iter().all(|&v| v == 0.0));
+            let per = m.net().shape().per_sample();
+            assert_eq!(m.workspace().len(), per * BLOCK);
         }
     }
 
     #[test]
-    fn unsupported_shapes_are_named() {
-        let e = Model::zeros(&[3, 7, 2], Activation::Relu).unwrap_err();
-        let msg = e.to_string();
-        assert!(msg.contains("3-7-2") && msg.contains("100-100-2"), "{msg}");
-        assert!(Model::default_widths(5, 2).is_err());
-        assert_eq!(Model::default_widths(64, 10).unwrap(), vec![64, 128, 10]);
+    fn same_bits_as_the_compile_time_network() {
+        let m = Model::new(&[4, 16, 12, 3], Activation::Relu, 7).unwrap();
+        let net: vatic::Mlp2<4, 16, 12, 3> = vatic::Net::new(Activation::Relu, &mut Rng::new(7));
+        let flat: Vec<f32> = vatic::Parameters::tensors(&net)
+            .flatten()
+            .copied()
+            .collect();
+        assert_eq!(m.params(), &flat[..]);
     }
 
     #[test]
-    fn widths_parse_and_tensors_round_trip() {
+    fn bad_widths_are_explained() {
+        let e = Model::zeros(&[3], Activation::Relu)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at least an input and an output"), "{e}");
+        let e = Model::zeros(&[3, 0, 2], Activation::Relu)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("3-0-2") && e.contains("zero width"), "{e}");
+        let e = Model::zeros(&[usize::MAX, 2, 2], Activation::Relu).unwrap_err();
+        assert!(e.to_string().contains("too many parameters"), "{e}");
+        let e = Model::zeros(&[1 << 20, 1 << 30, 2], Activation::Relu).unwrap_err();
+        assert!(e.to_string().contains("cannot allocate"), "{e}");
+        let e = Model::from_params(vec![2, 2], vec![0.0; 5], Activation::Relu).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("2-2 network has 6 parameters, got 5"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn widths_parse() {
         assert_eq!(parse_widths("100-100-2").unwrap(), vec![100, 100, 2]);
-        assert!(parse_widths("100-a").is_err());
-        let mut a = Model::new(&[16, 8, 4], Activation::Relu, 3).unwrap();
-        let mut b = Model::zeros(&[16, 8, 4], Activation::Relu).unwrap();
-        b.set_tensors(&a.tensors()).unwrap();
-        assert_eq!(a, b);
-        assert!(b.set_tensors(&a.tensors()[..2]).is_err());
+        assert_eq!(parse_widths("13-40-40-3").unwrap(), vec![13, 40, 40, 3]);
+        assert_eq!(parse_widths("40,40").unwrap(), vec![40, 40]);
+        assert!(parse_widths("100-a")
+            .unwrap_err()
+            .to_string()
+            .contains("100-a"));
+        assert!(parse_widths("").is_err());
+        assert!(parse_widths("2--2").is_err());
+        assert!(parse_widths("2-0-2")
+            .unwrap_err()
+            .to_string()
+            .contains("zero"));
+        assert_eq!(format_widths(&[13, 40, 40, 3]), "13-40-40-3");
     }
 }

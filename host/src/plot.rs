@@ -8,13 +8,13 @@
 //! * [`robustness_figure`]: robust accuracy vs ε curves, one per method, FGSM and PGD side by side.
 
 use crate::data::Dataset;
-use crate::models::{Model, NetFn};
+use crate::models::Model;
 use anyhow::{anyhow, Context, Result};
 use plotters::prelude::*;
 use std::path::Path;
 use std::sync::Once;
 use vatic::vat::VatConfig;
-use vatic::{Network, Rng};
+use vatic::Rng;
 
 const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
@@ -36,28 +36,19 @@ fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
 /// # Errors
 ///
 /// When the data does not fit the model.
-pub fn class1_probability(model: &mut Model, xs: &Dataset) -> Result<Vec<f32>> {
-    struct P<'a>(&'a Dataset);
-    impl NetFn for P<'_> {
-        type Output = Result<Vec<f32>>;
-        fn call<N, const IN: usize, const OUT: usize>(self, net: &mut N) -> Result<Vec<f32>>
-        where
-            N: Network<IN, OUT> + Clone + Send + Sync + 'static,
-        {
-            Ok(self
-                .0
-                .arrays::<IN>()?
-                .iter()
-                .map(|x| {
-                    let z = net.logits(x);
-                    let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                    let e: Vec<f32> = z.iter().map(|v| (v - m).exp()).collect();
-                    e.get(1).copied().unwrap_or(0.0) / e.iter().sum::<f32>()
-                })
-                .collect())
-        }
-    }
-    model.visit(P(xs))
+pub fn class1_probability(model: &Model, xs: &Dataset) -> Result<Vec<f32>> {
+    ensure_fits(model, xs)?;
+    let classes = model.classes();
+    let mut zs = vec![0.0; xs.len() * classes];
+    vatic::pass::logits(model.net(), &xs.x, &mut zs, &mut model.workspace())?;
+    Ok(zs
+        .chunks_exact(classes)
+        .map(|z| {
+            let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let e: Vec<f32> = z.iter().map(|v| (v - m).exp()).collect();
+            e.get(1).copied().unwrap_or(0.0) / e.iter().sum::<f32>()
+        })
+        .collect())
 }
 
 /// LDS of every sample, with a Gaussian start direction per sample from `seed`.
@@ -65,27 +56,28 @@ pub fn class1_probability(model: &mut Model, xs: &Dataset) -> Result<Vec<f32>> {
 /// # Errors
 ///
 /// When the data does not fit the model or `cfg` is invalid.
-pub fn lds_each(model: &mut Model, xs: &Dataset, cfg: &VatConfig, seed: u64) -> Result<Vec<f32>> {
-    struct L<'a>(&'a Dataset, &'a VatConfig, u64);
-    impl NetFn for L<'_> {
-        type Output = Result<Vec<f32>>;
-        fn call<N, const IN: usize, const OUT: usize>(self, net: &mut N) -> Result<Vec<f32>>
-        where
-            N: Network<IN, OUT> + Clone + Send + Sync + 'static,
-        {
-            let mut rng = Rng::new(self.2);
-            self.0
-                .arrays::<IN>()?
-                .iter()
-                .map(|x| {
-                    let mut d0 = [0.0; IN];
-                    rng.fill_normal(&mut d0);
-                    vatic::vat::lds(&*net, x, &d0, self.1).map_err(anyhow::Error::from)
-                })
-                .collect()
-        }
-    }
-    model.visit(L(xs, cfg, seed))
+pub fn lds_each(model: &Model, xs: &Dataset, cfg: &VatConfig, seed: u64) -> Result<Vec<f32>> {
+    ensure_fits(model, xs)?;
+    let mut rng = Rng::new(seed);
+    let mut ws = model.workspace();
+    let mut d0 = vec![0.0; model.features()];
+    xs.x.chunks_exact(model.features())
+        .map(|x| {
+            rng.fill_normal(&mut d0);
+            vatic::vat::lds(model.net(), x, &d0, cfg, &mut ws).map_err(anyhow::Error::from)
+        })
+        .collect()
+}
+
+fn ensure_fits(model: &Model, xs: &Dataset) -> Result<()> {
+    anyhow::ensure!(
+        xs.features == model.features(),
+        "the data has {} features but the {} model takes {}",
+        xs.features,
+        model.shape_name(),
+        model.features()
+    );
+    Ok(())
 }
 
 /// One panel of [`boundary_figure`].
@@ -374,12 +366,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = Synthetic::generate(Kind::Moons, 1, 0);
         let pts = s.test_2d.subset(&(0..50).collect::<Vec<_>>()).unwrap();
-        let mut m = Model::new(&[2, 100, 2], Activation::Relu, 1).unwrap();
+        let m = Model::new(&[2, 100, 2], Activation::Relu, 1).unwrap();
         let w = Window::around(&pts, 20);
         let grid = w.points();
         assert_eq!(grid.len(), 400);
-        let p = class1_probability(&mut m, &grid).unwrap();
-        let lds = lds_each(&mut m, &pts, &VatConfig::new(0.5), 1).unwrap();
+        let p = class1_probability(&m, &grid).unwrap();
+        let lds = lds_each(&m, &pts, &VatConfig::new(0.5), 1).unwrap();
         assert!(lds.iter().all(|&v| v >= 0.0));
         let panel = Panel {
             title: "init".into(),
@@ -401,6 +393,6 @@ mod tests {
         robustness_figure(&f, &eps, &[c], "L2", "test").unwrap();
         assert!(std::fs::metadata(&f).unwrap().len() > 1000);
         // A wrong feature count is an error, not a panic.
-        assert!(class1_probability(&mut m, &s.test).is_err());
+        assert!(class1_probability(&m, &s.test).is_err());
     }
 }

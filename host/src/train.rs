@@ -10,14 +10,14 @@
 //! label), as in the authors' code.
 
 use crate::data::Dataset;
-use crate::models::{Model, NetFn};
+use crate::models::{Model, Net};
 use anyhow::{ensure, Result};
 use serde::Serialize;
 use vatic::adversarial::{adversarial_grad, AdversarialConfig};
 use vatic::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use vatic::semi::{semi_supervised_grad, SemiConfig};
 use vatic::vat::VatConfig;
-use vatic::{supervised, Network, Parameters, Rng};
+use vatic::{supervised, Parameters, Rng};
 
 /// Unlabelled minibatch of each VAT step on the synthetic sets. The whole pool (1016 points)
 /// every step is 15× slower (≈ 35 s for 1000 epochs) and measured no better over 5 seeds.
@@ -166,36 +166,158 @@ pub fn train(
     on_epoch: &mut dyn FnMut(&EpochLog),
 ) -> Result<TrainOutcome> {
     ensure!(!labelled.is_empty(), "there are no labelled samples");
+    let inputs = model.features();
+    for (d, what) in [(labelled, "labelled"), (unlabelled, "unlabelled")]
+        .into_iter()
+        .chain(test.map(|t| (t, "test")))
+    {
+        ensure!(
+            d.is_empty() || d.features == inputs,
+            "the {what} data has {} features but the {} model takes {inputs}",
+            d.features,
+            model.shape_name()
+        );
+    }
     ensure!(
         labelled.classes <= model.classes(),
         "the data has {} classes but the model only {}",
         labelled.classes,
         model.classes()
     );
-    model.visit(Run {
-        cfg,
-        labelled,
-        unlabelled,
-        test,
-        on_epoch,
+    let mut ws = model.workspace();
+    let mut grad = model.zeroed_like();
+    let mut opt = match cfg.optimizer {
+        OptimizerKind::Sgd(c) => Opt::Sgd(Sgd::like(c, model.net())),
+        OptimizerKind::Adam(c) => Opt::Adam(Adam::like(c, model.net())),
+    };
+    let net = model.net_mut();
+    let xl = &labelled.x[..];
+    let yl = &labelled.y[..];
+    let nl = yl.len();
+    let mut xu = labelled.x.clone();
+    xu.extend_from_slice(&unlabelled.x);
+    let nu = xu.len() / inputs;
+    let mut rng = Rng::new(cfg.seed);
+    let semi = SemiConfig {
+        vat: cfg.vat,
+        vat_weight: cfg.vat_weight,
+        entropy_weight: if cfg.method == Method::VatEnt {
+            1.0
+        } else {
+            0.0
+        },
+    };
+    let lb = cfg.batch_size.unwrap_or(nl).clamp(1, nl);
+    let ub = cfg.unlabelled_batch.unwrap_or(nu).clamp(1, nu);
+    let mut order: Vec<usize> = (0..nl).collect();
+    let mut uorder: Vec<usize> = (0..nu).collect();
+    let mut upos = nu;
+    let (mut bx, mut by, mut bu) = (Vec::new(), Vec::new(), Vec::new());
+    let mut history = Vec::new();
+    let test_acc = |net: &Net, ws: &mut [f32]| -> Result<Option<f32>> {
+        match test {
+            Some(t) => Ok(Some(supervised::accuracy(net, &t.x, &t.y, ws)?)),
+            None => Ok(None),
+        }
+    };
+    let initial = EpochLog {
+        epoch: 0,
+        loss: supervised::cross_entropy_loss(net, xl, yl, &mut ws)?,
+        lds: 0.0,
+        train_accuracy: supervised::accuracy(net, xl, yl, &mut ws)?,
+        test_accuracy: test_acc(net, &mut ws)?,
+    };
+    if cfg.eval_every > 0 {
+        history.push(initial);
+    }
+    for epoch in 1..=cfg.epochs {
+        if lb < nl {
+            rng.shuffle(&mut order);
+        }
+        let (mut loss_sum, mut lds_sum, mut steps) = (0.0f32, 0.0f32, 0usize);
+        for chunk in order.chunks(lb) {
+            bx.clear();
+            by.clear();
+            for &i in chunk {
+                bx.extend_from_slice(labelled.row(i));
+                by.push(yl[i]);
+            }
+            grad.zero();
+            let (loss, lds) = match cfg.method {
+                Method::Supervised => (
+                    supervised::cross_entropy_grad(net, &bx, &by, 1.0, &mut grad, &mut ws)?,
+                    0.0,
+                ),
+                Method::At => (
+                    adversarial_grad(net, &bx, &by, &cfg.at, 1.0, &mut grad, &mut ws)?,
+                    0.0,
+                ),
+                Method::Vat | Method::VatEnt => {
+                    let ubatch: &[f32] = if ub == nu {
+                        &xu
+                    } else {
+                        bu.clear();
+                        for _ in 0..ub {
+                            if upos == uorder.len() {
+                                rng.shuffle(&mut uorder);
+                                upos = 0;
+                            }
+                            let i = uorder[upos];
+                            bu.extend_from_slice(&xu[i * inputs..(i + 1) * inputs]);
+                            upos += 1;
+                        }
+                        &bu
+                    };
+                    let l = semi_supervised_grad(
+                        net, &bx, &by, ubatch, &mut rng, &semi, &mut grad, &mut ws,
+                    )?;
+                    (l.total, l.lds)
+                }
+            };
+            opt.step(net, &grad);
+            loss_sum += loss;
+            lds_sum += lds;
+            steps += 1;
+        }
+        opt.end_epoch();
+        ensure!(
+            net.is_finite(),
+            "training diverged at epoch {epoch} (non-finite parameters); lower the learning rate"
+        );
+        let evaluate = cfg.eval_every > 0 && (epoch % cfg.eval_every == 0 || epoch == cfg.epochs);
+        let log = EpochLog {
+            epoch,
+            loss: loss_sum / steps as f32,
+            lds: lds_sum / steps as f32,
+            train_accuracy: if evaluate || epoch == cfg.epochs {
+                supervised::accuracy(net, xl, yl, &mut ws)?
+            } else {
+                f32::NAN
+            },
+            test_accuracy: if evaluate {
+                test_acc(net, &mut ws)?
+            } else {
+                None
+            },
+        };
+        if evaluate {
+            history.push(log);
+        }
+        on_epoch(&log);
+    }
+    Ok(TrainOutcome {
+        history,
+        test_accuracy: test_acc(net, &mut ws)?,
     })
 }
 
-struct Run<'a> {
-    cfg: &'a TrainConfig,
-    labelled: &'a Dataset,
-    unlabelled: &'a Dataset,
-    test: Option<&'a Dataset>,
-    on_epoch: &'a mut dyn FnMut(&EpochLog),
+enum Opt {
+    Sgd(Sgd<Net>),
+    Adam(Adam<Net>),
 }
 
-enum Opt<N> {
-    Sgd(Box<Sgd<N>>),
-    Adam(Box<Adam<N>>),
-}
-
-impl<N: Parameters> Opt<N> {
-    fn step(&mut self, net: &mut N, grad: &N) {
+impl Opt {
+    fn step(&mut self, net: &mut Net, grad: &Net) {
         match self {
             Opt::Sgd(o) => o.step(net, grad),
             Opt::Adam(o) => o.step(net, grad),
@@ -206,144 +328,6 @@ impl<N: Parameters> Opt<N> {
             Opt::Sgd(o) => o.end_epoch(),
             Opt::Adam(o) => o.end_epoch(),
         }
-    }
-}
-
-impl NetFn for Run<'_> {
-    type Output = Result<TrainOutcome>;
-
-    fn call<N, const IN: usize, const OUT: usize>(self, net: &mut N) -> Result<TrainOutcome>
-    where
-        N: Network<IN, OUT> + Clone + Send + Sync + 'static,
-    {
-        let Run {
-            cfg,
-            labelled,
-            unlabelled,
-            test,
-            on_epoch,
-        } = self;
-        let xl = labelled.arrays::<IN>()?;
-        let yl = &labelled.y;
-        let mut xu = xl.clone();
-        xu.extend(unlabelled.arrays::<IN>()?);
-        let test_xy = match test {
-            Some(t) => Some((t.arrays::<IN>()?, &t.y)),
-            None => None,
-        };
-        let mut rng = Rng::new(cfg.seed);
-        let mut grad: Box<N> = Box::new(N::ZERO);
-        let mut opt = match cfg.optimizer {
-            OptimizerKind::Sgd(c) => Opt::Sgd(Box::new(Sgd::new(c))),
-            OptimizerKind::Adam(c) => Opt::Adam(Box::new(Adam::new(c))),
-        };
-        let semi = SemiConfig {
-            vat: cfg.vat,
-            vat_weight: cfg.vat_weight,
-            entropy_weight: if cfg.method == Method::VatEnt {
-                1.0
-            } else {
-                0.0
-            },
-        };
-        let lb = cfg.batch_size.unwrap_or(xl.len()).clamp(1, xl.len());
-        let ub = cfg.unlabelled_batch.unwrap_or(xu.len()).clamp(1, xu.len());
-        let mut order: Vec<usize> = (0..xl.len()).collect();
-        let mut uorder: Vec<usize> = (0..xu.len()).collect();
-        let mut upos = xu.len();
-        let (mut bx, mut by, mut bu) = (Vec::new(), Vec::new(), Vec::new());
-        let mut history = Vec::new();
-        let test_acc = |net: &N| -> Result<Option<f32>> {
-            match &test_xy {
-                Some((x, y)) => Ok(Some(supervised::accuracy(net, x, y)?)),
-                None => Ok(None),
-            }
-        };
-        let initial = EpochLog {
-            epoch: 0,
-            loss: supervised::cross_entropy_loss(net, &xl, yl)?,
-            lds: 0.0,
-            train_accuracy: supervised::accuracy(net, &xl, yl)?,
-            test_accuracy: test_acc(net)?,
-        };
-        if cfg.eval_every > 0 {
-            history.push(initial);
-        }
-        for epoch in 1..=cfg.epochs {
-            if lb < xl.len() {
-                rng.shuffle(&mut order);
-            }
-            let (mut loss_sum, mut lds_sum, mut steps) = (0.0f32, 0.0f32, 0usize);
-            for chunk in order.chunks(lb) {
-                bx.clear();
-                by.clear();
-                for &i in chunk {
-                    bx.push(xl[i]);
-                    by.push(yl[i]);
-                }
-                grad.zero();
-                let (loss, lds) = match cfg.method {
-                    Method::Supervised => (
-                        supervised::cross_entropy_grad(net, &bx, &by, 1.0, &mut grad)?,
-                        0.0,
-                    ),
-                    Method::At => (
-                        adversarial_grad(net, &bx, &by, &cfg.at, 1.0, &mut grad)?,
-                        0.0,
-                    ),
-                    Method::Vat | Method::VatEnt => {
-                        let ubatch: &[[f32; IN]] = if ub == xu.len() {
-                            &xu
-                        } else {
-                            bu.clear();
-                            for _ in 0..ub {
-                                if upos == uorder.len() {
-                                    rng.shuffle(&mut uorder);
-                                    upos = 0;
-                                }
-                                bu.push(xu[uorder[upos]]);
-                                upos += 1;
-                            }
-                            &bu
-                        };
-                        let l = semi_supervised_grad(
-                            net, &bx, &by, ubatch, &mut rng, &semi, &mut grad,
-                        )?;
-                        (l.total, l.lds)
-                    }
-                };
-                opt.step(net, &grad);
-                loss_sum += loss;
-                lds_sum += lds;
-                steps += 1;
-            }
-            opt.end_epoch();
-            ensure!(
-                net.is_finite(),
-                "training diverged at epoch {epoch} (non-finite parameters); lower the learning rate"
-            );
-            let evaluate =
-                cfg.eval_every > 0 && (epoch % cfg.eval_every == 0 || epoch == cfg.epochs);
-            let log = EpochLog {
-                epoch,
-                loss: loss_sum / steps as f32,
-                lds: lds_sum / steps as f32,
-                train_accuracy: if evaluate || epoch == cfg.epochs {
-                    supervised::accuracy(net, &xl, yl)?
-                } else {
-                    f32::NAN
-                },
-                test_accuracy: if evaluate { test_acc(net)? } else { None },
-            };
-            if evaluate {
-                history.push(log);
-            }
-            on_epoch(&log);
-        }
-        Ok(TrainOutcome {
-            history,
-            test_accuracy: test_acc(net)?,
-        })
     }
 }
 

@@ -43,21 +43,32 @@ fn idx_parser_survives_mutations() {
 
 #[test]
 fn safetensors_loader_survives_mutations() {
-    let mut a = Model::new(&[16, 8, 4], Activation::Tanh, 1).unwrap();
-    let mut b = Model::new(&[4, 16, 12, 3], Activation::Relu, 2).unwrap();
+    let a = Model::new(&[16, 8, 4], Activation::Tanh, 1).unwrap();
+    let b = Model::new(&[4, 16, 12, 3], Activation::Relu, 2).unwrap();
+    let c = Model::new(&[3, 5, 4, 4, 2], Activation::Tanh, 3).unwrap();
     let seeds = vec![
-        vatic_host::model_io::write(&mut a, &[]).unwrap(),
-        vatic_host::model_io::write(&mut b, &[("k", "v".into())]).unwrap(),
+        vatic_host::model_io::write(&a, &[]).unwrap(),
+        vatic_host::model_io::write(&b, &[("k", "v".into())]).unwrap(),
+        vatic_host::model_io::write(&c, &[]).unwrap(),
     ];
     run(&seeds, fuzzing::safetensors);
 }
 
 #[test]
 fn blob_parser_survives_mutations() {
-    let seeds = vec![
+    // The firmware's version-1 blobs and version-2 blobs of 1, 2 and 3 hidden layers.
+    let mut seeds = vec![
         include_bytes!("../../firmware/lib/blobs/m4f.vatc").to_vec(),
         include_bytes!("../../firmware/lib/blobs/m0.vatc").to_vec(),
     ];
+    for (i, w) in [&[4, 6, 3][..], &[4, 5, 6, 3], &[4, 3, 5, 4, 3]]
+        .iter()
+        .enumerate()
+    {
+        let m = Model::new(w, Activation::Tanh, i as u64).unwrap();
+        let d = vatic_host::data::Dataset::new(4, 3, vec![0.25; 8], vec![2, 0]).unwrap();
+        seeds.push(vatic_host::export::blob(&m, &d).unwrap());
+    }
     run(&seeds, fuzzing::blob);
 }
 

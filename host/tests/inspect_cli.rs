@@ -217,7 +217,7 @@ fn inspect_explains_bad_input_without_panicking() {
     fails_with(&model, &p, "d0[1][0] = 1e39 is not a finite f32 value");
     let p = edited("alpha.json", &|v| v["alpha"] = serde_json::json!(2.0));
     fails_with(&model, &p, "alpha = 2 must be in [0, 1]");
-    // Bad model files: not safetensors, a NaN parameter, an unsupported shape.
+    // Bad model files: not safetensors, a NaN parameter, layers that do not chain.
     fails_with(
         &write("junk.safetensors", "not a model"),
         &input,
@@ -229,22 +229,142 @@ fn inspect_explains_bad_input_without_panicking() {
     let nan_model = dir.path().join("nan.safetensors");
     std::fs::write(&nan_model, &bytes).unwrap();
     fails_with(&nan_model, &input, "not finite");
-    let tensors = [
-        ("0.weight", vec![7usize, 3usize], vec![0u8; 84]),
-        ("0.bias", vec![7], vec![0u8; 28]),
-        ("2.weight", vec![2, 7], vec![0u8; 56]),
-        ("2.bias", vec![2], vec![0u8; 8]),
-    ];
+    // Layers that do not chain: 3-7, then 6-2.
+    let odd = write_model(
+        dir.path(),
+        "odd.safetensors",
+        &[
+            ("0.weight", vec![7, 3]),
+            ("0.bias", vec![7]),
+            ("2.weight", vec![2, 6]),
+            ("2.bias", vec![2]),
+        ],
+        "relu",
+    );
+    fails_with(
+        &odd,
+        &input,
+        "2.weight takes 6 inputs but the previous layer, 0.weight, has 7 outputs",
+    );
+    // A 3-7-2 network is fine, but not for this 2-feature input.
+    let other = write_model(
+        dir.path(),
+        "other.safetensors",
+        &[
+            ("0.weight", vec![7, 3]),
+            ("0.bias", vec![7]),
+            ("2.weight", vec![2, 7]),
+            ("2.bias", vec![2]),
+        ],
+        "relu",
+    );
+    fails_with(
+        &other,
+        &input,
+        "x[0] has 2 values but the 3-7-2 model takes 3 features",
+    );
+}
+
+/// Writes a safetensors file the way `safetensors.torch.save_file(model.state_dict(), …)`
+/// does, with the `safetensors` crate: F32 tensors of the given names and shapes (values from a
+/// fixed pattern) and the activation in the metadata.
+fn write_model(dir: &Path, name: &str, tensors: &[(&str, Vec<usize>)], act: &str) -> PathBuf {
+    let data: Vec<Vec<u8>> = tensors
+        .iter()
+        .enumerate()
+        .map(|(t, (_, shape))| {
+            let n: usize = shape.iter().product();
+            (0..n)
+                .flat_map(|i| {
+                    let v = ((i * 7 + t * 13) % 17) as f32 / 17.0 - 0.45;
+                    v.to_le_bytes()
+                })
+                .collect()
+        })
+        .collect();
     let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
         .iter()
-        .map(|(n, s, b)| {
+        .zip(&data)
+        .map(|((n, s), b)| {
             let v = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b)
                 .unwrap();
             (n.to_string(), v)
         })
         .collect();
-    let meta = std::collections::HashMap::from([("activation".to_string(), "relu".to_string())]);
-    let odd = dir.path().join("odd.safetensors");
-    std::fs::write(&odd, safetensors::serialize(views, &Some(meta)).unwrap()).unwrap();
-    fails_with(&odd, &input, "does not support a 3-7-2 network");
+    let meta = std::collections::HashMap::from([
+        ("activation".to_string(), act.to_string()),
+        ("format".to_string(), "pt".to_string()),
+    ]);
+    let p = dir.join(name);
+    std::fs::write(&p, safetensors::serialize(views, &Some(meta)).unwrap()).unwrap();
+    p
+}
+
+/// `nn.Sequential(Linear(2, 16), Tanh(), Linear(16, 12), Tanh(), Linear(12, 8), Tanh(),
+/// Linear(8, 2))` as PyTorch names its state_dict: 0, 2, 4, 6.
+#[test]
+fn a_pytorch_model_with_three_hidden_layers_is_inspected_and_evaluated() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = write_model(
+        dir.path(),
+        "torch3.safetensors",
+        &[
+            ("0.weight", vec![16, 2]),
+            ("0.bias", vec![16]),
+            ("2.weight", vec![12, 16]),
+            ("2.bias", vec![12]),
+            ("4.weight", vec![8, 12]),
+            ("4.bias", vec![8]),
+            ("6.weight", vec![2, 8]),
+            ("6.bias", vec![2]),
+        ],
+        "tanh",
+    );
+    // The 2-feature, 2-class reference input fits it.
+    let input = fixture("relu_2_100_2_xi1e-3.input.json");
+    let out = vatic()
+        .arg("inspect")
+        .arg("--model")
+        .arg(&model)
+        .arg("--input")
+        .arg(&input)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let got: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(got["logits"].as_array().unwrap().len(), 8);
+    let grad = got["semi_ent_grad"].as_object().unwrap();
+    assert_eq!(grad.len(), 8);
+    assert_eq!(grad["4.weight"].as_array().unwrap().len(), 8);
+    assert_eq!(grad["4.weight"][0].as_array().unwrap().len(), 12);
+    assert_eq!(grad["6.bias"].as_array().unwrap().len(), 2);
+    for key in ["lds", "lds_exact", "eig_max", "entropy"] {
+        for v in got[key].as_array().unwrap() {
+            assert!(v.as_f64().unwrap() >= 0.0, "{key}: {v}");
+        }
+    }
+    // The same file through the library: the loaded parameters are the file's.
+    let m = vatic_host::model_io::load(&model).unwrap().model;
+    assert_eq!(m.widths(), &[2, 16, 12, 8, 2]);
+    assert_eq!(m.activation(), vatic::Activation::Tanh);
+
+    let json = dir.path().join("eval.json");
+    vatic()
+        .args([
+            "eval", "--data", "moons2d", "--limit", "40", "--eps", "0,0.3",
+        ])
+        .arg("--model")
+        .arg(&model)
+        .arg("--json")
+        .arg(&json)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "model 2-16-12-8-2 tanh, 40 test samples",
+        ));
+    let report = read_json(&json);
+    assert_eq!(report["widths"], "2-16-12-8-2");
+    assert_eq!(report["fgsm_accuracy"].as_array().unwrap().len(), 2);
 }

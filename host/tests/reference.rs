@@ -1,8 +1,10 @@
 //! The core against the independent float64 reference (issue #4).
 //!
 //! `tests/reference/generate.py` computed every quantity in float64 with JAX (cross-checked
-//! against a numpy backprop and finite differences) for ten cases and committed them as JSON
-//! fixtures; this test needs no Python. For every case it loads the committed `.safetensors`
+//! against a numpy backprop and finite differences) and committed them as JSON fixtures; this
+//! test needs no Python. The cases are not listed here: every `<case>.safetensors` in
+//! `tests/reference/fixtures/` with its `<case>.json` and `<case>.input.json` is one, whatever
+//! its depth and widths. For every case it loads the committed `.safetensors`
 //! through [`model_io::load`] (the path users' model files take), parses `<case>.input.json`
 //! with [`inspect::parse_input`], computes every quantity with [`inspect::inspect`] (the library
 //! behind `vatic inspect`) and compares each with the fixture under the tolerance stated below
@@ -32,24 +34,22 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use vatic::semi::{semi_supervised_grad_with_directions, SemiConfig};
 use vatic::vat::{Direction, VatConfig};
-use vatic::Network;
 use vatic_host::inspect::{self, Input};
 use vatic_host::model_io;
-use vatic_host::models::NetFn;
+use vatic_host::models::Model;
 
-/// The committed cases (architecture × ξ).
-const CASES: &[&str] = &[
-    "relu_2_100_2_xi1e-6",
-    "relu_2_100_2_xi1e-3",
-    "tanh_2_100_2_xi1e-6",
-    "tanh_2_100_2_xi1e-3",
-    "tanh_4_16_12_3_xi1e-6",
-    "tanh_4_16_12_3_xi1e-3",
-    "relu_64_128_10_xi1e-6",
-    "relu_64_128_10_xi1e-3",
-    "relu_100_100_2_xi1e-6",
-    "relu_100_100_2_xi1e-3",
-];
+/// Every case in the fixture directory: the stems of its `*.safetensors` files, sorted.
+fn cases() -> Vec<String> {
+    let dir = fixtures();
+    let mut cases: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .filter_map(|p| Some(p.file_stem()?.to_str()?.to_string()))
+        .collect();
+    cases.sort();
+    cases
+}
 
 // Tolerances (f32 core vs f64 reference); the reasons are in tests/reference/README.md.
 /// Logits, softmax, log-softmax: a few f32 ulps over ≤ 128-term dot products.
@@ -395,53 +395,36 @@ fn argmax_abs(v: &[f64]) -> usize {
 /// The core's own semi-supervised path at a given perturbation: `K = 0` from `d0 = r`, so
 /// `r_vadv = ε · normalize(r)`, which is `r` to f32 rounding when `‖r‖ = ε · ‖normalize(·)‖`
 /// (the fixtures' `r_vadv = eps_vat · normalize(g)`; `normalize` is scale-invariant).
-struct SemiAt<'a> {
-    input: &'a Input,
-    r: &'a [Vec<f64>],
-    entropy_weight: f32,
-    widths: &'static [usize],
-}
-
-impl NetFn for SemiAt<'_> {
-    type Output = (f32, Value);
-    fn call<N, const IN: usize, const OUT: usize>(self, net: &mut N) -> (f32, Value)
-    where
-        N: Network<IN, OUT> + Clone + Send + Sync + 'static,
-    {
-        let rows = |m: &[Vec<f64>]| -> Vec<[f32; IN]> {
-            m.iter()
-                .map(|r| core::array::from_fn(|j| r[j] as f32))
-                .collect()
-        };
-        let xs = rows(&self.input.x);
-        let rs = rows(self.r);
-        let ys: Vec<usize> = self.input.y.iter().map(|&y| y as usize).collect();
-        let cfg = SemiConfig {
-            vat: VatConfig {
-                eps: self.input.eps_vat as f32,
-                xi: self.input.xi as f32,
-                iterations: 0,
-                direction: Direction::Exact,
-            },
-            vat_weight: self.input.lambda as f32,
-            entropy_weight: self.entropy_weight,
-        };
-        let mut g = Box::new(N::ZERO);
-        let l = semi_supervised_grad_with_directions(&*net, &xs, &ys, &xs, &rs, &cfg, &mut *g)
-            .expect("the fixture inputs are valid");
-        let mut dict = serde_json::Map::new();
-        for (t, v) in g.tensors().enumerate() {
-            let layer = t / 2;
-            let value = if t % 2 == 1 {
-                serde_json::json!(v)
-            } else {
-                serde_json::json!(v.chunks(self.widths[layer]).collect::<Vec<_>>())
-            };
-            let kind = if t % 2 == 1 { "bias" } else { "weight" };
-            dict.insert(format!("{}.{kind}", 2 * layer), value);
-        }
-        (l.total, Value::Object(dict))
-    }
+fn semi_at(model: &Model, input: &Input, r: &[Vec<f64>], entropy_weight: f32) -> (f32, Value) {
+    let flat = |m: &[Vec<f64>]| -> Vec<f32> { m.iter().flatten().map(|&v| v as f32).collect() };
+    let xs = flat(&input.x);
+    let rs = flat(r);
+    let ys: Vec<usize> = input.y.iter().map(|&y| y as usize).collect();
+    let cfg = SemiConfig {
+        vat: VatConfig {
+            eps: input.eps_vat as f32,
+            xi: input.xi as f32,
+            iterations: 0,
+            direction: Direction::Exact,
+        },
+        vat_weight: input.lambda as f32,
+        entropy_weight,
+    };
+    let mut g = model.zeroed_like();
+    let mut ws = model.workspace();
+    let l = semi_supervised_grad_with_directions(
+        model.net(),
+        &xs,
+        &ys,
+        &xs,
+        &rs,
+        &cfg,
+        &mut g,
+        &mut ws,
+    )
+    .expect("the fixture inputs are valid");
+    let grad = serde_json::to_value(inspect::grad_dict(&g)).expect("serialisable");
+    (l.total, grad)
 }
 
 /// Runs every comparison of one case into `c`.
@@ -452,7 +435,7 @@ fn check_case(c: &mut Checker, case: &str) {
     let xi = fixture["inputs"]["xi"].as_f64().expect("xi");
 
     // The model file, through the loader users' files take.
-    let mut model = model_io::load(&dir.join(format!("{case}.safetensors")))
+    let model = model_io::load(&dir.join(format!("{case}.safetensors")))
         .unwrap_or_else(|err| panic!("{case}: {err:#}"))
         .model;
     let sizes: Vec<usize> = fixture["sizes"]
@@ -494,7 +477,7 @@ fn check_case(c: &mut Checker, case: &str) {
         "{case}: input.json differs from inputs"
     );
 
-    let own = inspect::inspect(&mut model, &input).unwrap_or_else(|err| panic!("{case}: {err:#}"));
+    let own = inspect::inspect(&model, &input).unwrap_or_else(|err| panic!("{case}: {err:#}"));
     let a = serde_json::to_value(&own).expect("serialisable");
     // Every fixture quantity is an inspect output and vice versa.
     let keys = |v: &Value| {
@@ -568,7 +551,7 @@ fn check_case(c: &mut Checker, case: &str) {
     let mut at_ref_input = input.clone();
     at_ref_input.r_vadv = Some(r_ref.clone());
     let at_ref =
-        inspect::inspect(&mut model, &at_ref_input).unwrap_or_else(|err| panic!("{case}: {err:#}"));
+        inspect::inspect(&model, &at_ref_input).unwrap_or_else(|err| panic!("{case}: {err:#}"));
     let r = serde_json::to_value(&at_ref).expect("serialisable");
     c.per_sample("lds @ ref r_vadv", &r["lds"], &e["lds"], LDS_REL, LDS_ABS);
     c.scalar(
@@ -590,17 +573,11 @@ fn check_case(c: &mut Checker, case: &str) {
         c.grad(&format!("{q} @ ref r_vadv"), &r[q], &e[q], GRAD);
     }
     // … and through the core's semi-supervised entry point (K = 0 from d0 = r_vadv).
-    let widths = model.widths();
     for (q_total, q_grad, entropy_weight) in [
         ("semi_total", "semi_grad", 0.0),
         ("semi_ent_total", "semi_ent_grad", 1.0),
     ] {
-        let (total, g) = model.visit(SemiAt {
-            input: &input,
-            r: &r_ref,
-            entropy_weight,
-            widths,
-        });
+        let (total, g) = semi_at(&model, &input, &r_ref, entropy_weight);
         let total = serde_json::json!(total);
         c.scalar(
             &format!("{q_total} @ ref r_vadv, core semi path"),
@@ -713,23 +690,47 @@ fn check_case(c: &mut Checker, case: &str) {
 #[test]
 fn the_fixture_set_is_complete() {
     let dir = fixtures();
-    for case in CASES {
-        for ext in ["json", "input.json", "safetensors"] {
+    let cases = cases();
+    assert!(
+        !cases.is_empty(),
+        "no *.safetensors case in {}",
+        dir.display()
+    );
+    for case in &cases {
+        for ext in ["json", "input.json"] {
             let p = dir.join(format!("{case}.{ext}"));
-            assert!(p.is_file(), "missing fixture {}", p.display());
+            assert!(
+                p.is_file(),
+                "case {case}: {case}.safetensors has no {}",
+                p.display()
+            );
         }
     }
+    // Every input file belongs to a case.
+    for entry in std::fs::read_dir(&dir).expect("the fixture directory") {
+        let name = entry.expect("an entry").file_name();
+        let name = name.to_string_lossy();
+        if let Some(case) = name.strip_suffix(".input.json") {
+            assert!(
+                cases.iter().any(|c| c == case),
+                "{name} has no {case}.safetensors"
+            );
+        }
+    }
+    println!("{} reference cases: {}", cases.len(), cases.join(", "));
 }
 
 #[test]
 fn every_quantity_of_every_case_matches_the_reference() {
+    let cases = cases();
+    assert!(!cases.is_empty(), "no reference cases found");
     let checkers: Vec<Checker> = std::thread::scope(|s| {
-        let handles: Vec<_> = CASES
+        let handles: Vec<_> = cases
             .iter()
-            .map(|&case| {
+            .map(|case| {
                 s.spawn(move || {
                     let mut c = Checker {
-                        case: case.to_string(),
+                        case: case.clone(),
                         ..Checker::default()
                     };
                     check_case(&mut c, case);
@@ -753,8 +754,10 @@ fn every_quantity_of_every_case_matches_the_reference() {
             }
         }
     }
-    let mut table =
-        String::from("\nworst error per quantity over the cases (f32 core vs f64 reference):\n");
+    let mut table = format!(
+        "\nworst error per quantity over the {} cases (f32 core vs f64 reference):\n",
+        cases.len()
+    );
     let _ = writeln!(
         table,
         "{:<58} {:>12} {:>10}  {:<32} case",
