@@ -294,12 +294,18 @@ impl DenseRef<'_> {
         src: &[f32],
         dst: &mut [f32],
     ) {
-        if outputs < LANES {
-            // Too few rows to amortise a register tile: row by row, the same order.
-            for (s, d) in rows(src, outputs).zip(rows_mut(dst, inputs)) {
-                self.backprop_input_in(inputs, s, d);
-            }
-            return;
+        let n = (src.len() / outputs.max(1)).min(dst.len() / inputs.max(1));
+        // Tiles only for whole groups of samples; too few rows or samples to amortise a
+        // register tile go row by row (the same order: over outputs in increasing `o`).
+        let tiled = if outputs < LANES {
+            0
+        } else {
+            n - n % BWD_SAMPLES
+        };
+        let (src, rest_src) = src.split_at_checked(tiled * outputs).unwrap_or_default();
+        let (dst, rest_dst) = dst.split_at_mut_checked(tiled * inputs).unwrap_or_default();
+        for (s, d) in rows(rest_src, outputs).zip(rows_mut(rest_dst, inputs)) {
+            self.backprop_input_in(inputs, s, d);
         }
         let full = inputs - inputs % LANES;
         let sc = src.chunks((BWD_SAMPLES * outputs).max(1));

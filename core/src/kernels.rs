@@ -43,7 +43,12 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let ([(ha, ta)], [(hb, tb)]) = ([split(a, n)], [split(b, n)]);
     let mut acc = f32x8::ZERO;
-    for (p, q) in ha.chunks_exact(LANES).zip(hb.chunks_exact(LANES)) {
+    for (p, q) in ha
+        .as_chunks::<LANES>()
+        .0
+        .iter()
+        .zip(hb.as_chunks::<LANES>().0.iter())
+    {
         acc += v8(p) * v8(q);
     }
     finish(acc, ta, tb)
@@ -65,7 +70,12 @@ pub fn distance_squared(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let ((ha, ta), (hb, tb)) = (split(a, n), split(b, n));
     let mut acc = f32x8::ZERO;
-    for (p, q) in ha.chunks_exact(LANES).zip(hb.chunks_exact(LANES)) {
+    for (p, q) in ha
+        .as_chunks::<LANES>()
+        .0
+        .iter()
+        .zip(hb.as_chunks::<LANES>().0.iter())
+    {
         let r = v8(p) - v8(q);
         acc += r * r;
     }
@@ -126,8 +136,8 @@ pub fn dot_tile<const R: usize, const S: usize>(a: [&[f32]; R], b: [&[f32]; S]) 
     // The shapes the layers use get one zip loop with every chunk loaded once (a zip of
     // exact chunks compiles to a single counter); other shapes run dot by dot.
     let (ca, cb) = (
-        a.map(|(h, _)| h.chunks_exact(LANES)),
-        b.map(|(h, _)| h.chunks_exact(LANES)),
+        a.map(|(h, _)| h.as_chunks::<LANES>().0.iter()),
+        b.map(|(h, _)| h.as_chunks::<LANES>().0.iter()),
     );
     match (&ca[..], &cb[..]) {
         ([a0, a1], [b0, b1, b2, b3]) => {
@@ -177,8 +187,8 @@ pub fn dot_tile<const R: usize, const S: usize>(a: [&[f32]; R], b: [&[f32]; S]) 
 #[inline(always)]
 fn tile_step<const R: usize, const S: usize>(
     t: &mut [[f32x8; S]; R],
-    p: [&[f32]; R],
-    q: [&[f32]; S],
+    p: [&[f32; LANES]; R],
+    q: [&[f32; LANES]; S],
 ) {
     let q = q.map(v8);
     for (t, p) in t.iter_mut().zip(p.map(v8)) {
@@ -230,11 +240,10 @@ pub(crate) fn store8(v: &mut [f32], c: usize, x: f32x8) {
     }
 }
 
-/// A chunk of [`LANES`] elements as an array (zeros for a missing chunk, which the callers'
-/// exact-length chunking never produces).
+/// A chunk of [`LANES`] elements as a vector.
 #[inline(always)]
-fn v8(c: &[f32]) -> f32x8 {
-    f32x8::new(c.try_into().unwrap_or([0.0; LANES]))
+fn v8(c: &[f32; LANES]) -> f32x8 {
+    f32x8::new(*c)
 }
 
 /// `y ← y + α x`, element by element.
@@ -248,7 +257,20 @@ fn v8(c: &[f32]) -> f32x8 {
 /// ```
 #[inline(always)]
 pub fn axpy(y: &mut [f32], alpha: f32, x: &[f32]) {
-    for (yi, &xi) in y.iter_mut().zip(x) {
+    // Explicit 8-lane chunks: the compiler vectorises a plain loop only when it knows the
+    // length, and the element-wise arithmetic is the same either way.
+    let n = y.len().min(x.len());
+    let (y, x) = (
+        y.get_mut(..n).unwrap_or_default(),
+        x.get(..n).unwrap_or_default(),
+    );
+    let a = f32x8::splat(alpha);
+    let (yc, yt) = y.as_chunks_mut::<LANES>();
+    let (xc, xt) = x.as_chunks::<LANES>();
+    for (yv, xv) in yc.iter_mut().zip(xc) {
+        *yv = (f32x8::new(*yv) + a * f32x8::new(*xv)).to_array();
+    }
+    for (yi, &xi) in yt.iter_mut().zip(xt) {
         *yi += alpha * xi;
     }
 }
