@@ -382,7 +382,7 @@ impl DenseMut<'_> {
             xs.get(..n * inputs).unwrap_or_default(),
             dys.get(..n * outputs).unwrap_or_default(),
         );
-        if inputs < LANES && LANES % inputs.max(1) == 0 {
+        if inputs < LANES && LANES.is_multiple_of(inputs.max(1)) {
             return self.accumulate_narrow(inputs, outputs, xs, dys);
         }
         let full = inputs - inputs % LANES;

@@ -151,7 +151,7 @@ pub fn jvp<N: Network + ?Sized>(
 /// Checks that `v` holds whole rows of `width` and at least one; returns their number.
 #[inline]
 pub(crate) fn rows_of(v: &[f32], width: usize) -> Result<usize> {
-    if width == 0 || v.len() % width != 0 {
+    if width == 0 || !v.len().is_multiple_of(width) {
         return Err(Error::LengthMismatch);
     }
     match v.len() / width {
