@@ -240,17 +240,19 @@ impl fmt::Display for PerMac {
 }
 
 /// Every count for the Cortex-M4F boards, in `ram` (the suite's, one phase at a time): [`run`]
-/// on the stored `m4f_model` and [`kernels`] on the `m4f_kernel` layer (the
+/// on the stored `m4f_model` and `m4f_deep` and [`kernels`] on the `m4f_kernel` layer (the
 /// counterpart of [`crate::suite::m4f`]).
 ///
 /// # Errors
 ///
 /// Only the sink's.
 pub fn m4f(ram: &mut M4fRam, counter: &mut dyn Counter, out: &mut impl Write) -> fmt::Result {
-    use crate::config::{m4f_kernel as k, m4f_model as m};
-    // Both run even if the first one's output failed, as the boards did before.
+    use crate::config::{m4f_deep as d, m4f_kernel as k, m4f_model as m};
+    // All run even if an earlier one's output failed, as the boards did before.
     let model = run(m::BLOB, &m::CONFIG, ram.model(), counter, out);
-    model.and(kernels(k::SEED, ram.kernels(), counter, out))
+    let deep = run(d::BLOB, &d::CONFIG, ram.deep(), counter, out);
+    let kernel = kernels(k::SEED, ram.kernels(), counter, out);
+    model.and(deep).and(kernel)
 }
 
 /// Every count for the Cortex-M0 board, in `ram`: [`run`] on the stored `m0_model` and

@@ -15,7 +15,7 @@
 
 use core::fmt::{self, Write};
 
-use crate::config::{m0, m0_kernel, m0_model, m4f, m4f_kernel, m4f_model};
+use crate::config::{m0, m0_kernel, m0_model, m4f, m4f_deep, m4f_kernel, m4f_model};
 use crate::{model, probe, Tally};
 
 /// Declares a suite's RAM: an enum with an `Idle` variant (all bytes zero, so a `static` of it
@@ -62,6 +62,8 @@ ram! {
         Probe(m4f::State) => probe,
         /// The stored 16-32-4 model ([`model`]).
         Model(m4f_model::State) => model,
+        /// The stored 16-24-16-8-4 model.
+        Deep(m4f_deep::State) => deep,
         /// The 64×32 dense kernels' counts ([`crate::bench::kernels`]).
         Kernels(m4f_kernel::State) => kernels,
     }
@@ -79,14 +81,16 @@ ram! {
     }
 }
 
-/// The Cortex-M4F suite (QEMU `mps2-an386`, nRF52840-DK).
+/// The Cortex-M4F suite (QEMU `mps2-an386`, nRF52840-DK): the probe, the stored one- and
+/// three-hidden-layer models.
 ///
 /// # Errors
 ///
 /// Only the sink's; the checks' outcome is in the returned-through `tally`.
 pub fn m4f<W: Write>(ram: &mut M4fRam, out: &mut W, tally: &mut Tally) -> fmt::Result {
     probe::run(&m4f::PROBE, ram.probe(), out, tally)?;
-    model::run(m4f_model::BLOB, &m4f_model::CONFIG, ram.model(), out, tally)
+    model::run(m4f_model::BLOB, &m4f_model::CONFIG, ram.model(), out, tally)?;
+    model::run(m4f_deep::BLOB, &m4f_deep::CONFIG, ram.deep(), out, tally)
 }
 
 /// The Cortex-M0 suite (QEMU `microbit`, 16 KB of RAM): smaller networks.

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use vatic::optim::{Adam, AdamConfig, Optimizer};
 use vatic::{blob, supervised, Activation, Network, Rng, Zeroed, BLOCK};
-use vatic_firmware::config::{m0_model, m4f_model};
+use vatic_firmware::config::{m0_model, m4f_deep, m4f_model};
 
 /// `n` samples per class around the `centres` (`k` rows of `inputs`), noise `N(0, noise² I)`,
 /// classes interleaved; row-major features.
@@ -96,5 +96,11 @@ fn main() {
         m0_model::ACTIVATION,
         m0_model::SAMPLES,
         &dir.join("m0.vatc"),
+    );
+    make::<m4f_deep::Net>(
+        2026,
+        m4f_deep::ACTIVATION,
+        m4f_deep::SAMPLES,
+        &dir.join("m4f-deep.vatc"),
     );
 }
