@@ -56,7 +56,7 @@ macro_rules! ram {
 }
 
 ram! {
-    /// The RAM of the Cortex-M4F suite ([`m4f`], [`crate::bench::m4f`]), one phase at a time.
+    /// The RAM of the Cortex-M4F suite ([`m4f()`], [`crate::bench::m4f`]), one phase at a time.
     M4fRam {
         /// The self-test ([`probe`]) of the 64-32-10 network.
         Probe(m4f::State) => probe,
@@ -70,7 +70,7 @@ ram! {
 }
 
 ram! {
-    /// The RAM of the Cortex-M0 suite ([`m0`], [`crate::bench::m0`]), one phase at a time.
+    /// The RAM of the Cortex-M0 suite ([`m0()`], [`crate::bench::m0`]), one phase at a time.
     M0Ram {
         /// The self-test ([`probe`]) of the 16-8-4 network.
         Probe(m0::State) => probe,
