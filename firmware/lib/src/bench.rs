@@ -12,13 +12,13 @@ use core::fmt::{self, Write};
 use core::hint::black_box;
 
 use vatic::attack::{self, Norm};
-use vatic::optim::{Sgd, SgdConfig};
 use vatic::semi::{self, SemiConfig};
 use vatic::vat::VatConfig;
-use vatic::{Dense, Mlp, Network};
+use vatic::{pass, Dense, Network};
 
 use crate::config::ModelConfig;
-use crate::model::{load_into, Loaded};
+use crate::model::{load_into, sgd_config, Loaded, State};
+use crate::suite::{M0Ram, M4fRam};
 
 /// Something that can count what a closure executes.
 pub trait Counter {
@@ -30,78 +30,139 @@ pub trait Counter {
 }
 
 /// Counts one inference, one FGSM example and one semi-supervised VAT step (labelled anchors +
-/// a full ring buffer of unlabelled samples) on the stored model, and prints `# bench.<what> N`
-/// lines (not compared with the host: counts are the target's).
+/// a full ring buffer of unlabelled samples) on the stored model, loaded into `st`, and prints
+/// `# bench.<prefix><what> N` lines (not compared with the host: counts are the target's; the
+/// prefix is `cfg.prefix` with `_` for `.`).
 ///
 /// # Errors
 ///
 /// Only the sink's.
 #[inline(never)]
-pub fn run<const IN: usize, const H: usize, const OUT: usize, const N: usize, const RING: usize>(
+pub fn run<
+    N: Network,
+    const IN: usize,
+    const S: usize,
+    const RING: usize,
+    const COPY: usize,
+    const WS: usize,
+>(
     blob_bytes: &[u8],
     cfg: &ModelConfig,
+    st: &mut State<N, IN, S, RING, COPY, WS>,
     counter: &mut dyn Counter,
     out: &mut impl Write,
 ) -> fmt::Result {
-    let mut m = Loaded::<IN, H, OUT, N>::EMPTY;
-    if let Err(e) = load_into(blob_bytes, &mut m) {
+    if let Err(e) = load_into(blob_bytes, &mut st.loaded) {
         return writeln!(out, "bench: cannot load the model: {e}");
     }
-    let (Some(x), Some(&y)) = (m.xs.first(), m.ys.first()) else {
+    let State {
+        loaded,
+        grad,
+        opt,
+        ws,
+        ..
+    } = st;
+    let Loaded { net, xs, ys } = loaded;
+    let (Some(x), Some(&y)) = (xs.first(), ys.first()) else {
         return writeln!(out, "bench: no samples");
     };
-    let net = &m.net;
+    let classes = net.width(net.depth());
+    // The logits and the adversarial example at the end of the workspace, the rest for the
+    // passes (one sample: the block size does not matter).
+    let (pass_ws, tail) = ws.split_at_mut(WS.saturating_sub(classes + IN));
+    let (z, adv) = tail.split_at_mut(classes.min(tail.len()));
     let unit = counter.unit();
-    let inference = counter.count(&mut || {
-        black_box(net.logits(black_box(x)));
-    });
+    let inference = {
+        let net = &*net;
+        counter.count(&mut || {
+            let _ = black_box(pass::logits(net, black_box(x), z, pass_ws));
+        })
+    };
     let eps = cfg.fgsm_eps.last().copied().unwrap_or(0.1);
-    let fgsm = counter.count(&mut || {
-        let _ = black_box(attack::fgsm(net, black_box(x), y, eps, Norm::LInf, None));
-    });
-    let anchors = cfg.anchors.min(m.xs.len());
-    let ring = RING.min(m.xs.len() - anchors);
+    let fgsm = {
+        let net = &*net;
+        counter.count(&mut || {
+            let _ = black_box(attack::fgsm(
+                net,
+                black_box(x),
+                y,
+                eps,
+                Norm::LInf,
+                None,
+                adv,
+                pass_ws,
+            ));
+        })
+    };
+    let anchors = cfg.anchors.min(xs.len());
+    let ring = RING.min(xs.len() - anchors);
     let (xl, yl, xu) = (
-        &m.xs[..anchors],
-        &m.ys[..anchors],
-        &m.xs[anchors..anchors + ring],
+        xs[..anchors].as_flattened(),
+        &ys[..anchors],
+        xs[anchors..anchors + ring].as_flattened(),
     );
-    let mut net = m.net.clone();
-    let mut opt: Sgd<Mlp<IN, H, OUT>> = Sgd::new(SgdConfig {
-        lr: cfg.lr,
-        momentum: 0.9,
-        weight_decay: 0.0,
-        lr_decay: 1.0,
-    });
-    let mut grad = Mlp::<IN, H, OUT>::ZERO;
+    opt.config = sgd_config(cfg);
+    opt.reset();
     let mut rng = vatic::Rng::new(cfg.seed);
     let semi_cfg = SemiConfig::vat(VatConfig::new(cfg.vat_eps));
     let step = counter.count(&mut || {
         let _ = black_box(semi::semi_supervised_step(
-            &mut net, &mut opt, &mut grad, xl, yl, xu, &mut rng, &semi_cfg,
+            net, opt, grad, ws, xl, yl, xu, &mut rng, &semi_cfg,
         ));
     });
+    let p = cfg.name();
+    let u = if p.is_empty() { "" } else { "_" };
     writeln!(
         out,
-        "bench ({IN}-{H}-{OUT}, {unit}): inference {inference}, FGSM example {fgsm}, \
-         VAT step ({anchors} labelled + {ring} unlabelled) {step}"
+        "bench ({}{}{}, {unit}): inference {inference}, FGSM example {fgsm}, \
+         VAT step ({anchors} labelled + {ring} unlabelled) {step}",
+        p,
+        if p.is_empty() { "" } else { " " },
+        crate::model::Widths(&*net),
     )?;
-    writeln!(out, "# bench.inference {inference}")?;
-    writeln!(out, "# bench.fgsm {fgsm}")?;
-    writeln!(out, "# bench.vat_step {step}")
+    writeln!(out, "# bench.{p}{u}inference {inference}")?;
+    writeln!(out, "# bench.{p}{u}fgsm {fgsm}")?;
+    writeln!(out, "# bench.{p}{u}vat_step {step}")
 }
 
-/// Counts the three dense kernels of one `IN`×`OUT` layer, [`Dense::forward`] (`y = W x + b`),
-/// [`Dense::backprop_input`] (the transposed product `dx = Wᵀ dy`) and
-/// [`Dense::accumulate_grad`] (the rank-1 update `∂W += dy xᵀ`, `∂b += dy`), on weights, a
-/// gradient, `x` and `dy` drawn from `vatic::Rng::new(seed)` (normal samples: the Cortex-M0's
-/// soft float takes data-dependent paths, so zeros would flatter it). Prints each count and the
-/// count per multiply-add (`IN·OUT` of them; the bias adds and the zeroing of `dx` are included
-/// in the numerator) as `# bench.<kernel>_per_mac N.NN` lines (target-specific, not compared
-/// with the host).
-///
-/// The layer and the gradient live on this function's stack frame: `2 · (IN + 1) · OUT · 4`
-/// bytes.
+/// What [`kernels`] keeps in RAM: one `IN`×`OUT` layer, a gradient of its shape, and the
+/// vectors `x`, `dy`, `y`, `dx` (`2 · (IN + 1) · OUT + 2 · (IN + OUT)` values).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kernels<const IN: usize, const OUT: usize> {
+    /// The layer.
+    pub layer: Dense<IN, OUT>,
+    /// The gradient the rank-1 update accumulates into.
+    pub grad: Dense<IN, OUT>,
+    /// The forward product's input.
+    pub x: [f32; IN],
+    /// The transposed product's input.
+    pub dy: [f32; OUT],
+    /// The forward product's output.
+    pub y: [f32; OUT],
+    /// The transposed product's output.
+    pub dx: [f32; IN],
+}
+
+impl<const IN: usize, const OUT: usize> Kernels<IN, OUT> {
+    /// Everything zero (usable in a `static`; all bytes zero).
+    pub const ZERO: Self = Kernels {
+        layer: Dense::ZERO,
+        grad: Dense::ZERO,
+        x: [0.0; IN],
+        dy: [0.0; OUT],
+        y: [0.0; OUT],
+        dx: [0.0; IN],
+    };
+}
+
+/// Counts the three dense kernels of one `IN`×`OUT` layer in `k`, [`Dense::forward`]
+/// (`y = W x + b`), [`vatic::DenseRef::backprop_input`] (the transposed product `dx = Wᵀ dy`)
+/// and [`vatic::DenseMut::accumulate_rows`] on one sample (the rank-1 update `∂W += dy xᵀ`,
+/// `∂b += dy`), on weights, a gradient, `x` and `dy` drawn from `vatic::Rng::new(seed)`
+/// (normal samples: the Cortex-M0's soft float takes data-dependent paths, so zeros would
+/// flatter it). Prints each count and the count per multiply-add (`IN·OUT` of them; the bias
+/// adds and the zeroing of `dx` are included in the numerator) as
+/// `# bench.<kernel>_per_mac N.NN` lines (target-specific, not compared with the host).
 ///
 /// # Errors
 ///
@@ -109,34 +170,42 @@ pub fn run<const IN: usize, const H: usize, const OUT: usize, const N: usize, co
 #[inline(never)]
 pub fn kernels<const IN: usize, const OUT: usize>(
     seed: u64,
+    k: &mut Kernels<IN, OUT>,
     counter: &mut dyn Counter,
     out: &mut impl Write,
 ) -> fmt::Result {
+    let Kernels {
+        layer,
+        grad,
+        x,
+        dy,
+        y,
+        dx,
+    } = k;
     let mut rng = vatic::Rng::new(seed);
-    let mut layer = Dense::<IN, OUT>::ZERO;
-    layer.init(&mut rng);
+    layer.view_mut().init(&mut rng);
     rng.fill_normal(&mut layer.bias);
-    let mut grad = Dense::<IN, OUT>::ZERO;
-    grad.init(&mut rng);
+    grad.view_mut().init(&mut rng);
     rng.fill_normal(&mut grad.bias);
-    let mut x = [0.0; IN];
-    rng.fill_normal(&mut x);
-    let mut dy = [0.0; OUT];
-    rng.fill_normal(&mut dy);
-    let (mut y, mut dx) = ([0.0; OUT], [0.0; IN]);
+    rng.fill_normal(x);
+    rng.fill_normal(dy);
 
-    let layer = &layer;
+    let layer = &*layer;
     let forward = counter.count(&mut || {
-        black_box(layer).forward(black_box(&x), &mut y);
-        black_box(&mut y);
+        black_box(layer).forward(black_box(&*x), y);
+        black_box(&mut *y);
     });
     let transposed = counter.count(&mut || {
-        black_box(layer).backprop_input(black_box(&dy), &mut dx);
-        black_box(&mut dx);
+        black_box(layer)
+            .view()
+            .backprop_input(black_box(&dy[..]), dx);
+        black_box(&mut *dx);
     });
     let rank1 = counter.count(&mut || {
-        black_box(layer).accumulate_grad(black_box(&x), black_box(&dy), &mut grad);
-        black_box(&mut grad);
+        black_box(&mut *grad)
+            .view_mut()
+            .accumulate_rows(black_box(&x[..]), black_box(&dy[..]));
+        black_box(&mut *grad);
     });
 
     let macs = IN * OUT;
@@ -170,40 +239,33 @@ impl fmt::Display for PerMac {
     }
 }
 
-/// Every count for the Cortex-M4F boards: [`run`] on the stored `m4f_model` and [`kernels`] on
-/// the `m4f_kernel` layer (the counterpart of [`crate::suite::m4f`]).
+/// Every count for the Cortex-M4F boards, in `ram` (the suite's, one phase at a time): [`run`]
+/// on the stored `m4f_model` and `m4f_deep` and [`kernels`] on the `m4f_kernel` layer (the
+/// counterpart of [`crate::suite::m4f`]).
 ///
 /// # Errors
 ///
 /// Only the sink's.
-pub fn m4f(counter: &mut dyn Counter, out: &mut impl Write) -> fmt::Result {
-    use crate::config::{m4f_kernel as k, m4f_model as m};
-    // Both run even if the first one's output failed, as the boards did before.
-    let model = run::<{ m::IN }, { m::H }, { m::OUT }, { m::SAMPLES }, { m::RING }>(
-        m::BLOB,
-        &m::CONFIG,
-        counter,
-        out,
-    );
-    model.and(kernels::<{ k::IN }, { k::OUT }>(k::SEED, counter, out))
+pub fn m4f(ram: &mut M4fRam, counter: &mut dyn Counter, out: &mut impl Write) -> fmt::Result {
+    use crate::config::{m4f_deep as d, m4f_kernel as k, m4f_model as m};
+    // All run even if an earlier one's output failed, as the boards did before.
+    let model = run(m::BLOB, &m::CONFIG, ram.model(), counter, out);
+    let deep = run(d::BLOB, &d::CONFIG, ram.deep(), counter, out);
+    let kernel = kernels(k::SEED, ram.kernels(), counter, out);
+    model.and(deep).and(kernel)
 }
 
-/// Every count for the Cortex-M0 board: [`run`] on the stored `m0_model` and [`kernels`] on the
-/// `m0_kernel` layer (the counterpart of [`crate::suite::m0`]).
+/// Every count for the Cortex-M0 board, in `ram`: [`run`] on the stored `m0_model` and
+/// [`kernels`] on the `m0_kernel` layer (the counterpart of [`crate::suite::m0`]).
 ///
 /// # Errors
 ///
 /// Only the sink's.
-pub fn m0(counter: &mut dyn Counter, out: &mut impl Write) -> fmt::Result {
+pub fn m0(ram: &mut M0Ram, counter: &mut dyn Counter, out: &mut impl Write) -> fmt::Result {
     use crate::config::{m0_kernel as k, m0_model as m};
     // Both run even if the first one's output failed, as the boards did before.
-    let model = run::<{ m::IN }, { m::H }, { m::OUT }, { m::SAMPLES }, { m::RING }>(
-        m::BLOB,
-        &m::CONFIG,
-        counter,
-        out,
-    );
-    model.and(kernels::<{ k::IN }, { k::OUT }>(k::SEED, counter, out))
+    let model = run(m::BLOB, &m::CONFIG, ram.model(), counter, out);
+    model.and(kernels(k::SEED, ram.kernels(), counter, out))
 }
 
 #[cfg(test)]

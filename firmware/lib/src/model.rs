@@ -1,122 +1,228 @@
 //! The stored model: load it from its blob, check its robustness, fine-tune it with VAT on a
 //! stream of unlabelled samples, and check it again.
 //!
-//! Everything runs in fixed buffers (the samples in `heapless::Vec`s, the stream in a
-//! `heapless::Deque` ring buffer); the `@ model.…` lines are compared bit for bit with the host.
+//! Everything runs in one caller-owned [`State`] (on a device a `static`, so the linker counts
+//! it): the network and its samples (`heapless::Vec`s), the gradient, the optimiser, the ring
+//! buffer of the stream (a `heapless::Deque`), the corruption checks' copy of the blob and the
+//! pass workspace. The `@ model.…` lines are compared bit for bit with the host.
 
 use core::fmt::{self, Write};
 
-use heapless::{Deque, Vec};
+use heapless::{Deque, String, Vec};
 use vatic::metrics::{self, Attack};
 use vatic::optim::{Sgd, SgdConfig};
 use vatic::semi::{self, SemiConfig};
 use vatic::vat::VatConfig;
-use vatic::{blob, Error, Mlp, Parameters, Rng};
+use vatic::{blob, Error, Network, Parameters, Rng, Zeroed};
 
 use crate::config::ModelConfig;
 use crate::report::{bits, digest, Tally};
 
-/// A network with its stored samples.
-pub struct Loaded<const IN: usize, const H: usize, const OUT: usize, const N: usize> {
+/// A network with its stored samples (at most `S` of `IN` features each).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded<N, const IN: usize, const S: usize> {
     /// The network.
-    pub net: Mlp<IN, H, OUT>,
+    pub net: N,
     /// Features of the stored samples.
-    pub xs: Vec<[f32; IN], N>,
+    pub xs: Vec<[f32; IN], S>,
     /// Labels of the stored samples.
-    pub ys: Vec<usize, N>,
+    pub ys: Vec<usize, S>,
 }
 
-impl<const IN: usize, const H: usize, const OUT: usize, const N: usize> Loaded<IN, H, OUT, N> {
-    /// No network, no samples (usable in a `static`).
+impl<N: Zeroed, const IN: usize, const S: usize> Loaded<N, IN, S> {
+    /// No network, no samples (usable in a `static`; all bytes zero).
     pub const EMPTY: Self = Loaded {
-        net: Mlp::ZERO,
+        net: N::ZERO,
         xs: Vec::new(),
         ys: Vec::new(),
     };
 }
 
-/// Parses `bytes` into `dst`: the network and at most `N` samples. Works in place, because
-/// moving a few KB around by value costs stack an M0 does not have.
+impl<N, const IN: usize, const S: usize> Loaded<N, IN, S> {
+    /// The features as one row-major `[n · IN]` slice, as vatic's batch functions take them.
+    pub fn xs_flat(&self) -> &[f32] {
+        self.xs.as_flattened()
+    }
+}
+
+/// Everything the model phase keeps in RAM: the loaded model, the gradient and SGD state of
+/// the fine-tuning, its ring buffer of `RING` unlabelled samples and the batch copied out of
+/// it, a `COPY`-byte buffer for the corrupted copies of the blob, and the pass workspace
+/// (`WS` values: `Net::WORKSPACE`, blocks of [`vatic::BLOCK`] samples, on host and device).
+#[derive(Debug, Clone)]
+pub struct State<
+    N,
+    const IN: usize,
+    const S: usize,
+    const RING: usize,
+    const COPY: usize,
+    const WS: usize,
+> {
+    /// The network and its samples.
+    pub loaded: Loaded<N, IN, S>,
+    /// The fine-tuning's gradient (also the scratch network of the corruption checks).
+    pub grad: N,
+    /// The fine-tuning's optimiser (SGD with momentum).
+    pub opt: Sgd<N>,
+    /// The stream of unlabelled samples.
+    pub ring: Deque<[f32; IN], RING>,
+    /// The ring buffer's samples, contiguous.
+    pub batch: [[f32; IN]; RING],
+    /// The corrupted copy of the blob.
+    pub copy: Vec<u8, COPY>,
+    /// The pass workspace.
+    pub ws: [f32; WS],
+}
+
+impl<
+        N: Zeroed,
+        const IN: usize,
+        const S: usize,
+        const RING: usize,
+        const COPY: usize,
+        const WS: usize,
+    > State<N, IN, S, RING, COPY, WS>
+{
+    /// Nothing loaded, every buffer zero: all bytes zero, so a `static` of it is `.bss`.
+    pub const ZERO: Self = State {
+        loaded: Loaded::EMPTY,
+        grad: N::ZERO,
+        opt: Sgd::new(SGD_ZERO),
+        ring: Deque::new(),
+        batch: [[0.0; IN]; RING],
+        copy: Vec::new(),
+        ws: [0.0; WS],
+    };
+}
+
+/// An all-zero SGD configuration for [`State::ZERO`]; [`sgd_config`] is set before use.
+const SGD_ZERO: SgdConfig = SgdConfig {
+    lr: 0.0,
+    momentum: 0.0,
+    weight_decay: 0.0,
+    lr_decay: 0.0,
+};
+
+/// The fine-tuning's SGD settings: the model's learning rate, momentum 0.9.
+pub(crate) fn sgd_config(cfg: &ModelConfig) -> SgdConfig {
+    SgdConfig {
+        lr: cfg.lr,
+        momentum: 0.9,
+        weight_decay: 0.0,
+        lr_decay: 1.0,
+    }
+}
+
+/// Parses `bytes` into `dst`: the network and at most `S` samples, in place.
 ///
 /// # Errors
 ///
-/// The blob's ([`vatic::blob::parse_mlp`]), and [`Error::LengthMismatch`] when it holds more
-/// than `N` samples. On error `dst` holds a partial load.
+/// The blob's ([`vatic::blob::parse`]), [`Error::ShapeMismatch`] when the network's input
+/// width is not `IN`, and [`Error::LengthMismatch`] when the blob holds more than `S` samples.
+/// On error `dst` holds a partial load.
 #[inline(never)] // separate frames: the stack is measured (and small on an M0)
-pub fn load_into<const IN: usize, const H: usize, const OUT: usize, const N: usize>(
+pub fn load_into<N: Network, const IN: usize, const S: usize>(
     bytes: &[u8],
-    dst: &mut Loaded<IN, H, OUT, N>,
+    dst: &mut Loaded<N, IN, S>,
 ) -> Result<(), Error> {
     dst.xs.clear();
     dst.ys.clear();
-    let samples = blob::parse_mlp(bytes, &mut dst.net)?;
-    for (x, y) in samples {
+    if dst.net.width(0) != IN {
+        return Err(Error::ShapeMismatch);
+    }
+    let samples = blob::parse(bytes, &mut dst.net)?;
+    for (features, y) in samples {
+        let mut x = [0.0; IN];
+        for (d, v) in x.iter_mut().zip(features) {
+            *d = v;
+        }
         dst.xs.push(x).map_err(|_| Error::LengthMismatch)?;
         dst.ys.push(y).map_err(|_| Error::LengthMismatch)?;
     }
     Ok(())
 }
 
-/// Parses `bytes` with the network's parser only (for the corruption checks).
-fn parse<const IN: usize, const H: usize, const OUT: usize>(bytes: &[u8]) -> Option<Error> {
-    let mut net = Mlp::<IN, H, OUT>::ZERO;
-    blob::parse_mlp(bytes, &mut net).err()
+/// `{prefix}{name}` in a fixed-size string (keys and check names of a prefixed model).
+fn key(prefix: &str, name: fmt::Arguments<'_>) -> String<64> {
+    let mut k = String::new();
+    let _ = write!(k, "{prefix}{name}");
+    k
+}
+
+/// A network's widths as `16-32-4`.
+pub(crate) struct Widths<'a, N>(pub(crate) &'a N);
+
+impl<N: Network> fmt::Display for Widths<'_, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for l in 0..=self.0.depth() {
+            if l > 0 {
+                f.write_str("-")?;
+            }
+            write!(f, "{}", self.0.width(l))?;
+        }
+        Ok(())
+    }
 }
 
 /// Checks that corrupted copies of the blob are refused with the right error (a truncated one,
-/// one with a flipped parameter bit, one with a wrong magic), without faulting.
+/// one with a flipped parameter bit, one with a wrong magic), without faulting. The copies are
+/// made in `copy`; `scratch` (a network of the blob's shape) receives the parses.
 ///
 /// # Errors
 ///
 /// Only the sink's.
-///
-/// `COPY` is the size of the stack buffer that holds the corrupted copy (at least the blob's).
 #[inline(never)] // separate frames: the stack is measured (and small on an M0)
-pub fn check_corruption<const IN: usize, const H: usize, const OUT: usize, const COPY: usize>(
+pub fn check_corruption<N: Network, const COPY: usize>(
     bytes: &[u8],
+    prefix: &str,
+    copy: &mut Vec<u8, COPY>,
+    scratch: &mut N,
     out: &mut impl Write,
     tally: &mut Tally,
 ) -> fmt::Result {
-    let mut copy: Vec<u8, COPY> = Vec::new();
+    copy.clear();
     let copied = copy.extend_from_slice(bytes).is_ok();
     tally.check(
         out,
-        "blob.fits_copy_buffer",
+        &key(prefix, format_args!("blob.fits_copy_buffer")),
         copied,
         format_args!("{} bytes", bytes.len()),
     )?;
-    let cut = parse::<IN, H, OUT>(bytes.get(..bytes.len() / 2).unwrap_or(&[]));
+    let cut = blob::parse(bytes.get(..bytes.len() / 2).unwrap_or(&[]), scratch).err();
     writeln!(out, "blob cut in half: {cut:?}")?;
     tally.check(
         out,
-        "blob.truncated_refused",
+        &key(prefix, format_args!("blob.truncated_refused")),
         cut == Some(Error::Truncated),
         format_args!("{cut:?}"),
     )?;
-    if let Some(b) = copy.get_mut(blob::HEADER_LEN + 1) {
+    // One bit of the first parameter (the header's length depends on the depth).
+    let params_at = blob::parse_header(bytes).map_or(0, |h| h.len);
+    if let Some(b) = copy.get_mut(params_at + 1) {
         *b ^= 0x04;
     }
-    let flipped = parse::<IN, H, OUT>(&copy);
+    let flipped = blob::parse(copy, scratch).err();
     writeln!(out, "blob with one flipped bit: {flipped:?}")?;
     tally.check(
         out,
-        "blob.bit_flip_refused",
+        &key(prefix, format_args!("blob.bit_flip_refused")),
         flipped == Some(Error::ChecksumMismatch),
         format_args!("{flipped:?}"),
     )?;
     if let Some(b) = copy.first_mut() {
         *b = b'X';
     }
-    let magic = parse::<IN, H, OUT>(&copy);
+    let magic = blob::parse(copy, scratch).err();
     tally.check(
         out,
-        "blob.bad_magic_refused",
+        &key(prefix, format_args!("blob.bad_magic_refused")),
         magic == Some(Error::BadMagic),
         format_args!("{magic:?}"),
     )
 }
 
-/// Robustness of `net` on `(xs, ys)`, printed; returns `(clean accuracy, mean LDS)`.
+/// Robustness of `net` on `(xs, ys)` (`xs` row-major `[n · IN]`), printed; returns
+/// `(clean accuracy, mean LDS)`.
 ///
 /// Prints clean accuracy, FGSM (L∞) robust accuracy at each ε, PGD robust accuracy, mean and
 /// max LDS with the exact Hessian-vector direction and with the paper's finite differences,
@@ -127,15 +233,18 @@ pub fn check_corruption<const IN: usize, const H: usize, const OUT: usize, const
 /// The core's validation errors (which the stored data and settings never trigger), as a
 /// failed check.
 #[inline(never)] // separate frames: the stack is measured (and small on an M0)
-pub fn robustness<const IN: usize, const H: usize, const OUT: usize, W: Write>(
+#[allow(clippy::too_many_arguments)] // the core's convention: the workspace is one more
+pub fn robustness<N: Network, W: Write>(
     tag: &str,
-    net: &Mlp<IN, H, OUT>,
-    xs: &[[f32; IN]],
+    net: &N,
+    xs: &[f32],
     ys: &[usize],
     cfg: &ModelConfig,
+    ws: &mut [f32],
     out: &mut W,
     tally: &mut Tally,
 ) -> Result<(f32, f32), fmt::Error> {
+    let p = cfg.prefix;
     let Stats {
         clean,
         fgsm,
@@ -143,43 +252,42 @@ pub fn robustness<const IN: usize, const H: usize, const OUT: usize, W: Write>(
         exact,
         fd,
         min,
-    } = match measure(net, xs, ys, cfg) {
+    } = match measure(net, xs, ys, cfg, ws) {
         Ok(v) => v,
         Err(e) => {
-            tally.check(out, "model.robustness_runs", false, format_args!("{e}"))?;
+            let name = key(p, format_args!("model.robustness_runs"));
+            tally.check(out, &name, false, format_args!("{e}"))?;
             return Ok((f32::NAN, f32::NAN));
         }
     };
     let fgsm = &fgsm[..cfg.fgsm_eps.len()];
     let pgd = &pgd[..cfg.pgd_eps.len()];
 
-    writeln!(out, "[{tag}] clean accuracy {clean}")?;
+    let tag_h = Tag(cfg.name(), tag);
+    writeln!(out, "[{tag_h}] clean accuracy {clean}")?;
     for (e, a) in cfg.fgsm_eps.iter().zip(fgsm) {
-        writeln!(out, "[{tag}] FGSM Linf eps {e}: robust accuracy {a}")?;
+        writeln!(out, "[{tag_h}] FGSM Linf eps {e}: robust accuracy {a}")?;
     }
     for (e, a) in cfg.pgd_eps.iter().zip(pgd) {
         writeln!(
             out,
-            "[{tag}] PGD-{} Linf eps {e}: robust accuracy {a}",
+            "[{tag_h}] PGD-{} Linf eps {e}: robust accuracy {a}",
             cfg.pgd_iterations
         )?;
     }
     writeln!(
         out,
-        "[{tag}] LDS (eps {}): exact mean {} max {}; finite differences mean {} max {}",
+        "[{tag_h}] LDS (eps {}): exact mean {} max {}; finite differences mean {} max {}",
         cfg.vat_eps, exact.mean, exact.max, fd.mean, fd.max
     )?;
     writeln!(
         out,
-        "[{tag}] minimal FGSM eps: fooled {} resisted {} misclassified {}; mean {} min {} max {}; empirical robustness {}",
+        "[{tag_h}] minimal FGSM eps: fooled {} resisted {} misclassified {}; mean {} min {} max {}; empirical robustness {}",
         min.fooled, min.resisted, min.misclassified, min.mean, min.min, min.max, min.empirical_robustness
     )?;
 
-    let mut key: heapless::String<48> = heapless::String::new();
-    let mut line = |out: &mut W, name: &str, v: &[f32]| {
-        key.clear();
-        let _ = write!(key, "model.{tag}.{name}");
-        bits(out, &key, v)
+    let line = |out: &mut W, name: &str, v: &[f32]| {
+        bits(out, &key(p, format_args!("model.{tag}.{name}")), v)
     };
     line(out, "clean_accuracy", &[clean])?;
     line(out, "fgsm_accuracy", fgsm)?;
@@ -193,21 +301,21 @@ pub fn robustness<const IN: usize, const H: usize, const OUT: usize, W: Write>(
     )?;
     writeln!(
         out,
-        "@ model.{tag}.min_eps_counts {} {} {}",
+        "@ {p}model.{tag}.min_eps_counts {} {} {}",
         min.fooled, min.resisted, min.misclassified
     )?;
 
     let first = fgsm.first().copied().unwrap_or(f32::NAN);
     tally.check(
         out,
-        "model.fgsm_at_zero_is_clean",
+        &key(p, format_args!("model.fgsm_at_zero_is_clean")),
         first == clean,
         format_args!("{first} vs {clean}"),
     )?;
     let monotone = fgsm.windows(2).all(|w| w[1] <= w[0] + 1e-6);
     tally.check(
         out,
-        "model.fgsm_accuracy_falls_with_eps",
+        &key(p, format_args!("model.fgsm_accuracy_falls_with_eps")),
         monotone,
         format_args!("{fgsm:?}"),
     )?;
@@ -218,7 +326,7 @@ pub fn robustness<const IN: usize, const H: usize, const OUT: usize, W: Write>(
         && fd.max.is_finite();
     tally.check(
         out,
-        "model.lds_nonnegative_finite",
+        &key(p, format_args!("model.lds_nonnegative_finite")),
         lds_ok,
         format_args!("{exact:?} {fd:?}"),
     )?;
@@ -226,11 +334,23 @@ pub fn robustness<const IN: usize, const H: usize, const OUT: usize, W: Write>(
     // exact direction's by much: the exact direction is the dominant eigenvector.
     tally.check(
         out,
-        "model.fd_lds_not_above_exact",
+        &key(p, format_args!("model.fd_lds_not_above_exact")),
         fd.mean <= exact.mean * 1.05 + 1e-6,
         format_args!("{} vs {}", fd.mean, exact.mean),
     )?;
     Ok((clean, exact.mean))
+}
+
+/// `before` or `deep before`: the model's name and the phase, for human-readable lines.
+struct Tag<'a>(&'a str, &'a str);
+
+impl fmt::Display for Tag<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.0.is_empty() {
+            write!(f, "{} ", self.0)?;
+        }
+        f.write_str(self.1)
+    }
 }
 
 /// Everything [`robustness`] measures.
@@ -247,14 +367,15 @@ struct Stats {
 const MAX_EPS: usize = 8;
 
 #[inline(never)] // separate frames: the stack is measured (and small on an M0)
-fn measure<const IN: usize, const H: usize, const OUT: usize>(
-    net: &Mlp<IN, H, OUT>,
-    xs: &[[f32; IN]],
+fn measure<N: Network>(
+    net: &N,
+    xs: &[f32],
     ys: &[usize],
     cfg: &ModelConfig,
+    ws: &mut [f32],
 ) -> Result<Stats, Error> {
     let norm = ModelConfig::NORM;
-    let clean = vatic::supervised::accuracy(net, xs, ys)?;
+    let clean = vatic::supervised::accuracy(net, xs, ys, ws)?;
     let mut fgsm = [0.0f32; MAX_EPS];
     let sweep = fgsm
         .get_mut(..cfg.fgsm_eps.len())
@@ -267,6 +388,7 @@ fn measure<const IN: usize, const H: usize, const OUT: usize>(
         cfg.fgsm_eps,
         None,
         sweep,
+        ws,
     )?;
     let mut pgd = [0.0f32; MAX_EPS];
     let sweep = pgd
@@ -276,12 +398,12 @@ fn measure<const IN: usize, const H: usize, const OUT: usize>(
         norm,
         iterations: cfg.pgd_iterations,
     };
-    metrics::robust_accuracy_sweep(net, xs, ys, attack, cfg.pgd_eps, None, sweep)?;
-    let exact = metrics::lds_stats(net, xs, &mut Rng::new(cfg.seed), &cfg.vat_exact())?;
-    let fd = metrics::lds_stats(net, xs, &mut Rng::new(cfg.seed), &cfg.vat_paper())?;
+    metrics::robust_accuracy_sweep(net, xs, ys, attack, cfg.pgd_eps, None, sweep, ws)?;
+    let exact = metrics::lds_stats(net, xs, &mut Rng::new(cfg.seed), &cfg.vat_exact(), ws)?;
+    let fd = metrics::lds_stats(net, xs, &mut Rng::new(cfg.seed), &cfg.vat_paper(), ws)?;
     let (eps_max, steps) = cfg.min_eps;
-    let min =
-        metrics::minimal_epsilon_stats(net, xs, ys, Attack::Fgsm { norm }, eps_max, steps, None)?;
+    let attack = Attack::Fgsm { norm };
+    let min = metrics::minimal_epsilon_stats(net, xs, ys, attack, eps_max, steps, None, ws)?;
     Ok(Stats {
         clean,
         fgsm,
@@ -292,83 +414,94 @@ fn measure<const IN: usize, const H: usize, const OUT: usize>(
     })
 }
 
-/// The whole model suite: load, corruption checks (with a `COPY`-byte buffer), robustness,
-/// VAT fine-tuning through a `RING`-sample ring buffer, robustness again.
+/// The whole model suite on `st`: load, corruption checks, robustness, VAT fine-tuning
+/// through the ring buffer, robustness again. Keys and check names carry `cfg.prefix`.
 ///
 /// # Errors
 ///
 /// Only the sink's; everything else is a failed check.
 #[inline(never)] // separate frames: the stack is measured (and small on an M0)
 pub fn run<
+    N: Network,
     const IN: usize,
-    const H: usize,
-    const OUT: usize,
-    const N: usize,
+    const S: usize,
     const RING: usize,
     const COPY: usize,
+    const WS: usize,
     W: Write,
 >(
     blob_bytes: &[u8],
     cfg: &ModelConfig,
+    st: &mut State<N, IN, S, RING, COPY, WS>,
     out: &mut W,
     tally: &mut Tally,
 ) -> fmt::Result {
-    writeln!(out, "model: blob of {} bytes", blob_bytes.len())?;
-    let mut m = Loaded::<IN, H, OUT, N>::EMPTY;
-    match load_into(blob_bytes, &mut m) {
-        Ok(()) => tally.check(out, "blob.loads", true, format_args!(""))?,
+    let p = cfg.prefix;
+    let name = Tag(cfg.name(), "model");
+    writeln!(out, "{name}: blob of {} bytes", blob_bytes.len())?;
+    let loads = key(p, format_args!("blob.loads"));
+    match load_into(blob_bytes, &mut st.loaded) {
+        Ok(()) => tally.check(out, &loads, true, format_args!(""))?,
         Err(e) => {
             writeln!(out, "error: the stored model blob is invalid: {e}")?;
-            return tally.check(out, "blob.loads", false, format_args!("{e}"));
+            return tally.check(out, &loads, false, format_args!("{e}"));
         }
     }
+    let State {
+        loaded,
+        grad,
+        opt,
+        ring,
+        batch,
+        copy,
+        ws,
+    } = st;
+    let Loaded { net, xs, ys } = loaded;
     writeln!(
         out,
-        "model: {IN}-{H}-{OUT} {}, {} samples",
-        m.net.activation.name(),
-        m.xs.len()
+        "{name}: {} {}, {} samples",
+        Widths(&*net),
+        net.activation().name(),
+        xs.len()
     )?;
     digest(
         out,
-        "model.blob_params",
-        m.net.tensors().next().unwrap_or(&[]),
+        &key(p, format_args!("model.blob_params")),
+        net.tensors().next().unwrap_or(&[]),
     )?;
     {
         use core::mem::size_of;
-        let check = size_of::<Loaded<IN, H, OUT, N>>();
-        let tune = size_of::<Sgd<Mlp<IN, H, OUT>>>()
-            + size_of::<Mlp<IN, H, OUT>>()
+        let check = size_of::<Loaded<N, IN, S>>();
+        let tune = size_of::<Sgd<N>>()
+            + size_of::<N>()
             + size_of::<Deque<[f32; IN], RING>>()
             + size_of::<[[f32; IN]; RING]>();
+        let all = size_of::<State<N, IN, S, RING, COPY, WS>>();
         writeln!(
             out,
-            "ram: model + {N} samples {check} B; fine-tuning adds {tune} B \
-             (SGD velocity, gradient, ring buffer, batch)"
+            "ram: model + {S} samples {check} B; fine-tuning adds {tune} B \
+             (SGD velocity, gradient, ring buffer, batch); the whole phase {all} B \
+             (with the blob copy and the workspace)"
         )?;
-        writeln!(out, "# ram.model_and_samples {check}")?;
-        writeln!(out, "# ram.finetune {tune}")?;
+        let r = p.trim_end_matches('.');
+        let u = if r.is_empty() { "" } else { "_" };
+        writeln!(out, "# ram.{r}{u}model_and_samples {check}")?;
+        writeln!(out, "# ram.{r}{u}finetune {tune}")?;
     }
-    check_corruption::<IN, H, OUT, COPY>(blob_bytes, out, tally)?;
+    check_corruption(blob_bytes, p, copy, grad, out, tally)?;
 
-    let (acc0, lds0) = robustness("before", &m.net, &m.xs, &m.ys, cfg, out, tally)?;
+    let (acc0, lds0) = robustness("before", &*net, xs.as_flattened(), ys, cfg, ws, out, tally)?;
 
     // VAT fine-tuning: a few labelled anchors + unlabelled samples arriving one per step
     // into a fixed ring buffer (the oldest drops out).
-    let anchors = cfg.anchors.min(m.xs.len());
-    let (xl, yl) = (&m.xs[..anchors], &m.ys[..anchors]);
-    let mut ring: Deque<[f32; IN], RING> = Deque::new();
-    let mut batch = [[0.0f32; IN]; RING];
-    let mut opt: Sgd<Mlp<IN, H, OUT>> = Sgd::new(SgdConfig {
-        lr: cfg.lr,
-        momentum: 0.9,
-        weight_decay: 0.0,
-        lr_decay: 1.0,
-    });
-    let mut grad = Mlp::<IN, H, OUT>::ZERO;
+    let anchors = cfg.anchors.min(xs.len());
+    let (xl, yl) = (xs[..anchors].as_flattened(), &ys[..anchors]);
+    ring.clear();
+    opt_reset(opt, cfg);
     let mut rng = Rng::new(cfg.seed ^ 0x5eed);
     let semi_cfg = SemiConfig::vat(VatConfig::new(cfg.vat_eps));
     let mut losses: Vec<f32, 64> = Vec::new();
-    let mut stream = m.xs.iter().skip(anchors).chain(m.xs.iter()).cycle();
+    let mut stream = xs.iter().skip(anchors).chain(xs.iter()).cycle();
     for _ in 0..cfg.steps {
         if let Some(x) = stream.next() {
             if ring.is_full() {
@@ -382,12 +515,13 @@ pub fn run<
             n += 1;
         }
         let step = semi::semi_supervised_step(
-            &mut m.net,
-            &mut opt,
-            &mut grad,
+            net,
+            opt,
+            grad,
+            ws,
             xl,
             yl,
-            &batch[..n],
+            batch[..n].as_flattened(),
             &mut rng,
             &semi_cfg,
         );
@@ -396,45 +530,52 @@ pub fn run<
                 let _ = losses.push(l.total);
             }
             Err(e) => {
-                return tally.check(out, "finetune.step", false, format_args!("{e}"));
+                let name = key(p, format_args!("finetune.step"));
+                return tally.check(out, &name, false, format_args!("{e}"));
             }
         }
     }
     writeln!(
         out,
-        "fine-tuning: {} VAT steps, {anchors} anchors, ring of {RING}: objective {} -> {}",
+        "{}: {} VAT steps, {anchors} anchors, ring of {RING}: objective {} -> {}",
+        Tag(cfg.name(), "fine-tuning"),
         cfg.steps,
         losses.first().copied().unwrap_or(f32::NAN),
         losses.last().copied().unwrap_or(f32::NAN)
     )?;
-    bits(out, "finetune.objective", &losses)?;
-    for (i, t) in m.net.tensors().enumerate() {
-        let mut k: heapless::String<32> = heapless::String::new();
-        let _ = write!(k, "finetune.params[{i}]");
-        digest(out, &k, t)?;
+    bits(out, &key(p, format_args!("finetune.objective")), &losses)?;
+    for (i, t) in net.tensors().enumerate() {
+        digest(out, &key(p, format_args!("finetune.params[{i}]")), t)?;
     }
     tally.check(
         out,
-        "finetune.finite",
-        m.net.is_finite() && losses.iter().all(|l| l.is_finite()),
+        &key(p, format_args!("finetune.finite")),
+        net.is_finite() && losses.iter().all(|l| l.is_finite()),
         format_args!("non-finite parameters or objective"),
     )?;
 
-    let (acc1, lds1) = robustness("after", &m.net, &m.xs, &m.ys, cfg, out, tally)?;
+    let (acc1, lds1) = robustness("after", &*net, xs.as_flattened(), ys, cfg, ws, out, tally)?;
     writeln!(
         out,
-        "fine-tuning: accuracy {acc0} -> {acc1}, mean LDS (exact) {lds0} -> {lds1}"
+        "{}: accuracy {acc0} -> {acc1}, mean LDS (exact) {lds0} -> {lds1}",
+        Tag(cfg.name(), "fine-tuning"),
     )?;
     tally.check(
         out,
-        "finetune.lowers_lds",
+        &key(p, format_args!("finetune.lowers_lds")),
         lds1 < lds0,
         format_args!("{lds0} -> {lds1}"),
     )?;
     tally.check(
         out,
-        "finetune.keeps_accuracy",
+        &key(p, format_args!("finetune.keeps_accuracy")),
         acc1 >= acc0 - 0.1,
         format_args!("{acc0} -> {acc1}"),
     )
+}
+
+/// `opt` with the fine-tuning's settings and a zero velocity, in place.
+fn opt_reset<N: Parameters>(opt: &mut Sgd<N>, cfg: &ModelConfig) {
+    opt.config = sgd_config(cfg);
+    opt.reset();
 }

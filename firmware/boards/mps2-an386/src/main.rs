@@ -25,23 +25,26 @@ impl core::fmt::Write for Console {
 
 #[entry]
 fn main() -> ! {
+    // The suite's networks, gradients, optimiser state and workspace: `.bss`, counted by the
+    // linker (cortex-m-rt hands a `static mut` declared here to `main` as a `&'static mut`).
+    static mut RAM: suite::M4fRam = suite::M4fRam::IDLE;
     vatic_fw_stack::paint();
     let code = match semihosting::io::stdout() {
-        Ok(stdout) => run(&mut Console(stdout)),
+        Ok(stdout) => run(&mut Console(stdout), RAM),
         Err(_) => 2,
     };
     semihosting::process::exit(code)
 }
 
-fn run(out: &mut Console) -> i32 {
+fn run(out: &mut Console, ram: &mut suite::M4fRam) -> i32 {
     println!("vatic firmware: mps2-an386 (Cortex-M4F)");
     let mut tally = Tally::new();
-    let ok = suite::m4f(out, &mut tally).is_ok();
+    let ok = suite::m4f(ram, out, &mut tally).is_ok();
     let peak = vatic_fw_stack::peak();
     // Instruction counts under `qemu-system-arm -icount shift=0` (see vatic_fw_stack::SysTickCounter).
     if let Some(p) = cortex_m::Peripherals::take() {
         let mut counter = vatic_fw_stack::SysTickCounter::new(p.SYST);
-        let _ = vatic_firmware::bench::m4f(&mut counter, out);
+        let _ = vatic_firmware::bench::m4f(ram, &mut counter, out);
     }
     let with_bench = vatic_fw_stack::peak();
     println!(

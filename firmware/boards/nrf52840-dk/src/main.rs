@@ -39,6 +39,9 @@ impl core::fmt::Write for DefmtLines {
 
 #[entry]
 fn main() -> ! {
+    // The suite's networks, gradients, optimiser state and workspace: `.bss`, counted by the
+    // linker (cortex-m-rt hands a `static mut` declared here to `main` as a `&'static mut`).
+    static mut RAM: suite::M4fRam = suite::M4fRam::IDLE;
     vatic_fw_stack::paint();
     let mut cp = cortex_m::Peripherals::take().unwrap();
     let dp = hal::pac::Peripherals::take().unwrap();
@@ -55,14 +58,14 @@ fn main() -> ! {
     let mut out = DefmtLines(heapless::String::new());
     let mut tally = Tally::new();
     let start = cortex_m::peripheral::DWT::cycle_count();
-    let ok = suite::m4f(&mut out, &mut tally).is_ok();
+    let ok = suite::m4f(RAM, &mut out, &mut tally).is_ok();
     let cycles = cortex_m::peripheral::DWT::cycle_count().wrapping_sub(start);
     defmt::println!("suite: {=u32} cycles (DWT)", cycles);
     defmt::println!(
         "stack: peak {=usize} bytes (stack painting)",
         vatic_fw_stack::peak()
     );
-    let _ = vatic_firmware::bench::m4f(&mut DwtCounter, &mut out);
+    let _ = vatic_firmware::bench::m4f(RAM, &mut DwtCounter, &mut out);
     let _ = tally.write_summary(&mut out);
     let failed = if ok {
         tally.failed
