@@ -11,6 +11,13 @@ use wide::f32x8;
 
 /// Weight rows per tile of the block forward pass ([`dot_tile`]'s `R`).
 const FWD_ROWS: usize = 2;
+/// Weight rows per tile for a lone sample: one on Cortex-M, whose 16 double registers cannot
+/// hold two rows' partial sums and the operands (3.2 instructions per multiply-add against 4.4).
+const ONE_ROWS: usize = if cfg!(target_arch = "arm") {
+    1
+} else {
+    FWD_ROWS
+};
 /// Samples per tile of the block forward pass ([`dot_tile`]'s `S`).
 const FWD_SAMPLES: usize = if cfg!(target_feature = "avx") { 4 } else { 2 };
 /// Samples per register tile of the block input-gradient pass.
@@ -63,7 +70,41 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
     /// `y = W x + b` for one sample.
     #[inline]
     pub fn forward(&self, x: &[f32; IN], y: &mut [f32; OUT]) {
-        self.view().forward_rows::<true>(x, y);
+        self.forward_block::<true>(x, y);
+    }
+
+    /// `dx = Wᵀ dy` for one sample, summed over outputs in increasing order.
+    #[inline]
+    pub fn backprop(&self, dy: &[f32; OUT], dx: &mut [f32; IN]) {
+        self.backprop_block(dy, dx);
+    }
+
+    /// Adds one sample's parameter gradient to `self`: `∂W += dy xᵀ`, `∂b += dy`.
+    #[inline]
+    pub fn accumulate(&mut self, x: &[f32; IN], dy: &[f32; OUT]) {
+        self.accumulate_block(x, dy);
+    }
+
+    // The block kernels specialised to `IN` and `OUT`: one out-of-line copy per layer shape
+    // (what the compile-time networks call), so the widths are constants without the kernels
+    // being inlined at every call site.
+
+    /// [`DenseRef::forward_rows`] with constant widths.
+    #[inline(never)]
+    pub(crate) fn forward_block<const BIAS: bool>(&self, src: &[f32], dst: &mut [f32]) {
+        self.view().forward_rows_in::<BIAS>(IN, OUT, src, dst);
+    }
+
+    /// [`DenseRef::backprop_rows`] with constant widths.
+    #[inline(never)]
+    pub(crate) fn backprop_block(&self, src: &[f32], dst: &mut [f32]) {
+        self.view().backprop_rows_in(IN, OUT, src, dst);
+    }
+
+    /// [`DenseMut::accumulate_rows`] with constant widths.
+    #[inline(never)]
+    pub(crate) fn accumulate_block(&mut self, xs: &[f32], dys: &[f32]) {
+        self.view_mut().accumulate_rows_in(IN, OUT, xs, dys);
     }
 }
 
@@ -151,15 +192,35 @@ impl DenseRef<'_> {
         if i < LANES {
             return self.forward_narrow::<BIAS>(i, o, src, dst);
         }
-        let mut pairs = self.weight.chunks_exact((FWD_ROWS * i).max(1));
-        let mut row = 0;
-        for p in &mut pairs {
-            let mut pr = rows(p, i);
-            let a: [&[f32]; FWD_ROWS] = core::array::from_fn(|_| pr.next().unwrap_or(&[]));
-            self.forward_tiles::<FWD_ROWS, BIAS>(i, o, row, a, src, dst);
-            row += FWD_ROWS;
+        // Whole tiles of FWD_SAMPLES samples, then the samples left over one at a time.
+        let whole = n - n % FWD_SAMPLES;
+        let (s_full, s_rest) = src.split_at_checked(whole * i).unwrap_or_default();
+        let (d_full, d_rest) = dst.split_at_mut_checked(whole * o).unwrap_or_default();
+        self.row_groups::<FWD_ROWS, BIAS>(i, o, s_full, d_full);
+        self.row_groups::<ONE_ROWS, BIAS>(i, o, s_rest, d_rest);
+    }
+
+    /// [`DenseRef::forward_tiles`] for every group of `R` weight rows (and a last group of one).
+    #[inline(always)]
+    fn row_groups<const R: usize, const BIAS: bool>(
+        &self,
+        i: usize,
+        o: usize,
+        src: &[f32],
+        dst: &mut [f32],
+    ) {
+        if src.is_empty() {
+            return;
         }
-        for w in rows(pairs.remainder(), i) {
+        let mut groups = self.weight.chunks_exact((R * i).max(1));
+        let mut row = 0;
+        for p in &mut groups {
+            let mut pr = rows(p, i);
+            let a: [&[f32]; R] = core::array::from_fn(|_| pr.next().unwrap_or(&[]));
+            self.forward_tiles::<R, BIAS>(i, o, row, a, src, dst);
+            row += R;
+        }
+        for w in rows(groups.remainder(), i) {
             self.forward_tiles::<1, BIAS>(i, o, row, [w], src, dst);
             row += 1;
         }
@@ -384,6 +445,20 @@ impl DenseMut<'_> {
         );
         if inputs < LANES && LANES.is_multiple_of(inputs.max(1)) {
             return self.accumulate_narrow(inputs, outputs, xs, dys);
+        }
+        if n <= 2 {
+            // Too few samples to amortise loading a register tile: row by row (the same
+            // per-element order, samples in order).
+            for (x, d) in rows(xs, inputs).zip(rows(dys, outputs)) {
+                for ((grow, gb), &dv) in rows_mut(self.weight, inputs)
+                    .zip(self.bias.iter_mut())
+                    .zip(d)
+                {
+                    axpy(grow, dv, x);
+                    *gb += dv;
+                }
+            }
+            return;
         }
         let full = inputs - inputs % LANES;
         let grows = self.weight.chunks_mut((GRAD_ROWS * inputs).max(1));

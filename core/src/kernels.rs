@@ -162,6 +162,13 @@ pub fn dot_tile<const R: usize, const S: usize>(a: [&[f32]; R], b: [&[f32]; S]) 
             }
             cast(finish_tile(t, &ta, &tb))
         }
+        ([a0], [b0]) => {
+            let mut t = [[f32x8::ZERO; 1]; 1];
+            for (p0, q0) in a0.clone().zip(b0.clone()) {
+                tile_step(&mut t, [p0], [q0]);
+            }
+            cast(finish_tile(t, &ta, &tb))
+        }
         ([a0, a1], [b0]) => {
             let mut t = [[f32x8::ZERO; 1]; 2];
             for ((p0, p1), q0) in a0.clone().zip(a1.clone()).zip(b0.clone()) {

@@ -62,21 +62,21 @@ impl<const IN: usize, const OUT: usize> Layers for Dense<IN, OUT> {
     #[inline(always)]
     fn forward_layer<const BIAS: bool>(&self, l: usize, src: &[f32], dst: &mut [f32]) {
         if l == 0 {
-            self.view().forward_rows_in::<BIAS>(IN, OUT, src, dst);
+            self.forward_block::<BIAS>(src, dst);
         }
     }
 
     #[inline(always)]
     fn backprop_layer(&self, l: usize, src: &[f32], dst: &mut [f32]) {
         if l == 0 {
-            self.view().backprop_rows_in(IN, OUT, src, dst);
+            self.backprop_block(src, dst);
         }
     }
 
     #[inline(always)]
     fn accumulate_layer(&mut self, l: usize, xs: &[f32], dys: &[f32]) {
         if l == 0 {
-            self.view_mut().accumulate_rows_in(IN, OUT, xs, dys);
+            self.accumulate_block(xs, dys);
         }
     }
 
@@ -153,7 +153,7 @@ impl<const IN: usize, const H: usize, Next: Layers> Layers for Hidden<IN, H, Nex
     #[inline(always)]
     fn forward_layer<const BIAS: bool>(&self, l: usize, src: &[f32], dst: &mut [f32]) {
         match l.checked_sub(1) {
-            None => self.dense.view().forward_rows_in::<BIAS>(IN, H, src, dst),
+            None => self.dense.forward_block::<BIAS>(src, dst),
             Some(l) => self.next.forward_layer::<BIAS>(l, src, dst),
         }
     }
@@ -161,7 +161,7 @@ impl<const IN: usize, const H: usize, Next: Layers> Layers for Hidden<IN, H, Nex
     #[inline(always)]
     fn backprop_layer(&self, l: usize, src: &[f32], dst: &mut [f32]) {
         match l.checked_sub(1) {
-            None => self.dense.view().backprop_rows_in(IN, H, src, dst),
+            None => self.dense.backprop_block(src, dst),
             Some(l) => self.next.backprop_layer(l, src, dst),
         }
     }
@@ -169,7 +169,7 @@ impl<const IN: usize, const H: usize, Next: Layers> Layers for Hidden<IN, H, Nex
     #[inline(always)]
     fn accumulate_layer(&mut self, l: usize, xs: &[f32], dys: &[f32]) {
         match l.checked_sub(1) {
-            None => self.dense.view_mut().accumulate_rows_in(IN, H, xs, dys),
+            None => self.dense.accumulate_block(xs, dys),
             Some(l) => self.next.accumulate_layer(l, xs, dys),
         }
     }

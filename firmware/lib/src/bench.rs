@@ -155,10 +155,10 @@ impl<const IN: usize, const OUT: usize> Kernels<IN, OUT> {
     };
 }
 
-/// Counts the three dense kernels of one `IN`×`OUT` layer in `k`, [`Dense::forward`]
-/// (`y = W x + b`), [`vatic::DenseRef::backprop_input`] (the transposed product `dx = Wᵀ dy`)
-/// and [`vatic::DenseMut::accumulate_rows`] on one sample (the rank-1 update `∂W += dy xᵀ`,
-/// `∂b += dy`), on weights, a gradient, `x` and `dy` drawn from `vatic::Rng::new(seed)`
+/// Counts the three dense kernels of one `IN`×`OUT` layer in `k` on one sample, as a
+/// compile-time network runs them: [`Dense::forward`] (`y = W x + b`), [`Dense::backprop`]
+/// (the transposed product `dx = Wᵀ dy`) and [`Dense::accumulate`] (the rank-1 update
+/// `∂W += dy xᵀ`, `∂b += dy`), on weights, a gradient, `x` and `dy` drawn from `vatic::Rng::new(seed)`
 /// (normal samples: the Cortex-M0's soft float takes data-dependent paths, so zeros would
 /// flatter it). Prints each count and the count per multiply-add (`IN·OUT` of them; the bias
 /// adds and the zeroing of `dx` are included in the numerator) as
@@ -196,15 +196,11 @@ pub fn kernels<const IN: usize, const OUT: usize>(
         black_box(&mut *y);
     });
     let transposed = counter.count(&mut || {
-        black_box(layer)
-            .view()
-            .backprop_input(black_box(&dy[..]), dx);
+        black_box(layer).backprop(black_box(&*dy), dx);
         black_box(&mut *dx);
     });
     let rank1 = counter.count(&mut || {
-        black_box(&mut *grad)
-            .view_mut()
-            .accumulate_rows(black_box(&x[..]), black_box(&dy[..]));
+        black_box(&mut *grad).accumulate(black_box(&*x), black_box(&*dy));
         black_box(&mut *grad);
     });
 
