@@ -1,7 +1,7 @@
 //! A fully connected layer `y = W x + b`: its compile-time storage [`Dense`] and the borrowed
 //! views [`DenseRef`] / [`DenseMut`] the block kernels run on, whatever the widths.
 
-use crate::kernels::{axpy, dot_tile, load8, store8, LANES};
+use crate::kernels::{axpy, dot, dot_tile, load8, store8, LANES};
 use wide::f32x8;
 
 // Register-tile shapes of the block passes. They decide which outputs are computed together,
@@ -89,21 +89,51 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
     // (what the compile-time networks call), so the widths are constants without the kernels
     // being inlined at every call site.
 
+    // A lone sample (the attacks, inference on a device) goes through fixed-size arrays, so
+    // the compiler unrolls the dots and updates; the same operations in the same order.
+
     /// [`DenseRef::forward_rows`] with constant widths.
     #[inline(never)]
     pub(crate) fn forward_block<const BIAS: bool>(&self, src: &[f32], dst: &mut [f32]) {
+        if let (Some(x), Some(y)) = (src.first_chunk::<IN>(), dst.first_chunk_mut::<OUT>()) {
+            if src.len() == IN {
+                for ((y, w), &b) in y.iter_mut().zip(&self.weight).zip(&self.bias) {
+                    let d = dot(w, x);
+                    *y = if BIAS { d + b } else { d };
+                }
+                return;
+            }
+        }
         self.view().forward_rows_in::<BIAS>(IN, OUT, src, dst);
     }
 
     /// [`DenseRef::backprop_rows`] with constant widths.
     #[inline(never)]
     pub(crate) fn backprop_block(&self, src: &[f32], dst: &mut [f32]) {
+        if let (Some(dy), Some(dx)) = (src.first_chunk::<OUT>(), dst.first_chunk_mut::<IN>()) {
+            if src.len() == OUT {
+                dx.fill(0.0);
+                for (w, &d) in self.weight.iter().zip(dy) {
+                    axpy(dx, d, w);
+                }
+                return;
+            }
+        }
         self.view().backprop_rows_in(IN, OUT, src, dst);
     }
 
     /// [`DenseMut::accumulate_rows`] with constant widths.
     #[inline(never)]
     pub(crate) fn accumulate_block(&mut self, xs: &[f32], dys: &[f32]) {
+        if let (Some(x), Some(dy)) = (xs.first_chunk::<IN>(), dys.first_chunk::<OUT>()) {
+            if xs.len() == IN {
+                for ((w, b), &d) in self.weight.iter_mut().zip(&mut self.bias).zip(dy) {
+                    axpy(w, d, x);
+                    *b += d;
+                }
+                return;
+            }
+        }
         self.view_mut().accumulate_rows_in(IN, OUT, xs, dys);
     }
 }
