@@ -262,9 +262,13 @@ fn check_sequential<N: Network + Clone>(net: &N, seed: u64) {
     }
 }
 
+/// Both checks, after giving `net` `N(0, 1)` biases (`Net::new` leaves them zero, which would
+/// hide a bias handled differently in blocks).
 fn check<N: Network + Clone>(net: &N, seed: u64) {
-    check_blocks(net, seed);
-    check_sequential(net, seed + 1000);
+    let mut net = net.clone();
+    random_biases(&mut net, &mut Rng::new(seed + 2000));
+    check_blocks(&net, seed);
+    check_sequential(&net, seed + 1000);
 }
 
 #[test]
@@ -328,8 +332,9 @@ fn register_tile_edges_equal_samples() {
 
 /// Tolerances of the proptest against the f64 reference, for `N(0, 1)` data and weights
 /// `N(0, 1/fan_in)`, biases `N(0, 1)`: logits `1e-5 (1 + |z|)`, backward `2e-5 + 1e-4 |g|`
-/// relative to the largest entry (`f32` rounding of sums of ≤ 21 terms per layer over ≤ 6
-/// layers; measured below `5e-6` relative).
+/// with `|g|` the largest entry (`f32` rounding of sums of ≤ 21 terms per layer over ≤ 6
+/// layers). Measured over 2 000 random nets of this kind: logits within `5.6e-7 (1 + |z|)`,
+/// `dx`, `J v` and the parameter gradient within 2.4 %, 1.2 % and 0.5 % of their bound.
 const LOGIT_TOL: f64 = 1e-5;
 const GRAD_ATOL: f64 = 2e-5;
 const GRAD_RTOL: f64 = 1e-4;

@@ -156,6 +156,12 @@ fn check_both<N: Network + Clone>(label: &str, mut net: N, seed: u64) {
             true,
         );
         println!("{label} {act:?}: worst error / bound {w:.3} (Net), {ws:.3} (Sequential)");
+        // The same parameters give the same bits, so the same errors.
+        assert_eq!(
+            w.to_bits(),
+            ws.to_bits(),
+            "{label} {act:?}: Net and Sequential differ"
+        );
     }
 }
 
