@@ -173,6 +173,22 @@ fn check_blocks<N: Network + Clone>(net: &N, seed: u64) {
                 let gb = bits(&flat(&g));
                 let want = reference_vat[di].get_or_insert(gb.clone());
                 assert_eq!(want, &gb, "{direction:?} VAT grad, {what}");
+
+                // lds_at at the per-sample r_vadv is the last step of VAT: the same LDS and
+                // the same gradient.
+                let mut rs = vec![f32::NAN; len * i];
+                for ((x, d), r) in xs.chunks(i).zip(vs.chunks(i)).zip(rs.chunks_mut(i)) {
+                    vat::virtual_adversarial(net, x, d, &cfg, r, &mut ws).unwrap();
+                }
+                let mut g_at = net.clone();
+                g_at.zero();
+                let at = vat::lds_at(net, &xs, &rs, 1.0, &mut g_at, &mut ws).unwrap();
+                assert_eq!(
+                    at.to_bits(),
+                    batch.to_bits(),
+                    "{direction:?} lds_at, {what}"
+                );
+                assert_eq!(bits(&flat(&g_at)), gb, "{direction:?} lds_at grad, {what}");
             }
         }
     }
