@@ -121,30 +121,43 @@ fn per_sample_functions_reject_bad_input() {
         assert_eq!(lds(&net, &X, &D, &c), Err(Error::InvalidXi));
     }
     let cfg = VatConfig::new(0.5);
+    // Documented: a bad sample is `sample: 0`, a bad direction `sample: 1`.
+    let bad_x = Err(Error::NonFiniteInput { sample: 0 });
+    let bad_d = Err(Error::NonFiniteInput { sample: 1 });
+    let mut ws = ws();
     for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
         let x = [0.0, bad, 0.0];
-        assert!(matches!(
-            virtual_adversarial(&net, &x, &D, &cfg),
-            Err(Error::NonFiniteInput { .. })
-        ));
-        assert!(matches!(
-            virtual_adversarial(&net, &X, &x, &cfg),
-            Err(Error::NonFiniteInput { .. })
-        ));
+        assert_eq!(virtual_adversarial(&net, &x, &D, &cfg), bad_x);
+        assert_eq!(virtual_adversarial(&net, &X, &x, &cfg), bad_d);
         let mut d = x;
-        assert!(matches!(
-            power_iteration(&net, &X, &mut d, &cfg),
-            Err(Error::NonFiniteInput { .. })
-        ));
+        assert_eq!(power_iteration(&net, &X, &mut d, &cfg).map(|()| 0.0), bad_d);
         let mut d = D;
-        assert!(matches!(
-            power_iteration(&net, &x, &mut d, &cfg),
-            Err(Error::NonFiniteInput { .. })
-        ));
-        assert!(matches!(
-            lds(&net, &x, &D, &cfg),
-            Err(Error::NonFiniteInput { .. })
-        ));
+        assert_eq!(power_iteration(&net, &x, &mut d, &cfg).map(|()| 0.0), bad_x);
+        assert_eq!(d, D, "direction modified before the error");
+        assert_eq!(lds(&net, &x, &D, &cfg), bad_x);
+        assert_eq!(lds(&net, &X, &x, &cfg), bad_d);
+        let mut out = [f32::NAN; 3];
+        let fd = |x: &[f32], d: &[f32], out: &mut [f32], ws: &mut [f32]| {
+            vat::finite_difference_gradient(&net, x, d, 1e-3, out, ws).map(|()| 0.0)
+        };
+        assert_eq!(fd(&x, &D, &mut out, &mut ws), bad_x);
+        assert_eq!(fd(&X, &x, &mut out, &mut ws), bad_d);
+        let hvp = |x: &[f32], d: &[f32], out: &mut [f32], ws: &mut [f32]| {
+            vat::hessian_vector_product(&net, x, d, out, ws).map(|()| 0.0)
+        };
+        assert_eq!(hvp(&x, &D, &mut out, &mut ws), bad_x);
+        assert_eq!(hvp(&X, &x, &mut out, &mut ws), bad_d);
+        assert!(
+            out.iter().all(|v| v.is_nan()),
+            "output written before the error"
+        );
+    }
+    for xi in [0.0, -1e-3, f32::NAN, f32::INFINITY] {
+        let mut out = [0.0; 3];
+        assert_eq!(
+            vat::finite_difference_gradient(&net, &X, &D, xi, &mut out, &mut ws),
+            Err(Error::InvalidXi)
+        );
     }
 }
 
