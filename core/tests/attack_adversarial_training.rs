@@ -1,6 +1,6 @@
 //! Finite-difference checks of the adversarial-training parameter gradient
 //! (`α·CE(x) + (1−α)·CE(x_adv)`, `x_adv` held fixed) and of the FGSM directions, against the
-//! independent `f64` networks of `vat_common`.
+//! independent `f64` reference network of `common`.
 //!
 //! Tolerances as in `vat_gradients.rs`: central differences in `f64` with `h = 1e-6` (error
 //! `≲ 1e-10`), ReLU kinks kept `≥ 1e-4` away from every evaluated point, and
@@ -8,25 +8,12 @@
 //! `1e-7` of the scale). A mistake in the weighting (`α` on the wrong term, a missing `1/B` or
 //! `weight`) or a gradient through `x_adv` changes the gradient by `O(1)` of its scale.
 
-mod vat_common;
+mod common;
 
-use vat_common::*;
+use common::*;
 use vatic::adversarial::{adversarial_grad, AdversarialConfig};
 use vatic::attack::{self, Clip, Norm};
-use vatic::{Activation, Mlp, Mlp2, Network, Rng};
-
-fn assert_away_from_kinks(r: &RefNet, points: &[Vec<f64>], label: &str) {
-    if r.tanh {
-        return;
-    }
-    for p in points {
-        let m = r.min_abs_preact(p);
-        assert!(
-            m > 1e-4,
-            "{label}: {m:e} from a ReLU kink; pick another seed"
-        );
-    }
-}
+use vatic::{Activation, Mlp, Mlp2, Mlp3, Network, Rng};
 
 /// `∇_x CE` in f64: `Jᵀ (p − onehot(y))`.
 fn input_grad64(r: &RefNet, x: &[f64], y: usize) -> Vec<f64> {
@@ -38,35 +25,36 @@ fn input_grad64(r: &RefNet, x: &[f64], y: usize) -> Vec<f64> {
         .collect()
 }
 
-fn check_at<N, const IN: usize, const OUT: usize>(
-    label: &str,
-    net: &N,
-    cfg: &AdversarialConfig,
-    seed: u64,
-) where
-    N: Network<IN, OUT> + ToRef,
-{
+fn check_at<N: Network + Clone>(label: &str, net: &N, cfg: &AdversarialConfig, seed: u64) {
+    let s = net.shape();
+    let (inputs, outputs) = (s.inputs, s.outputs);
     let mut rng = Rng::new(seed);
-    let xs = normal_inputs::<IN>(&mut rng, 5, 0.5);
-    let ys: Vec<usize> = (0..xs.len()).map(|i| (i * 5 + 1) % OUT).collect();
+    let xs = normal_inputs(&mut rng, inputs, 5, 0.5);
+    let ys: Vec<usize> = (0..5).map(|i| (i * 5 + 1) % outputs).collect();
     let weight = 0.8f32;
-    let mut grad = N::ZERO;
-    let j = adversarial_grad(net, &xs, &ys, cfg, weight, &mut grad).unwrap();
+    let mut grad = net.clone();
+    grad.zero();
+    let mut ws = ws(net);
+    let j = adversarial_grad(net, &xs, &ys, cfg, weight, &mut grad, &mut ws).unwrap();
 
-    let r0 = net.to_ref();
-    let x64: Vec<Vec<f64>> = xs.iter().map(|x| to64(x)).collect();
+    let r0 = RefNet::of(net);
+    let x64 = rows64(&xs, inputs);
     // x_adv computed once by the public FGSM (the same attack adversarial training uses) …
-    let adv: Vec<[f32; IN]> = xs
-        .iter()
+    let adv: Vec<Vec<f32>> = xs
+        .chunks(inputs)
         .zip(&ys)
-        .map(|(x, &y)| attack::fgsm(net, x, y, cfg.eps, cfg.norm, cfg.clip).unwrap())
+        .map(|(x, &y)| {
+            let mut a = vec![f32::NAN; inputs];
+            attack::fgsm(net, x, y, cfg.eps, cfg.norm, cfg.clip, &mut a, &mut ws).unwrap();
+            a
+        })
         .collect();
     // … and checked against the f64 input gradient, so the fixed point is the right one.
     for ((x, a), &y) in x64.iter().zip(&adv).zip(&ys) {
         let g = input_grad64(&r0, x, y);
         let gmax = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         let gn = norm(&g);
-        for i in 0..IN {
+        for i in 0..inputs {
             let mut want = x[i]
                 + cfg.eps as f64
                     * match cfg.norm {
@@ -89,7 +77,7 @@ fn check_at<N, const IN: usize, const OUT: usize>(
     let adv64: Vec<Vec<f64>> = adv.iter().map(|a| to64(a)).collect();
     let mut pts = x64.clone();
     pts.extend(adv64.iter().cloned());
-    assert_away_from_kinks(&r0, &pts, label);
+    assert_away_from_kinks(label, &r0, &pts, 1e-4);
 
     let alpha = cfg.alpha as f64;
     let objective = |r: &RefNet| -> f64 {
@@ -109,7 +97,7 @@ fn check_at<N, const IN: usize, const OUT: usize>(
         "{label}: loss {j} vs f64 {want}"
     );
     let fd = fd_param_grad(&r0, 1e-6, |r| weight as f64 * objective(r));
-    let core = grad.to_ref().params();
+    let core = to64(&flat(&grad));
     let (diff, scale) = max_abs_diff(&core, &fd);
     println!("{label}: rel gradient error {:.2e}", diff / scale);
     assert!(scale > 1e-4, "{label}: degenerate gradient");
@@ -150,6 +138,11 @@ fn adversarial_training_gradient_matches_finite_differences() {
         check_at(&format!("mlp2 relu cfg{ci}"), &deep, cfg, 502);
         let deep_t: Mlp2<5, 8, 6, 4> = Mlp2::new(Activation::Tanh, &mut Rng::new(54));
         check_at(&format!("mlp2 tanh cfg{ci}"), &deep_t, cfg, 503);
+        // Deeper, and run-time networks (the same code path for any depth).
+        let mlp3: Mlp3<5, 9, 3, 7, 4> = Mlp3::new(Activation::Tanh, &mut Rng::new(56));
+        check_at(&format!("mlp3 tanh cfg{ci}"), &mlp3, cfg, 505);
+        let seq = random_sequential(&[5, 7, 13, 6, 3], Activation::Relu, &mut Rng::new(57));
+        check_at(&format!("seq relu cfg{ci}"), &seq, cfg, 506);
     }
 }
 
@@ -157,15 +150,22 @@ fn adversarial_training_gradient_matches_finite_differences() {
 fn input_gradient_matches_f64() {
     // The gradient every attack is built on.
     let net: Mlp2<5, 8, 6, 4> = Mlp2::new(Activation::Tanh, &mut Rng::new(55));
-    let r = net.to_ref();
-    let xs = normal_inputs::<5>(&mut Rng::new(504), 6, 1.0);
-    for (i, x) in xs.iter().enumerate() {
-        let y = i % 4;
-        let (ce, g) = vatic::supervised::input_gradient(&net, x, y).unwrap();
-        let want = input_grad64(&r, &to64(x), y);
-        let (diff, scale) = max_abs_diff(&to64(&g), &want);
-        assert!(diff <= 1e-5 * scale, "sample {i}: {diff:e} vs {scale:e}");
-        let ce64 = cross_entropy(&r.logits(&to64(x)), y);
-        assert!((ce as f64 - ce64).abs() < 1e-5 * (1.0 + ce64));
+    let seq = random_sequential(&[5, 1, 17, 4], Activation::Tanh, &mut Rng::new(58));
+    let xs = normal_inputs(&mut Rng::new(504), 5, 6, 1.0);
+    fn check<N: Network>(net: &N, xs: &[f32]) {
+        let r = RefNet::of(net);
+        let mut ws = ws_one(net);
+        for (i, x) in xs.chunks(5).enumerate() {
+            let y = i % 4;
+            let mut g = [f32::NAN; 5];
+            let ce = vatic::supervised::input_gradient(net, x, y, &mut g, &mut ws).unwrap();
+            let want = input_grad64(&r, &to64(x), y);
+            let (diff, scale) = max_abs_diff(&to64(&g), &want);
+            assert!(diff <= 1e-5 * scale, "sample {i}: {diff:e} vs {scale:e}");
+            let ce64 = cross_entropy(&r.logits(&to64(x)), y);
+            assert!((ce as f64 - ce64).abs() < 1e-5 * (1.0 + ce64));
+        }
     }
+    check(&net, &xs);
+    check(&seq, &xs);
 }

@@ -1,19 +1,120 @@
 //! Bad input to the attacks, adversarial training and the robustness metrics returns the right
-//! `Error` (never a panic, never a NaN result), and leaves the gradient buffer untouched.
+//! `Error` (never a panic, never a NaN result), and leaves the gradient buffer untouched:
+//! bad parameters, bad data, slices of the wrong width (`Error::LengthMismatch`) and workspaces
+//! smaller than one sample (`Error::WorkspaceTooSmall`).
 
 use vatic::adversarial::{adversarial_grad, AdversarialConfig};
-use vatic::attack::{fgsm, pgd, Clip, Norm, Pgd};
-use vatic::metrics::{
-    lds_stats, minimal_epsilon, minimal_epsilon_stats, robust_accuracy, robust_accuracy_sweep,
-    Attack,
-};
+use vatic::attack::{self, Clip, Norm, Pgd};
+use vatic::metrics::{self, Attack};
 use vatic::vat::VatConfig;
-use vatic::{Activation, Error, Mlp, Parameters, Rng};
+use vatic::{Activation, Error, Mlp, Network, Result, Rng, Zeroed};
 
 type Net = Mlp<3, 5, 2>;
 
 fn net() -> Net {
     Mlp::new(Activation::Relu, &mut Rng::new(1))
+}
+
+/// A workspace of blocks of 8 samples.
+fn ws() -> Vec<f32> {
+    vec![0.0; Net::WORKSPACE]
+}
+
+/// `attack::fgsm` into a fresh buffer.
+fn fgsm(
+    net: &Net,
+    x: &[f32],
+    y: usize,
+    eps: f32,
+    norm: Norm,
+    clip: Option<Clip>,
+) -> Result<Vec<f32>> {
+    let mut adv = vec![f32::NAN; 3];
+    attack::fgsm(net, x, y, eps, norm, clip, &mut adv, &mut ws()).map(|()| adv)
+}
+
+/// `attack::pgd` into a fresh buffer.
+fn pgd(net: &Net, x: &[f32], y: usize, cfg: &Pgd) -> Result<Vec<f32>> {
+    let mut adv = vec![f32::NAN; 3];
+    attack::pgd(net, x, y, cfg, &mut adv, &mut ws()).map(|()| adv)
+}
+
+fn robust_accuracy(
+    net: &Net,
+    xs: &[[f32; 3]],
+    ys: &[usize],
+    a: Attack,
+    eps: f32,
+    clip: Option<Clip>,
+) -> Result<f32> {
+    metrics::robust_accuracy(net, xs.as_flattened(), ys, a, eps, clip, &mut ws())
+}
+
+fn robust_accuracy_sweep(
+    net: &Net,
+    xs: &[[f32; 3]],
+    ys: &[usize],
+    a: Attack,
+    eps: &[f32],
+    clip: Option<Clip>,
+    out: &mut [f32],
+) -> Result<()> {
+    metrics::robust_accuracy_sweep(net, xs.as_flattened(), ys, a, eps, clip, out, &mut ws())
+}
+
+fn minimal_epsilon(
+    net: &Net,
+    x: &[f32],
+    y: usize,
+    a: Attack,
+    eps_max: f32,
+    steps: u32,
+    clip: Option<Clip>,
+) -> Result<Option<f32>> {
+    metrics::minimal_epsilon(net, x, y, a, eps_max, steps, clip, &mut ws())
+}
+
+fn minimal_epsilon_stats(
+    net: &Net,
+    xs: &[[f32; 3]],
+    ys: &[usize],
+    a: Attack,
+    eps_max: f32,
+    steps: u32,
+    clip: Option<Clip>,
+) -> Result<metrics::MinimalEpsilon> {
+    metrics::minimal_epsilon_stats(
+        net,
+        xs.as_flattened(),
+        ys,
+        a,
+        eps_max,
+        steps,
+        clip,
+        &mut ws(),
+    )
+}
+
+fn perturb(
+    a: Attack,
+    net: &Net,
+    x: &[f32],
+    y: usize,
+    eps: f32,
+    clip: Option<Clip>,
+) -> Result<Vec<f32>> {
+    let mut adv = vec![f32::NAN; 3];
+    a.perturb(net, x, y, eps, clip, &mut adv, &mut ws())
+        .map(|()| adv)
+}
+
+fn lds_stats(
+    net: &Net,
+    xs: &[[f32; 3]],
+    rng: &mut Rng,
+    cfg: &VatConfig,
+) -> Result<metrics::LdsStats> {
+    metrics::lds_stats(net, xs.as_flattened(), rng, cfg, &mut ws())
 }
 
 const X: [f32; 3] = [0.1, -0.2, 0.3];
@@ -74,9 +175,9 @@ fn fgsm_rejects_bad_input() {
             );
         }
         // The boundary cases that are valid.
-        assert_eq!(fgsm(&net, &X, 0, 0.0, norm, None), Ok(X));
+        assert_eq!(fgsm(&net, &X, 0, 0.0, norm, None), Ok(X.to_vec()));
         let point = Clip { min: 0.2, max: 0.2 };
-        assert_eq!(fgsm(&net, &X, 1, 0.1, norm, Some(point)), Ok([0.2; 3]));
+        assert_eq!(fgsm(&net, &X, 1, 0.1, norm, Some(point)), Ok(vec![0.2; 3]));
     }
 }
 
@@ -131,7 +232,7 @@ fn pgd_with_eps_zero_is_the_identity() {
     for norm in [Norm::LInf, Norm::L2] {
         assert_eq!(
             pgd(&net, &X, 0, &Pgd::new(0.0, 10, norm)),
-            Ok(X),
+            Ok(X.to_vec()),
             "{norm:?}"
         );
     }
@@ -144,12 +245,12 @@ fn adversarial_training_rejects_bad_input_and_leaves_grad_untouched() {
     let ys = [0usize, 1, 0];
     let ok = AdversarialConfig::new(0.1);
     let run = |xs: &[[f32; 3]], ys: &[usize], cfg: &AdversarialConfig, w: f32| {
-        let mut grad = <Net as Parameters>::ZERO;
-        let r = adversarial_grad(&net, xs, ys, cfg, w, &mut grad);
+        let mut grad = <Net as Zeroed>::ZERO;
+        let r = adversarial_grad(&net, xs.as_flattened(), ys, cfg, w, &mut grad, &mut ws());
         if r.is_err() {
             assert_eq!(
                 grad,
-                <Net as Parameters>::ZERO,
+                <Net as Zeroed>::ZERO,
                 "gradient modified before the error {r:?}"
             );
         }
@@ -234,7 +335,7 @@ fn metrics_reject_bad_input() {
             Err(Error::InvalidEpsilon)
         );
         assert_eq!(
-            fgsm_a.perturb(&net, &X, 0, e, None),
+            perturb(fgsm_a, &net, &X, 0, e, None),
             Err(Error::InvalidEpsilon)
         );
     }
@@ -296,7 +397,7 @@ fn metrics_reject_bad_input() {
         Err(Error::EmptyBatch)
     );
     assert_eq!(
-        pgd0.perturb(&net, &X, 0, 0.1, None),
+        perturb(pgd0, &net, &X, 0, 0.1, None),
         Err(Error::ZeroIterations)
     );
     let mut rng = Rng::new(0);
@@ -338,10 +439,210 @@ fn errors_have_messages() {
         Error::EmptyBatch,
         Error::LengthMismatch,
         Error::InvalidRange,
+        Error::InvalidShape,
+        Error::WorkspaceTooSmall,
     ] {
         assert!(!e.to_string().is_empty());
     }
     assert!(Error::NonFiniteInput { sample: 3 }
         .to_string()
         .contains('3'));
+}
+
+#[test]
+fn wrong_widths_are_length_mismatches() {
+    let net = net();
+    let mut ws = ws();
+    let cfg = Pgd::new(0.1, 3, Norm::LInf);
+    let fgsm_a = Attack::Fgsm { norm: Norm::LInf };
+    // A sample or an output buffer one value too short or too long.
+    for (x, adv_len) in [
+        (&X[..2], 3),
+        (&[0.1, 0.2, 0.3, 0.4][..], 3),
+        (&X[..], 2),
+        (&X[..], 4),
+    ] {
+        let mut adv = vec![f32::NAN; adv_len];
+        assert_eq!(
+            attack::fgsm(&net, x, 0, 0.1, Norm::L2, None, &mut adv, &mut ws),
+            Err(Error::LengthMismatch),
+            "fgsm x {} adv {adv_len}",
+            x.len()
+        );
+        assert!(
+            adv.iter().all(|v| v.is_nan()),
+            "adv written before the error"
+        );
+        assert_eq!(
+            attack::pgd(&net, x, 0, &cfg, &mut adv, &mut ws),
+            Err(Error::LengthMismatch)
+        );
+        assert_eq!(
+            fgsm_a.perturb(&net, x, 0, 0.1, None, &mut adv, &mut ws),
+            Err(Error::LengthMismatch)
+        );
+    }
+    let mut dx = [0.0; 2];
+    assert_eq!(
+        vatic::supervised::input_gradient(&net, &X, 0, &mut dx, &mut ws),
+        Err(Error::LengthMismatch)
+    );
+    assert_eq!(
+        vatic::supervised::input_gradient(&net, &X[..2], 0, &mut [0.0; 3], &mut ws),
+        Err(Error::LengthMismatch)
+    );
+    assert_eq!(
+        metrics::minimal_epsilon(&net, &X[..2], 0, fgsm_a, 1.0, 4, None, &mut ws),
+        Err(Error::LengthMismatch)
+    );
+    // A batch that is not whole rows of the input width.
+    let xs = [X, [0.5, 0.5, -0.5]];
+    let flat = xs.as_flattened();
+    let ragged = &flat[..5];
+    let mut grad = <Net as Zeroed>::ZERO;
+    let cfg = AdversarialConfig::new(0.1);
+    assert_eq!(
+        adversarial_grad(&net, ragged, &[0, 1], &cfg, 1.0, &mut grad, &mut ws),
+        Err(Error::LengthMismatch)
+    );
+    assert_eq!(grad, <Net as Zeroed>::ZERO);
+    assert_eq!(
+        metrics::robust_accuracy(&net, ragged, &[0, 1], fgsm_a, 0.1, None, &mut ws),
+        Err(Error::LengthMismatch)
+    );
+    assert_eq!(
+        metrics::minimal_epsilon_stats(&net, ragged, &[0, 1], fgsm_a, 1.0, 4, None, &mut ws),
+        Err(Error::LengthMismatch)
+    );
+    assert_eq!(
+        metrics::lds_stats(
+            &net,
+            ragged,
+            &mut Rng::new(0),
+            &VatConfig::new(0.1),
+            &mut ws
+        ),
+        Err(Error::LengthMismatch)
+    );
+    let mut zs = [0.0; 4];
+    assert_eq!(
+        vatic::pass::logits(&net, ragged, &mut zs, &mut ws),
+        Err(Error::LengthMismatch)
+    );
+    // Logits buffer of the wrong size for the batch.
+    let mut zs = [0.0; 3];
+    assert_eq!(
+        vatic::pass::logits(&net, flat, &mut zs, &mut ws),
+        Err(Error::LengthMismatch)
+    );
+    assert_eq!(
+        vatic::pass::predict(&net, &X[..2], &mut ws),
+        Err(Error::LengthMismatch)
+    );
+}
+
+#[test]
+fn workspaces_smaller_than_one_sample_are_refused() {
+    let net = net();
+    let one = Net::WORKSPACE_ONE;
+    assert_eq!(one, net.shape().workspace_len(1));
+    let xs = [X, [0.5, 0.5, -0.5]];
+    let flat = xs.as_flattened();
+    let ys = [0usize, 1];
+    let fgsm_a = Attack::Fgsm { norm: Norm::L2 };
+    let pgd_a = Attack::Pgd {
+        norm: Norm::LInf,
+        iterations: 3,
+    };
+    for len in [0, 1, one / 2, one - 1] {
+        let mut small = vec![0.0; len];
+        let mut adv = vec![f32::NAN; 3];
+        let ws = &mut small[..];
+        assert_eq!(
+            attack::fgsm(&net, &X, 0, 0.1, Norm::LInf, None, &mut adv, ws),
+            Err(Error::WorkspaceTooSmall),
+            "fgsm, workspace {len}"
+        );
+        assert!(
+            adv.iter().all(|v| v.is_nan()),
+            "adv written before the error"
+        );
+        assert_eq!(
+            attack::pgd(&net, &X, 0, &Pgd::new(0.1, 3, Norm::L2), &mut adv, ws),
+            Err(Error::WorkspaceTooSmall)
+        );
+        assert_eq!(
+            pgd_a.perturb(&net, &X, 0, 0.1, None, &mut adv, ws),
+            Err(Error::WorkspaceTooSmall)
+        );
+        let mut grad = <Net as Zeroed>::ZERO;
+        let cfg = AdversarialConfig::new(0.1);
+        assert_eq!(
+            adversarial_grad(&net, flat, &ys, &cfg, 1.0, &mut grad, ws),
+            Err(Error::WorkspaceTooSmall)
+        );
+        assert_eq!(
+            grad,
+            <Net as Zeroed>::ZERO,
+            "gradient modified before the error"
+        );
+        assert_eq!(
+            metrics::robust_accuracy(&net, flat, &ys, fgsm_a, 0.1, None, ws),
+            Err(Error::WorkspaceTooSmall)
+        );
+        let mut out = [0.0; 2];
+        assert_eq!(
+            metrics::robust_accuracy_sweep(&net, flat, &ys, pgd_a, &[0.0, 0.1], None, &mut out, ws),
+            Err(Error::WorkspaceTooSmall)
+        );
+        assert_eq!(
+            metrics::minimal_epsilon(&net, &X, 0, pgd_a, 1.0, 4, None, ws),
+            Err(Error::WorkspaceTooSmall)
+        );
+        assert_eq!(
+            metrics::minimal_epsilon_stats(&net, flat, &ys, fgsm_a, 1.0, 4, None, ws),
+            Err(Error::WorkspaceTooSmall)
+        );
+        assert_eq!(
+            metrics::lds_stats(&net, flat, &mut Rng::new(0), &VatConfig::new(0.1), ws),
+            Err(Error::WorkspaceTooSmall)
+        );
+        assert_eq!(
+            vatic::supervised::input_gradient(&net, &X, 0, &mut [0.0; 3], ws),
+            Err(Error::WorkspaceTooSmall)
+        );
+        let mut zs = [0.0; 4];
+        assert_eq!(
+            vatic::pass::logits(&net, flat, &mut zs, ws),
+            Err(Error::WorkspaceTooSmall)
+        );
+        assert_eq!(
+            vatic::pass::predict(&net, &X, ws),
+            Err(Error::WorkspaceTooSmall)
+        );
+    }
+    // One sample's workspace is enough for everything (one sample per block).
+    let mut ws = vec![0.0; one];
+    let mut adv = [0.0; 3];
+    attack::pgd(&net, &X, 0, &Pgd::new(0.1, 3, Norm::L2), &mut adv, &mut ws).unwrap();
+    assert_eq!(pgd(&net, &X, 0, &Pgd::new(0.1, 3, Norm::L2)).unwrap(), adv);
+    let mut out = [0.0; 2];
+    metrics::robust_accuracy_sweep(&net, flat, &ys, pgd_a, &[0.0, 0.1], None, &mut out, &mut ws)
+        .unwrap();
+    let s = metrics::minimal_epsilon_stats(&net, flat, &ys, pgd_a, 1.0, 4, None, &mut ws).unwrap();
+    assert_eq!(
+        s,
+        minimal_epsilon_stats(&net, &xs, &ys, pgd_a, 1.0, 4, None).unwrap()
+    );
+    let mut grad = <Net as Zeroed>::ZERO;
+    adversarial_grad(
+        &net,
+        flat,
+        &ys,
+        &AdversarialConfig::new(0.1),
+        1.0,
+        &mut grad,
+        &mut ws,
+    )
+    .unwrap();
 }

@@ -4,16 +4,100 @@
 //! explicit count, minimal ε is a bisection boundary of the attack, and the summaries agree
 //! with per-sample recomputations.
 
-use vatic::attack::{fgsm, pgd, Norm, Pgd};
-use vatic::metrics::{
-    lds_stats, minimal_epsilon, minimal_epsilon_stats, robust_accuracy, robust_accuracy_sweep,
-    Attack,
-};
+mod common;
+
+use vatic::attack::{self, Clip, Norm, Pgd};
+use vatic::metrics::{self, Attack};
 use vatic::optim::{Adam, AdamConfig, Optimizer};
 use vatic::vat::VatConfig;
-use vatic::{supervised, Activation, Mlp, Network, Parameters, Rng};
+use vatic::{pass, supervised, Activation, Mlp, Parameters, Result, Rng, Zeroed};
 
 type Net = Mlp<2, 16, 2>;
+
+fn ws() -> Vec<f32> {
+    vec![0.0; Net::WORKSPACE]
+}
+
+fn predict(net: &Net, x: &[f32]) -> usize {
+    pass::predict(net, x, &mut ws()).unwrap()
+}
+
+fn accuracy(net: &Net, xs: &[[f32; 2]], ys: &[usize]) -> f32 {
+    supervised::accuracy(net, xs.as_flattened(), ys, &mut ws()).unwrap()
+}
+
+fn fgsm(
+    net: &Net,
+    x: &[f32],
+    y: usize,
+    eps: f32,
+    norm: Norm,
+    clip: Option<Clip>,
+) -> Result<[f32; 2]> {
+    let mut adv = [f32::NAN; 2];
+    attack::fgsm(net, x, y, eps, norm, clip, &mut adv, &mut ws()).map(|()| adv)
+}
+
+fn pgd(net: &Net, x: &[f32], y: usize, cfg: &Pgd) -> Result<[f32; 2]> {
+    let mut adv = [f32::NAN; 2];
+    attack::pgd(net, x, y, cfg, &mut adv, &mut ws()).map(|()| adv)
+}
+
+fn robust_accuracy(
+    net: &Net,
+    xs: &[[f32; 2]],
+    ys: &[usize],
+    a: Attack,
+    eps: f32,
+    clip: Option<Clip>,
+) -> Result<f32> {
+    metrics::robust_accuracy(net, xs.as_flattened(), ys, a, eps, clip, &mut ws())
+}
+
+fn robust_accuracy_sweep(
+    net: &Net,
+    xs: &[[f32; 2]],
+    ys: &[usize],
+    a: Attack,
+    eps: &[f32],
+    clip: Option<Clip>,
+    out: &mut [f32],
+) -> Result<()> {
+    metrics::robust_accuracy_sweep(net, xs.as_flattened(), ys, a, eps, clip, out, &mut ws())
+}
+
+fn minimal_epsilon(
+    net: &Net,
+    x: &[f32],
+    y: usize,
+    a: Attack,
+    eps_max: f32,
+    steps: u32,
+    clip: Option<Clip>,
+) -> Result<Option<f32>> {
+    metrics::minimal_epsilon(net, x, y, a, eps_max, steps, clip, &mut ws())
+}
+
+fn minimal_epsilon_stats(
+    net: &Net,
+    xs: &[[f32; 2]],
+    ys: &[usize],
+    a: Attack,
+    eps_max: f32,
+    steps: u32,
+    clip: Option<Clip>,
+) -> Result<metrics::MinimalEpsilon> {
+    metrics::minimal_epsilon_stats(
+        net,
+        xs.as_flattened(),
+        ys,
+        a,
+        eps_max,
+        steps,
+        clip,
+        &mut ws(),
+    )
+}
 
 /// Two Gaussian blobs at (±1, 0.3·(±1)) with σ = 0.35: separable up to a few outliers.
 fn blobs(seed: u64, n: usize) -> (Vec<[f32; 2]>, Vec<usize>) {
@@ -32,17 +116,19 @@ fn blobs(seed: u64, n: usize) -> (Vec<[f32; 2]>, Vec<usize>) {
 fn trained() -> (Net, Vec<[f32; 2]>, Vec<usize>) {
     let (xs, ys) = blobs(11, 60);
     let mut net: Net = Mlp::new(Activation::Relu, &mut Rng::new(3));
-    let mut grad = <Net as Parameters>::ZERO;
+    let mut grad = <Net as Zeroed>::ZERO;
     let mut opt = Adam::new(AdamConfig {
         lr: 0.05,
         ..AdamConfig::DEFAULT
     });
+    let mut ws = ws();
     for _ in 0..300 {
         grad.zero();
-        supervised::cross_entropy_grad(&net, &xs, &ys, 1.0, &mut grad).unwrap();
+        supervised::cross_entropy_grad(&net, xs.as_flattened(), &ys, 1.0, &mut grad, &mut ws)
+            .unwrap();
         opt.step(&mut net, &grad);
     }
-    let acc = supervised::accuracy(&net, &xs, &ys).unwrap();
+    let acc = accuracy(&net, &xs, &ys);
     assert!(acc >= 0.95, "training failed: accuracy {acc}");
     let (tx, ty) = blobs(12, 80);
     (net, tx, ty)
@@ -69,7 +155,7 @@ fn robust_accuracy_at_eps_zero_is_clean_accuracy() {
     // Also an untrained network, whose accuracy is far from 1 (misclassified samples count).
     let random: Net = Mlp::new(Activation::Tanh, &mut Rng::new(99));
     for n in [&net, &random] {
-        let clean = supervised::accuracy(n, &xs, &ys).unwrap();
+        let clean = accuracy(n, &xs, &ys);
         for a in attacks() {
             assert_eq!(
                 robust_accuracy(n, &xs, &ys, a, 0.0, None).unwrap(),
@@ -78,7 +164,7 @@ fn robust_accuracy_at_eps_zero_is_clean_accuracy() {
             );
         }
     }
-    let clean_random = supervised::accuracy(&random, &xs, &ys).unwrap();
+    let clean_random = accuracy(&random, &xs, &ys);
     assert!(
         clean_random < 0.9,
         "the untrained net is too good: {clean_random}"
@@ -97,6 +183,27 @@ fn pgd_robust_accuracy_is_non_increasing_in_eps_and_matches_a_direct_count() {
         let mut out = vec![0.0; eps.len()];
         robust_accuracy_sweep(&net, &xs, &ys, attack, &eps, None, &mut out).unwrap();
         println!("PGD {norm:?}: {out:?}");
+        // The run-time network with the same parameters, and a one-sample workspace, agree.
+        let seq = common::sequential(&net);
+        let mut seq_out = vec![0.0; eps.len()];
+        let mut small = common::ws_one(&seq);
+        let flat = xs.as_flattened();
+        metrics::robust_accuracy_sweep(
+            &seq,
+            flat,
+            &ys,
+            attack,
+            &eps,
+            None,
+            &mut seq_out,
+            &mut small,
+        )
+        .unwrap();
+        assert_eq!(
+            common::bits(&seq_out),
+            common::bits(&out),
+            "{norm:?}: Sequential sweep"
+        );
         for w in out.windows(2) {
             assert!(w[1] <= w[0], "{norm:?}: robust accuracy increased: {out:?}");
         }
@@ -109,7 +216,7 @@ fn pgd_robust_accuracy_is_non_increasing_in_eps_and_matches_a_direct_count() {
             // Independent count with the public PGD: correct before and after the attack.
             let mut correct = 0;
             for (x, &y) in xs.iter().zip(&ys) {
-                if net.predict(x) != y {
+                if predict(&net, x) != y {
                     continue;
                 }
                 let adv = if e == 0.0 {
@@ -117,7 +224,7 @@ fn pgd_robust_accuracy_is_non_increasing_in_eps_and_matches_a_direct_count() {
                 } else {
                     pgd(&net, x, y, &Pgd::new(e, 10, norm)).unwrap()
                 };
-                if net.predict(&adv) == y {
+                if predict(&net, &adv) == y {
                     correct += 1;
                 }
             }
@@ -141,9 +248,9 @@ fn minimal_epsilon_is_a_boundary_of_the_attack() {
     for norm in [Norm::LInf, Norm::L2] {
         let attack = Attack::Fgsm { norm };
         for (i, (x, &y)) in xs.iter().zip(&ys).enumerate() {
-            let fooled = |e: f32| net.predict(&fgsm(&net, x, y, e, norm, None).unwrap()) != y;
+            let fooled = |e: f32| predict(&net, &fgsm(&net, x, y, e, norm, None).unwrap()) != y;
             let got = minimal_epsilon(&net, x, y, attack, eps_max, steps, None).unwrap();
-            if net.predict(x) != y {
+            if predict(&net, x) != y {
                 assert_eq!(got, Some(0.0), "sample {i}: misclassified");
                 continue;
             }
@@ -183,7 +290,7 @@ fn minimal_epsilon_is_a_boundary_of_the_attack() {
     let random: Net = Mlp::new(Activation::Tanh, &mut Rng::new(99));
     let mut mis = 0;
     for (x, &y) in xs.iter().zip(&ys) {
-        if random.predict(x) != y {
+        if predict(&random, x) != y {
             let a = Attack::Pgd {
                 norm: Norm::L2,
                 iterations: 3,
@@ -201,7 +308,7 @@ fn minimal_epsilon_is_a_boundary_of_the_attack() {
     assert_eq!(s.misclassified, mis);
     // A resisting sample: the attack cannot succeed within a tiny radius.
     let (x, y) = (xs[0], ys[0]);
-    assert_eq!(net.predict(&x), y);
+    assert_eq!(predict(&net, &x), y);
     let r = minimal_epsilon(
         &net,
         &x,
@@ -228,7 +335,7 @@ fn minimal_epsilon_stats_agree_with_per_sample_results() {
         let (mut mis, mut res) = (0, 0);
         let (mut lo, mut hi) = (f32::INFINITY, 0.0f32);
         for (x, &y) in xs.iter().zip(&ys) {
-            if net.predict(x) != y {
+            if predict(&net, x) != y {
                 mis += 1;
                 continue;
             }
@@ -278,7 +385,8 @@ fn lds_stats_mean_is_at_most_max() {
             iterations: k,
             ..VatConfig::new(0.5)
         };
-        let s = lds_stats(&net, &xs, &mut Rng::new(4), &cfg).unwrap();
+        let s =
+            metrics::lds_stats(&net, xs.as_flattened(), &mut Rng::new(4), &cfg, &mut ws()).unwrap();
         assert!(s.mean >= 0.0 && s.mean <= s.max, "{s:?}");
         assert!(s.max > 0.0);
         // The most sensitive point is more sensitive than the average one.

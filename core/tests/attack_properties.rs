@@ -7,8 +7,8 @@
 //! `f32::EPSILON · (|x| + ε)` per coordinate (and `√IN` times that in L2).
 
 use proptest::prelude::*;
-use vatic::attack::{self, fgsm, normalize, pgd, project, sign, Clip, Norm, Pgd};
-use vatic::{Activation, Mlp, Parameters, Rng};
+use vatic::attack::{self, normalize, project, sign, Clip, Norm, Pgd};
+use vatic::{pass, Activation, Mlp, Network, Rng, Zeroed};
 
 const IN: usize = 8;
 type Net = Mlp<IN, 12, 4>;
@@ -20,6 +20,39 @@ fn net(seed: u64, tanh: bool) -> Net {
         Activation::Relu
     };
     Mlp::new(act, &mut Rng::new(seed))
+}
+
+fn ws<N: Network>(net: &N) -> Vec<f32> {
+    vec![0.0; net.shape().workspace_len(1)]
+}
+
+fn fgsm<N: Network, const D: usize>(
+    net: &N,
+    x: &[f32; D],
+    y: usize,
+    eps: f32,
+    norm: Norm,
+    clip: Option<Clip>,
+) -> vatic::Result<[f32; D]> {
+    let mut adv = [f32::NAN; D];
+    attack::fgsm(net, x, y, eps, norm, clip, &mut adv, &mut ws(net)).map(|()| adv)
+}
+
+fn pgd<N: Network, const D: usize>(
+    net: &N,
+    x: &[f32; D],
+    y: usize,
+    cfg: &Pgd,
+) -> vatic::Result<[f32; D]> {
+    let mut adv = [f32::NAN; D];
+    attack::pgd(net, x, y, cfg, &mut adv, &mut ws(net)).map(|()| adv)
+}
+
+/// `(CE, ∇_x CE)` of one sample.
+fn input_gradient<N: Network, const D: usize>(net: &N, x: &[f32; D], y: usize) -> (f32, [f32; D]) {
+    let mut g = [f32::NAN; D];
+    let ce = vatic::supervised::input_gradient(net, x, y, &mut g, &mut ws(net)).unwrap();
+    (ce, g)
 }
 
 fn linf(a: &[f32; IN], b: &[f32; IN]) -> f64 {
@@ -84,7 +117,7 @@ proptest! {
         x in prop::array::uniform8(-3.0f32..3.0), eps in 0.01f32..2.0,
     ) {
         let net = net(seed, tanh);
-        let (_, g) = vatic::supervised::input_gradient(&net, &x, y).unwrap();
+        let (_, g) = input_gradient(&net, &x, y);
         let adv = fgsm(&net, &x, y, eps, Norm::L2, None).unwrap();
         let n = l2(&adv, &x);
         let tol = 1e-5 * eps as f64 + (IN as f64).sqrt() * slack(&x, eps);
@@ -213,8 +246,8 @@ fn normalize_keeps_zero_vectors_zero() {
 fn zero_input_gradient_gives_no_perturbation() {
     // All weights zero: logits constant, ∇_x CE = 0 exactly, so sign(0) = 0 and the L2 step
     // normalises a zero vector: x_adv = x for every attack, and nothing is NaN.
-    let mut net = <Net as Parameters>::ZERO;
-    net.output.bias = [0.3, -0.1, 0.0, 0.2];
+    let mut net = <Net as Zeroed>::ZERO;
+    net.layers.next.bias = [0.3, -0.1, 0.0, 0.2];
     let x = [0.5f32, -1.0, 2.0, 0.0, 0.25, -0.75, 1.5, 3.0];
     for norm in [Norm::LInf, Norm::L2] {
         assert_eq!(fgsm(&net, &x, 1, 0.5, norm, None).unwrap(), x);
@@ -276,14 +309,14 @@ fn normalize_follows_the_spec_formula_at_every_scale() {
 fn l2_attack_steps_have_norm_eps_for_confident_predictions() {
     for scale in [10.0f32, 50.0, 80.0] {
         let mut net: Mlp<4, 8, 3> = Mlp::new(Activation::Relu, &mut Rng::new(1));
-        for r in &mut net.output.weight {
+        for r in &mut net.layers.next.weight {
             for w in r.iter_mut() {
                 *w *= scale;
             }
         }
         let x = [1.0f32, -0.5, 0.3, 2.0];
-        let y = vatic::Network::predict(&net, &x);
-        let (_, g) = vatic::supervised::input_gradient(&net, &x, y).unwrap();
+        let y = pass::predict(&net, &x, &mut ws(&net)).unwrap();
+        let (_, g) = input_gradient(&net, &x, y);
         if g.iter().all(|&v| v == 0.0) {
             continue; // the gradient underflowed to exactly zero: no direction exists
         }
@@ -301,8 +334,7 @@ fn l2_attack_steps_have_norm_eps_for_confident_predictions() {
             (r - eps).abs() < 1e-5,
             "scale {scale}: L2 FGSM ‖r‖ = {r}, ε = {eps}"
         );
-        let adv =
-            vatic::attack::pgd(&net, &x, y, &vatic::attack::Pgd::new(eps, 3, Norm::L2)).unwrap();
+        let adv = pgd(&net, &x, y, &Pgd::new(eps, 3, Norm::L2)).unwrap();
         let r = norm(&adv);
         assert!(
             r > 0.9 * eps && r <= eps * (1.0 + 1e-6),

@@ -1,46 +1,60 @@
 //! Small training runs that must learn: XOR and two moons, with SGD and Adam, one and two
-//! hidden layers. Deterministic (fixed seeds), so a regression shows as a drop below the bar.
+//! hidden layers, compile-time and run-time networks. Deterministic (fixed seeds), so a
+//! regression shows as a drop below the bar.
 
+mod common;
+
+use common::{bits, flat, sequential};
 use vatic::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
-use vatic::{supervised, Activation, Mlp, Mlp2, Network, Rng};
+use vatic::{supervised, Activation, Mlp, Mlp2, Network, Rng, BLOCK};
 
-fn train<N: Network<2, 2>, O: Optimizer<N>>(
+fn train<N: Network + Clone, O: Optimizer<N>>(
     net: &mut N,
     opt: &mut O,
-    xs: &[[f32; 2]],
+    xs: &[f32],
     ys: &[usize],
     epochs: usize,
 ) -> f32 {
-    let mut grad = N::ZERO;
+    let mut grad = net.clone();
+    grad.zero();
+    let mut ws = vec![0.0; net.shape().workspace_len(BLOCK)];
     let mut first = f32::NAN;
     for e in 0..epochs {
         grad.zero();
-        let loss = supervised::cross_entropy_grad(net, xs, ys, 1.0, &mut grad).unwrap();
+        let loss = supervised::cross_entropy_grad(net, xs, ys, 1.0, &mut grad, &mut ws).unwrap();
         if e == 0 {
             first = loss;
         }
         opt.step(net, &grad);
         opt.end_epoch();
     }
-    let last = supervised::cross_entropy_loss(net, xs, ys).unwrap();
+    let last = supervised::cross_entropy_loss(net, xs, ys, &mut ws).unwrap();
     assert!(last < first, "loss went from {first} to {last}");
-    supervised::accuracy(net, xs, ys).unwrap()
+    supervised::accuracy(net, xs, ys, &mut ws).unwrap()
 }
 
 #[test]
 fn xor_with_adam_and_tanh() {
-    let xs = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
+    let xs = [
+        0.0, 0.0, /* */ 0.0, 1.0, /* */ 1.0, 0.0, /* */ 1.0, 1.0,
+    ];
     let ys = [0, 1, 1, 0];
     let mut net: Mlp<2, 8, 2> = Mlp::new(Activation::Tanh, &mut Rng::new(1));
-    let mut opt = Adam::new(AdamConfig {
+    let config = AdamConfig {
         lr: 0.05,
         ..AdamConfig::DEFAULT
-    });
+    };
+    let mut seq = sequential(&net);
+    let mut opt = Adam::new(config);
     assert_eq!(train(&mut net, &mut opt, &xs, &ys, 300), 1.0);
+    // The run-time network with the same start, trained by `Adam::like`, ends on the same bits.
+    let mut opt = Adam::like(config, &seq);
+    assert_eq!(train(&mut seq, &mut opt, &xs, &ys, 300), 1.0);
+    assert_eq!(bits(seq.params()), bits(&flat(&net)));
 }
 
 /// Two interleaved half circles with Gaussian noise (scikit-learn's `make_moons` recipe).
-fn moons(n: usize, noise: f32, rng: &mut Rng) -> (Vec<[f32; 2]>, Vec<usize>) {
+fn moons(n: usize, noise: f32, rng: &mut Rng) -> (Vec<f32>, Vec<usize>) {
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
     for i in 0..n {
         let label = i % 2;
@@ -50,7 +64,8 @@ fn moons(n: usize, noise: f32, rng: &mut Rng) -> (Vec<[f32; 2]>, Vec<usize>) {
         } else {
             (1.0 - t.cos(), 0.5 - t.sin())
         };
-        xs.push([x + noise * rng.normal(), y + noise * rng.normal()]);
+        xs.push(x + noise * rng.normal());
+        xs.push(y + noise * rng.normal());
         ys.push(label);
     }
     (xs, ys)
@@ -61,14 +76,19 @@ fn two_moons_with_momentum_sgd_and_relu() {
     let mut rng = Rng::new(2);
     let (xs, ys) = moons(200, 0.1, &mut rng);
     let mut net: Mlp<2, 32, 2> = Mlp::new(Activation::Relu, &mut rng);
-    let mut opt = Sgd::new(SgdConfig {
+    let config = SgdConfig {
         lr: 0.1,
         momentum: 0.9,
         weight_decay: 0.0,
         lr_decay: 0.999,
-    });
+    };
+    let mut seq = sequential(&net);
+    let mut opt = Sgd::new(config);
     let acc = train(&mut net, &mut opt, &xs, &ys, 1500);
     assert!(acc >= 0.97, "train accuracy {acc}");
+    let mut opt = Sgd::like(config, &seq);
+    assert_eq!(train(&mut seq, &mut opt, &xs, &ys, 1500), acc);
+    assert_eq!(bits(seq.params()), bits(&flat(&net)));
 }
 
 #[test]

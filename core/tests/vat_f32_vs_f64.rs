@@ -7,9 +7,9 @@
 //! finite-difference direction's cosines for ξ ∈ {1e-6, 1e-4, 1e-3, 1e-2} are printed (run
 //! with `--nocapture`) and only their robust part is asserted.
 
-mod vat_common;
+mod common;
 
-use vat_common::*;
+use common::*;
 use vatic::vat::{self, Direction, VatConfig};
 use vatic::{Activation, Mlp, Rng};
 
@@ -19,24 +19,25 @@ type Net = Mlp<64, 128, 10>;
 
 struct Setup {
     net: Net,
-    xs: Vec<[f32; 64]>,
-    d0s: Vec<[f32; 64]>,
+    xs: Vec<Vec<f32>>,
+    d0s: Vec<Vec<f32>>,
     hs: Vec<Vec<Vec<f64>>>,
 }
 
 fn setup() -> Setup {
     let net: Net = Mlp::new(Activation::Relu, &mut Rng::new(2024));
     let mut rng = Rng::new(7);
-    let xs = normal_inputs::<64>(&mut rng, SAMPLES, 1.0);
-    let d0s = normal_inputs::<64>(&mut rng, SAMPLES, 1.0);
-    let r = net.to_ref();
+    let rows = |v: Vec<f32>| v.chunks(64).map(<[f32]>::to_vec).collect::<Vec<_>>();
+    let xs = rows(normal_inputs(&mut rng, 64, SAMPLES, 1.0));
+    let d0s = rows(normal_inputs(&mut rng, 64, SAMPLES, 1.0));
+    let r = RefNet::of(&net);
     let hs = xs.iter().map(|x| vat_hessian(&r, &to64(x))).collect();
     Setup { net, xs, d0s, hs }
 }
 
-fn core_dir(net: &Net, x: &[f32; 64], d0: &[f32; 64], cfg: &VatConfig) -> Vec<f64> {
-    let mut d = *d0;
-    vat::power_iteration(net, x, &mut d, cfg).unwrap();
+fn core_dir(net: &Net, x: &[f32], d0: &[f32], cfg: &VatConfig) -> Vec<f64> {
+    let mut d = d0.to_vec();
+    vat::power_iteration(net, x, &mut d, cfg, &mut [0.0; Net::WORKSPACE_ONE]).unwrap();
     to64(&d)
 }
 
@@ -49,7 +50,7 @@ fn summary(mut v: Vec<f64>) -> (f64, f64) {
 fn exact_direction_matches_f64_on_every_sample() {
     let s = setup();
     // ReLU masks of f32 and f64 agree when no pre-activation is within rounding of 0.
-    let r = s.net.to_ref();
+    let r = RefNet::of(&s.net);
     let kink =
         s.xs.iter()
             .map(|x| r.min_abs_preact(&to64(x)))
@@ -89,7 +90,7 @@ fn finite_difference_direction_vs_f64_exact() {
 
     // The same finite difference in f64, per ξ: it separates what f32 rounding costs from what
     // ξ itself costs (truncation, and ReLU masks that change between x and x + ξd).
-    let r = s.net.to_ref();
+    let r = RefNet::of(&s.net);
     let f64_fd = |xi: f64| -> Vec<f64> {
         (0..SAMPLES)
             .map(|i| {

@@ -6,27 +6,28 @@
 
 #![allow(clippy::needless_range_loop)] // index loops read closer to the formulas
 
-mod vat_common;
+mod common;
 
-use vat_common::*;
+use common::*;
 use vatic::vat::{self, Direction, VatConfig};
-use vatic::{Activation, Network, Parameters, Rng};
+use vatic::{Activation, DenseMut, DenseRef, Network, Parameters, Rng};
 
 /// `f(x) = W x + b`, written here against the public traits (so it also checks that the core's
-/// VAT is generic over any `Network`).
+/// VAT is generic over any `Network`, not only the crate's own `Net` and `Sequential`).
 #[derive(Clone, Debug)]
 struct Linear<const IN: usize, const OUT: usize> {
     w: [[f32; IN]; OUT],
     b: [f32; OUT],
 }
 
-impl<const IN: usize, const OUT: usize> Parameters for Linear<IN, OUT> {
+impl<const IN: usize, const OUT: usize> Linear<IN, OUT> {
     const ZERO: Self = Linear {
         w: [[0.0; IN]; OUT],
         b: [0.0; OUT],
     };
-    const COUNT: usize = OUT * IN + OUT;
+}
 
+impl<const IN: usize, const OUT: usize> Parameters for Linear<IN, OUT> {
     fn tensors(&self) -> impl Iterator<Item = &[f32]> {
         [self.w.as_flattened(), &self.b[..]].into_iter()
     }
@@ -36,52 +37,31 @@ impl<const IN: usize, const OUT: usize> Parameters for Linear<IN, OUT> {
     }
 }
 
-impl<const IN: usize, const OUT: usize> Network<IN, OUT> for Linear<IN, OUT> {
-    type Trace = [f32; IN];
-    const EMPTY_TRACE: Self::Trace = [0.0; IN];
-
-    fn forward(&self, x: &[f32; IN], trace: &mut Self::Trace) -> [f32; OUT] {
-        *trace = *x;
-        core::array::from_fn(|o| {
-            self.w[o].iter().zip(x).map(|(w, v)| w * v).sum::<f32>() + self.b[o]
-        })
-    }
-
-    fn backward(
-        &self,
-        trace: &Self::Trace,
-        dlogits: &[f32; OUT],
-        grad: Option<&mut Self>,
-        dx: Option<&mut [f32; IN]>,
-    ) {
-        if let Some(g) = grad {
-            for o in 0..OUT {
-                for i in 0..IN {
-                    g.w[o][i] += dlogits[o] * trace[i];
-                }
-                g.b[o] += dlogits[o];
-            }
-        }
-        if let Some(dx) = dx {
-            for i in 0..IN {
-                dx[i] = (0..OUT).map(|o| self.w[o][i] * dlogits[o]).sum();
-            }
-        }
-    }
-
-    fn jvp(&self, _trace: &Self::Trace, v: &[f32; IN]) -> [f32; OUT] {
-        core::array::from_fn(|o| self.w[o].iter().zip(v).map(|(w, t)| w * t).sum())
-    }
-
+impl<const IN: usize, const OUT: usize> Network for Linear<IN, OUT> {
     fn activation(&self) -> Activation {
         Activation::Relu
     }
 
-    fn init(&mut self, rng: &mut Rng) {
-        for row in &mut self.w {
-            rng.fill_normal(row);
-        }
-        self.b = [0.0; OUT];
+    fn set_activation(&mut self, _: Activation) {}
+
+    fn depth(&self) -> usize {
+        1
+    }
+
+    fn layer(&self, l: usize) -> Option<DenseRef<'_>> {
+        (l == 0).then_some(DenseRef {
+            weight: self.w.as_flattened(),
+            bias: &self.b,
+            inputs: IN,
+        })
+    }
+
+    fn layer_mut(&mut self, l: usize) -> Option<DenseMut<'_>> {
+        (l == 0).then_some(DenseMut {
+            weight: self.w.as_flattened_mut(),
+            bias: &mut self.b,
+            inputs: IN,
+        })
     }
 }
 
@@ -150,7 +130,12 @@ fn setup(seed: u64) -> (Linear<IN, OUT>, [f32; IN], Vec<f64>, Vec<Vec<f64>>) {
 }
 
 fn starts(seed: u64, n: usize) -> Vec<[f32; IN]> {
-    normal_inputs::<IN>(&mut Rng::new(seed), n, 1.0)
+    let flat = normal_inputs(&mut Rng::new(seed), IN, n, 1.0);
+    flat.chunks(IN).map(|c| c.try_into().unwrap()).collect()
+}
+
+fn ws(net: &Linear<IN, OUT>) -> Vec<f32> {
+    vec![0.0; net.shape().workspace_len(1)]
 }
 
 fn core_direction(
@@ -160,7 +145,7 @@ fn core_direction(
     cfg: &VatConfig,
 ) -> Vec<f64> {
     let mut d = *d0;
-    vat::power_iteration(net, x, &mut d, cfg).unwrap();
+    vat::power_iteration(net, x, &mut d, cfg, &mut ws(net)).unwrap();
     to64(&d)
 }
 
@@ -234,13 +219,14 @@ fn lds_is_half_eps_squared_lambda_max_for_small_eps() {
                     iterations: 30,
                     direction,
                 };
-                let s = vat::virtual_adversarial(&net, &x, &d0, &cfg).unwrap();
-                let lds = s.lds as f64;
+                let mut r_vadv = [0.0f32; IN];
+                let lds = vat::virtual_adversarial(&net, &x, &d0, &cfg, &mut r_vadv, &mut ws(&net))
+                    .unwrap() as f64;
                 // The core's LDS is the f64 KL at its own r_vadv, up to f32 rounding: the KL
                 // is a sum of p·(log p − log q) with log-probabilities of size ~1.4, so its
                 // absolute error is a few ulp of 1.4, ~5e-7 (measured 1.4e-7 at ε = 0.0125) …
                 let zq: Vec<f64> = (0..OUT)
-                    .map(|o| dot(&w64[o], &add32(&x, &s.r_vadv)) + net.b[o] as f64)
+                    .map(|o| dot(&w64[o], &add32(&x, &r_vadv)) + net.b[o] as f64)
                     .collect();
                 let exact = kl(&z, &zq);
                 assert!(
