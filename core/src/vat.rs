@@ -304,15 +304,20 @@ fn copy(dst: &mut [f32], src: &[f32]) {
     }
 }
 
-/// Checks a sample and a direction of the input width.
-fn sample_and_direction<N: Network + ?Sized>(net: &N, x: &[f32], d: &[f32]) -> Result<()> {
+/// Checks a sample and a direction of the input width, and a workspace of at least one sample.
+fn sample_and_direction<N: Network + ?Sized>(
+    net: &N,
+    x: &[f32],
+    d: &[f32],
+    ws: &[f32],
+) -> Result<()> {
     let w = net.width(0);
     if x.len() != w || d.len() != w {
         return Err(Error::LengthMismatch);
     }
     check::batch(x, w, None, 0)?;
     check::batch(d, w, None, 0).map_err(|_| Error::NonFiniteInput { sample: 1 })?;
-    Ok(())
+    workspace::block(&net.shape(), ws).map(|_| ())
 }
 
 /// The unit direction after `K` power iterations from the start direction in `d` (overwritten).
@@ -330,7 +335,7 @@ pub fn power_iteration<N: Network + ?Sized>(
     ws: &mut [f32],
 ) -> Result<()> {
     cfg.validate()?;
-    sample_and_direction(net, x, d)?;
+    sample_and_direction(net, x, d, ws)?;
     let mut b = Bufs::carve(&net.shape(), 1, ws)?;
     copy(b.ds, d);
     pass::forward(net, x, b.clean, b.zs);
@@ -370,7 +375,7 @@ pub fn virtual_adversarial<N: Network + ?Sized>(
     ws: &mut [f32],
 ) -> Result<f32> {
     cfg.validate()?;
-    sample_and_direction(net, x, d0)?;
+    sample_and_direction(net, x, d0, ws)?;
     if r_vadv.len() != x.len() {
         return Err(Error::LengthMismatch);
     }
@@ -396,7 +401,7 @@ pub fn lds<N: Network + ?Sized>(
     ws: &mut [f32],
 ) -> Result<f32> {
     cfg.validate()?;
-    sample_and_direction(net, x, d0)?;
+    sample_and_direction(net, x, d0, ws)?;
     let mut b = Bufs::carve(&net.shape(), 1, ws)?;
     copy(b.ds, d0);
     block(net, x, cfg, None, BlockTerms::NONE, &mut b);
@@ -420,7 +425,7 @@ pub fn finite_difference_gradient<N: Network + ?Sized>(
     if !(xi.is_finite() && xi > 0.0) {
         return Err(Error::InvalidXi);
     }
-    sample_and_direction(net, x, d)?;
+    sample_and_direction(net, x, d, ws)?;
     if g.len() != x.len() {
         return Err(Error::LengthMismatch);
     }
@@ -448,7 +453,7 @@ pub fn hessian_vector_product<N: Network + ?Sized>(
     hd: &mut [f32],
     ws: &mut [f32],
 ) -> Result<()> {
-    sample_and_direction(net, x, d)?;
+    sample_and_direction(net, x, d, ws)?;
     if hd.len() != x.len() {
         return Err(Error::LengthMismatch);
     }

@@ -631,7 +631,6 @@ fn workspaces_far_too_small_are_refused() {
 /// refuses it. Harmless for memory (the carve is still checked), but it breaks the documented
 /// contract: un-ignore once `vat::sample_and_direction` also checks `workspace::block`.
 #[test]
-#[ignore = "core bug: per-sample VAT functions accept a workspace one value short of a sample"]
 fn per_sample_workspace_one_value_short_of_a_sample_is_refused() {
     check_per_sample_workspace_too_small(Net::WORKSPACE_ONE - 1);
 }
