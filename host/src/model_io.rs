@@ -274,7 +274,7 @@ mod tests {
     fn raw(header: &str, data_len: usize) -> Vec<u8> {
         let mut b = (header.len() as u64).to_le_bytes().to_vec();
         b.extend_from_slice(header.as_bytes());
-        b.extend(std::iter::repeat(0u8).take(data_len));
+        b.extend(std::iter::repeat_n(0u8, data_len));
         b
     }
 
