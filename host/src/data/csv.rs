@@ -1,6 +1,7 @@
 //! Comma-separated data: one sample per line, numeric features and an integer class label
-//! (the last column unless told otherwise). An optional first line of column names is skipped;
-//! blank lines and lines starting with `#` are ignored; `.gz` files are decompressed.
+//! (the last column unless told otherwise, classes numbered from 0). An optional first line of
+//! column names is skipped, and so is a UTF-8 byte-order mark; blank lines and lines starting
+//! with `#` are ignored; `.gz` files are decompressed.
 
 use super::Dataset;
 use anyhow::{bail, ensure, Context, Result};
@@ -32,14 +33,47 @@ pub fn load(path: &Path, label_column: Option<usize>) -> Result<Dataset> {
 
 /// Parses CSV text. `label_column` is 0-based; `None` means the last column.
 ///
+/// A UTF-8 byte-order mark is skipped. Classes are numbered from 0: the number of classes is
+/// the largest label plus one, and every class must have at least one sample.
+///
 /// # Errors
 ///
-/// Explains the first problem with its line number: ragged rows, non-numeric or non-finite
-/// values, labels that are not non-negative integers, fewer than two classes, no data.
+/// Explains the first problem with the file's line number: ragged rows, non-numeric or
+/// non-finite values, labels that are not non-negative integers, a label beyond the others'
+/// range (a class without samples), fewer than two classes, no data. When the file looks
+/// separated by semicolons or tabs instead of commas, the message says so.
 pub fn parse(text: &str, label_column: Option<usize>) -> Result<Dataset> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    parse_commas(text, label_column).map_err(|e| match other_separator(text) {
+        Some((name, c, lineno)) => anyhow::anyhow!(
+            "the data looks {name}-separated ({c:?} on line {lineno}), but vatic reads \
+             comma-separated values: replace the {name}s with commas (and decimal commas with \
+             points), e.g. with your spreadsheet's CSV export ({e:#})"
+        ),
+        None => e,
+    })
+}
+
+/// The separator the first line of content uses when it is not a comma: its name, the
+/// character and the line number.
+fn other_separator(text: &str) -> Option<(&'static str, char, usize)> {
+    let (n, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| !l.trim().is_empty() && !l.trim().starts_with('#'))?;
+    let line = line.trim();
+    [("semicolon", ';'), ("tab", '\t'), ("pipe", '|')]
+        .into_iter()
+        .find(|&(_, c)| line.contains(c))
+        .map(|(name, c)| (name, c, n + 1))
+}
+
+fn parse_commas(text: &str, label_column: Option<usize>) -> Result<Dataset> {
     let mut width = None;
     let mut x = Vec::new();
     let mut y = Vec::new();
+    // The file's line number of every sample.
+    let mut lines = Vec::new();
     let mut first = true;
     for (n, line) in text.lines().enumerate() {
         let lineno = n + 1;
@@ -88,6 +122,7 @@ pub fn parse(text: &str, label_column: Option<usize>) -> Result<Dataset> {
                 x.push(v);
             }
         }
+        lines.push(lineno);
     }
     let Some(w) = width else {
         bail!("no data lines (the file is empty or holds only a header or comments)");
@@ -97,7 +132,42 @@ pub fn parse(text: &str, label_column: Option<usize>) -> Result<Dataset> {
         classes >= 2,
         "every label is 0: a classifier needs at least two classes"
     );
+    check_classes(&y, &lines, classes)?;
     Dataset::new(w - 1, classes, x, y)
+}
+
+/// Every class below `classes` (the largest label plus one) has a sample; otherwise explains
+/// which label stands outside the others' range, on which line.
+fn check_classes(y: &[usize], lines: &[usize], classes: usize) -> Result<()> {
+    let mut present = vec![false; classes];
+    for &l in y {
+        present[l] = true;
+    }
+    let Some(gap) = present.iter().position(|&p| !p) else {
+        return Ok(());
+    };
+    let next = (gap..classes).find(|&c| present[c]).unwrap_or(classes - 1);
+    let at = y.iter().position(|&l| l == next).unwrap_or(0);
+    let line = lines.get(at).copied().unwrap_or(0);
+    let missing = if next - gap == 1 {
+        format!("label {gap} never appears")
+    } else {
+        format!("labels {gap}..{} never appear", next - 1)
+    };
+    if gap == 0 {
+        bail!(
+            "label {next} on line {line}, but {missing}: classes are numbered from 0 \
+             (here the smallest label is {next}; renumber the labels, e.g. subtract {next}, or \
+             choose the label column with --label-column)"
+        );
+    }
+    let s = if gap == 1 { "" } else { "es" };
+    bail!(
+        "label {next} on line {line}, but {missing}: labels 0..{} make {gap} class{s} \
+         and every class needs samples; renumber the labels without gaps, or choose \
+         the label column with --label-column",
+        gap - 1
+    )
 }
 
 #[cfg(test)]
@@ -109,10 +179,10 @@ mod tests {
         let d = parse("a,b,label\n# comment\n1,2,0\n\n3,4,1\n", None).unwrap();
         assert_eq!((d.features, d.classes, d.len()), (2, 2, 2));
         assert_eq!(d.x, vec![1.0, 2.0, 3.0, 4.0]);
-        let d = parse("2,1,2\n0,3,4\n", Some(0)).unwrap();
-        assert_eq!(d.y, vec![2, 0]);
+        let d = parse("2,1,2\n0,3,4\n1,5,6\n", Some(0)).unwrap();
+        assert_eq!(d.y, vec![2, 0, 1]);
         assert_eq!(d.classes, 3);
-        assert_eq!(d.x, vec![1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(d.x, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
     }
 
     fn err(text: &str, col: Option<usize>) -> String {
@@ -134,6 +204,42 @@ mod tests {
         assert!(err("a,b\n", None).contains("no data"));
         assert!(err("1\n", None).contains("at least one feature"));
         assert!(err("1,2,0\n", Some(3)).contains("out of range"));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_a_header() {
+        let d = parse("\u{feff}1,2,0\n3,4,1\n", None).unwrap();
+        assert_eq!(d.len(), 2);
+        assert_eq!(d.x, vec![1.0, 2.0, 3.0, 4.0]);
+        let d = parse("\u{feff}a,b,label\n1,2,0\n3,4,1\n", None).unwrap();
+        assert_eq!(d.len(), 2);
+    }
+
+    #[test]
+    fn another_separator_is_named() {
+        for (sep, name) in [(';', "semicolon"), ('\t', "tab")] {
+            let text = format!("a{sep}b{sep}label\n1{sep}2{sep}0\n3{sep}4{sep}1\n");
+            let m = err(&text, None);
+            assert!(m.contains(name) && m.contains("comma"), "{m}");
+            // Decimal commas with ; separators (a European spreadsheet's export).
+            let text = format!("1,5{sep}2{sep}0\n3{sep}4,25{sep}1\n");
+            let m = err(&text, None);
+            assert!(m.contains(name), "{m}");
+        }
+    }
+
+    #[test]
+    fn messages_carry_the_files_line_numbers() {
+        // Line 5 is the third sample (a header, a comment and a blank line come first).
+        let m = err("a,b,label\n# c\n\n1,2,0\n3,x,1\n", None);
+        assert!(m.contains("line 5"), "{m}");
+        // A label beyond the others' range: 0..3 and a stray 7.
+        let text = "1,2,0\n1,2,1\n# c\n1,2,2\n1,2,3\n1,2,7\n1,2,0\n";
+        let m = err(text, None);
+        assert!(
+            m.contains("label 7 on line 6") && m.contains("4 classes") && m.contains("4..6"),
+            "{m}"
+        );
     }
 
     #[test]

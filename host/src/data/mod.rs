@@ -262,9 +262,9 @@ impl std::str::FromStr for Source {
             "digits" => Source::Digits,
             _ => {
                 if let Some(p) = s.strip_prefix("csv:") {
-                    Source::Csv(p.into())
+                    Source::Csv(expand_home(p))
                 } else if let Some(p) = s.strip_prefix("mnist:") {
-                    Source::Mnist(p.into())
+                    Source::Mnist(expand_home(p))
                 } else {
                     return Err(format!(
                         "unknown data set {s:?}; expected moons, circles, moons2d, circles2d, \
@@ -273,6 +273,17 @@ impl std::str::FromStr for Source {
                 }
             }
         })
+    }
+}
+
+/// `~` and a leading `~/` as the home directory (`$HOME`), as a shell would expand them (the
+/// shell does not, after `csv:` or `mnist:`); any other path, or no `$HOME`, as given.
+fn expand_home(p: &str) -> std::path::PathBuf {
+    let home = || std::env::var_os("HOME").filter(|h| !h.is_empty());
+    match (p, home()) {
+        ("~", Some(h)) => h.into(),
+        (_, Some(h)) if p.starts_with("~/") => std::path::PathBuf::from(h).join(&p[2..]),
+        _ => p.into(),
     }
 }
 
@@ -406,6 +417,30 @@ mod tests {
             Source::Csv("a/b.csv".into())
         );
         assert!("mnist".parse::<Source>().is_err());
+        if let Some(home) = std::env::var_os("HOME") {
+            let home = std::path::PathBuf::from(home);
+            assert_eq!(
+                "mnist:~/mnist".parse::<Source>().unwrap(),
+                Source::Mnist(home.join("mnist"))
+            );
+            assert_eq!(
+                "csv:~/d/x.csv".parse::<Source>().unwrap(),
+                Source::Csv(home.join("d/x.csv"))
+            );
+            assert_eq!(
+                "csv:~".parse::<Source>().unwrap(),
+                Source::Csv(home.clone())
+            );
+        }
+        // Only a leading `~/` (or a lone `~`) is the home directory.
+        assert_eq!(
+            "csv:a/~/b.csv".parse::<Source>().unwrap(),
+            Source::Csv("a/~/b.csv".into())
+        );
+        assert_eq!(
+            "csv:~user.csv".parse::<Source>().unwrap(),
+            Source::Csv("~user.csv".into())
+        );
         assert!("split_test".parse::<Source>().is_err());
         let e = tiny().split_test(3, &mut Rng::new(0)).unwrap_err();
         assert!(e.to_string().contains("cannot hold out"));
