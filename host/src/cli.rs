@@ -149,6 +149,16 @@ impl DataArgs {
         }
     }
 
+    /// The files the data is read from, as `(flag, path)` for
+    /// [`output::check`](crate::output::check): the CSV file (an MNIST directory holds only
+    /// its own files).
+    pub fn input_files(&self) -> Vec<(&'static str, &std::path::Path)> {
+        match &self.data {
+            Source::Csv(p) => vec![("--data", p.as_path())],
+            _ => Vec::new(),
+        }
+    }
+
     /// The paper's VAT ε for the synthetic sets; otherwise `None`.
     pub fn paper_eps(&self) -> Option<f32> {
         match self.data {
@@ -334,6 +344,19 @@ pub fn train_widths(a: &TrainArgs, features: usize, classes: usize) -> Result<Ve
 }
 
 fn run_train(a: &TrainArgs) -> Result<()> {
+    let mut outputs = vec![crate::output::Output {
+        flag: "--out",
+        path: &a.out,
+        creates_dir: true,
+    }];
+    if let Some(log) = &a.log {
+        outputs.push(crate::output::Output {
+            flag: "--log",
+            path: log,
+            creates_dir: false,
+        });
+    }
+    crate::output::check(&a.data.input_files(), &outputs)?;
     let tt = a.data.load()?;
     let widths = train_widths(a, tt.train.features, tt.train.classes)?;
     let per_class = a
@@ -374,12 +397,12 @@ fn run_train(a: &TrainArgs) -> Result<()> {
     )?;
     bar.finish_and_clear();
     let acc = out.test_accuracy.unwrap_or(f32::NAN);
-    println!(
+    crate::outln!(
         "test accuracy {:.2} % (error {:.2} %) on {} samples",
         100.0 * acc,
         100.0 * (1.0 - acc),
         tt.test.len()
-    );
+    )?;
     crate::model_io::save(
         &a.out,
         &model,
@@ -391,10 +414,9 @@ fn run_train(a: &TrainArgs) -> Result<()> {
             ("vatic.test_accuracy", acc.to_string()),
         ],
     )?;
-    println!("wrote {}", a.out.display());
+    crate::outln!("wrote {}", a.out.display())?;
     if let Some(p) = &a.log {
-        std::fs::write(p, serde_json::to_string_pretty(&out)?)
-            .with_context(|| format!("cannot write {}", p.display()))?;
+        crate::output::write(p, serde_json::to_string_pretty(&out)?.as_bytes())?;
     }
     Ok(())
 }

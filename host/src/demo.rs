@@ -210,7 +210,7 @@ pub fn demo(a: &DemoArgs) -> Result<DemoResult> {
             report,
         })
         .collect();
-    print!("{}", moons_table(&rows, &seeds));
+    crate::out!("{}", moons_table(&rows, &seeds))?;
 
     eprintln!("drawing …");
     pictures(a, &s, &runs, &rows)?;
@@ -225,14 +225,13 @@ pub fn demo(a: &DemoArgs) -> Result<DemoResult> {
         digits,
     };
     let json = a.out.join("demo.json");
-    std::fs::write(&json, serde_json::to_string_pretty(&result)?)
-        .with_context(|| format!("cannot write {}", json.display()))?;
-    println!(
+    crate::output::write(&json, serde_json::to_string_pretty(&result)?.as_bytes())?;
+    crate::outln!(
         "wrote {}, {}, {}",
         a.out.join("demo_boundary.png").display(),
         a.out.join("demo_robustness.png").display(),
         json.display()
-    );
+    )?;
     Ok(result)
 }
 
@@ -419,14 +418,16 @@ pub fn digits(seed: u64) -> Result<Vec<(Method, f32)>> {
             })
             .collect::<Result<_>>()
     })?;
-    println!("\ndigits, 10 labels per class, seed {seed}: test accuracy on 500 held-out samples");
+    crate::outln!(
+        "\ndigits, 10 labels per class, seed {seed}: test accuracy on 500 held-out samples"
+    )?;
     for (m, acc) in &results {
-        println!(
+        crate::outln!(
             "{:<11} {:>6.1} %   (error {:.1} %)",
             m.name(),
             100.0 * acc,
             100.0 * (1.0 - acc)
-        );
+        )?;
     }
     Ok(results)
 }

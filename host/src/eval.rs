@@ -292,6 +292,16 @@ pub fn table(r: &Report) -> String {
 ///
 /// Unreadable model or data, a model that does not fit the data, bad settings.
 pub fn run(a: &EvalArgs) -> Result<()> {
+    let mut inputs = vec![("--model", a.model.as_path())];
+    inputs.extend(a.data.input_files());
+    crate::output::check(
+        &inputs,
+        &[crate::output::Output {
+            flag: "--json",
+            path: &a.json,
+            creates_dir: true,
+        }],
+    )?;
     let model = crate::model_io::load(&a.model)?.model;
     let tt = a.data.load()?;
     let mut test = tt.test;
@@ -323,13 +333,12 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     opts.lds.iterations = a.lds_iterations;
     opts.seed = a.data.seed;
     let report = evaluate(&model, &test, &opts)?;
-    print!("{}", table(&report));
+    crate::out!("{}", table(&report))?;
     if let Some(dir) = a.json.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    std::fs::write(&a.json, serde_json::to_string_pretty(&report)?)
-        .with_context(|| format!("cannot write {}", a.json.display()))?;
-    println!("wrote {}", a.json.display());
+    crate::output::write(&a.json, serde_json::to_string_pretty(&report)?.as_bytes())?;
+    crate::outln!("wrote {}", a.json.display())?;
     Ok(())
 }
 

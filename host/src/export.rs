@@ -179,6 +179,32 @@ pub fn export(
 ///
 /// Unreadable model or data, a model that does not fit the data, unwritable output.
 pub fn run(a: &ExportArgs) -> Result<()> {
+    let json = a
+        .expected
+        .clone()
+        .unwrap_or_else(|| a.out.with_extension("json"));
+    let mut inputs = vec![("--model", a.model.as_path())];
+    inputs.extend(a.data.input_files());
+    crate::output::check(
+        &inputs,
+        &[
+            crate::output::Output {
+                flag: "--out",
+                path: &a.out,
+                creates_dir: true,
+            },
+            crate::output::Output {
+                flag: if a.expected.is_some() {
+                    "--expected"
+                } else {
+                    "--expected (by default --out with .json)"
+                },
+                path: &json,
+                // The default is beside --out, whose directory is created.
+                creates_dir: a.expected.is_none(),
+            },
+        ],
+    )?;
     let model = crate::model_io::load(&a.model)?.model;
     let test = a.data.load()?.test;
     ensure!(a.samples > 0, "--samples must be at least 1");
@@ -188,14 +214,9 @@ pub fn run(a: &ExportArgs) -> Result<()> {
     if let Some(dir) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    std::fs::write(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
-    let json = a
-        .expected
-        .clone()
-        .unwrap_or_else(|| a.out.with_extension("json"));
-    std::fs::write(&json, serde_json::to_string_pretty(&expected)?)
-        .with_context(|| format!("cannot write {}", json.display()))?;
-    println!(
+    crate::output::write(&a.out, &bytes)?;
+    crate::output::write(&json, serde_json::to_string_pretty(&expected)?.as_bytes())?;
+    crate::outln!(
         "wrote {} ({} bytes: {} {} network, {n} samples, CRC-32 {:08x}) and {}; host accuracy \
          {:.2} %, FGSM eps {} L∞ {:.2} % L2 {:.2} %",
         a.out.display(),
@@ -208,7 +229,7 @@ pub fn run(a: &ExportArgs) -> Result<()> {
         a.fgsm_eps,
         100.0 * expected.fgsm_linf_accuracy,
         100.0 * expected.fgsm_l2_accuracy
-    );
+    )?;
     Ok(())
 }
 

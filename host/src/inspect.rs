@@ -215,6 +215,16 @@ pub fn inspect(model: &Model, input: &Input) -> Result<Outputs> {
 /// When a file cannot be read or written, and as [`model_io::load`](crate::model_io::load),
 /// [`parse_input`] and [`inspect`].
 pub fn run(args: &InspectArgs) -> Result<()> {
+    if let Some(out) = &args.out {
+        crate::output::check(
+            &[("--model", &args.model), ("--input", &args.input)],
+            &[crate::output::Output {
+                flag: "--out",
+                path: out,
+                creates_dir: false,
+            }],
+        )?;
+    }
     let loaded = crate::model_io::load(&args.model)?;
     let text = std::fs::read_to_string(&args.input)
         .with_context(|| format!("cannot read input {}", args.input.display()))?;
@@ -233,11 +243,10 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     };
     match &args.out {
         Some(p) => {
-            std::fs::write(p, json + "\n")
-                .with_context(|| format!("cannot write {}", p.display()))?;
+            crate::output::write(p, (json + "\n").as_bytes())?;
             eprintln!("wrote {}", p.display());
         }
-        None => println!("{json}"),
+        None => crate::outln!("{json}")?,
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ pub mod fuzzing;
 pub mod inspect;
 pub mod model_io;
 pub mod models;
+pub mod output;
 pub mod plot;
 pub mod progress;
 pub mod train;

@@ -239,7 +239,7 @@ pub fn write(model: &Model, extra: &[(&str, String)]) -> Result<Vec<u8>> {
     safetensors::serialize(views, &Some(meta)).map_err(|e| anyhow::anyhow!("{e:?}"))
 }
 
-/// Writes a model file.
+/// Writes a model file (atomically: the previous file stays intact if the write fails).
 ///
 /// # Errors
 ///
@@ -250,7 +250,7 @@ pub fn save(path: &Path, model: &Model, extra: &[(&str, String)]) -> Result<()> 
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create directory {}", dir.display()))?;
     }
-    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+    crate::output::write(path, &bytes)
 }
 
 #[cfg(test)]

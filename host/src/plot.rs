@@ -9,7 +9,7 @@
 
 use crate::data::Dataset;
 use crate::models::Model;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use plotters::prelude::*;
 use std::path::Path;
 use std::sync::Once;
@@ -188,92 +188,88 @@ pub fn boundary_figure(
         .flat_map(|p| p.lds.iter().copied())
         .filter(|v| v.is_finite())
         .fold(1e-12f32, f32::max);
-    let root = BitMapBackend::new(path, size).into_drawing_area();
-    root.fill(&WHITE).map_err(err)?;
-    let root = root
+    crate::output::write_path_with(path, "png", |path| {
+        let root = BitMapBackend::new(path, size).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let root = root
         .titled(
             &format!("{caption}: test points shaded by LDS (darker = higher, sqrt scale, max {max_lds:.2})"),
             ("sans-serif", 18),
         )
         .map_err(err)?;
-    let rows = panels.len().div_ceil(cols.max(1));
-    let areas = root.split_evenly((rows, cols.max(1)));
-    let g = window.grid;
-    let (cw, ch) = (
-        (window.x.1 - window.x.0) / g as f32,
-        (window.y.1 - window.y.0) / g as f32,
-    );
-    for (panel, area) in panels.iter().zip(areas.iter()) {
-        let mut chart = ChartBuilder::on(area)
-            .caption(&panel.title, ("sans-serif", 16))
-            .margin(6)
-            .x_label_area_size(22)
-            .y_label_area_size(30)
-            .build_cartesian_2d(window.x.0..window.x.1, window.y.0..window.y.1)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_labels(5)
-            .y_labels(5)
-            .label_style(("sans-serif", 11))
-            .draw()
-            .map_err(err)?;
-        let cell = |i: usize, j: usize| {
-            let x = window.x.0 + i as f32 * cw;
-            let y = window.y.0 + j as f32 * ch;
-            [(x, y), (x + cw, y + ch)]
-        };
-        let prob = |i: usize, j: usize| panel.probability.get(j * g + i).copied().unwrap_or(0.5);
-        chart
-            .draw_series((0..g).flat_map(|j| {
-                (0..g)
-                    .map(move |i| (i, j))
-                    .map(|(i, j)| Rectangle::new(cell(i, j), background(prob(i, j)).filled()))
-            }))
-            .map_err(err)?;
-        // Decision boundary: cells whose class differs from the right or upper neighbour.
-        let boundary: Vec<_> = (0..g)
-            .flat_map(|j| (0..g).map(move |i| (i, j)))
-            .filter(|&(i, j)| {
-                let c = prob(i, j) >= 0.5;
-                (i + 1 < g && (prob(i + 1, j) >= 0.5) != c)
-                    || (j + 1 < g && (prob(i, j + 1) >= 0.5) != c)
-            })
-            .map(|(i, j)| Rectangle::new(cell(i, j), BLACK.filled()))
-            .collect();
-        chart.draw_series(boundary).map_err(err)?;
-        chart
-            .draw_series(
-                panel
-                    .points
-                    .x
-                    .chunks_exact(2)
-                    .zip(panel.lds)
-                    .map(|(p, &l)| {
-                        Circle::new((p[0], p[1]), 2, lds_color((l / max_lds).sqrt()).filled())
-                    }),
-            )
-            .map_err(err)?;
-        chart
-            .draw_series(
-                panel
-                    .labelled
-                    .x
-                    .chunks_exact(2)
-                    .zip(&panel.labelled.y)
-                    .map(|(p, &c)| {
+        let rows = panels.len().div_ceil(cols.max(1));
+        let areas = root.split_evenly((rows, cols.max(1)));
+        let g = window.grid;
+        let (cw, ch) = (
+            (window.x.1 - window.x.0) / g as f32,
+            (window.y.1 - window.y.0) / g as f32,
+        );
+        for (panel, area) in panels.iter().zip(areas.iter()) {
+            let mut chart = ChartBuilder::on(area)
+                .caption(&panel.title, ("sans-serif", 16))
+                .margin(6)
+                .x_label_area_size(22)
+                .y_label_area_size(30)
+                .build_cartesian_2d(window.x.0..window.x.1, window.y.0..window.y.1)
+                .map_err(err)?;
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_labels(5)
+                .y_labels(5)
+                .label_style(("sans-serif", 11))
+                .draw()
+                .map_err(err)?;
+            let cell = |i: usize, j: usize| {
+                let x = window.x.0 + i as f32 * cw;
+                let y = window.y.0 + j as f32 * ch;
+                [(x, y), (x + cw, y + ch)]
+            };
+            let prob =
+                |i: usize, j: usize| panel.probability.get(j * g + i).copied().unwrap_or(0.5);
+            chart
+                .draw_series((0..g).flat_map(|j| {
+                    (0..g)
+                        .map(move |i| (i, j))
+                        .map(|(i, j)| Rectangle::new(cell(i, j), background(prob(i, j)).filled()))
+                }))
+                .map_err(err)?;
+            // Decision boundary: cells whose class differs from the right or upper neighbour.
+            let boundary: Vec<_> = (0..g)
+                .flat_map(|j| (0..g).map(move |i| (i, j)))
+                .filter(|&(i, j)| {
+                    let c = prob(i, j) >= 0.5;
+                    (i + 1 < g && (prob(i + 1, j) >= 0.5) != c)
+                        || (j + 1 < g && (prob(i, j + 1) >= 0.5) != c)
+                })
+                .map(|(i, j)| Rectangle::new(cell(i, j), BLACK.filled()))
+                .collect();
+            chart.draw_series(boundary).map_err(err)?;
+            chart
+                .draw_series(
+                    panel
+                        .points
+                        .x
+                        .chunks_exact(2)
+                        .zip(panel.lds)
+                        .map(|(p, &l)| {
+                            Circle::new((p[0], p[1]), 2, lds_color((l / max_lds).sqrt()).filled())
+                        }),
+                )
+                .map_err(err)?;
+            chart
+                .draw_series(panel.labelled.x.chunks_exact(2).zip(&panel.labelled.y).map(
+                    |(p, &c)| {
                         let color = if c == 0 { CLASS0 } else { CLASS1 };
                         EmptyElement::at((p[0], p[1]))
                             + Circle::new((0, 0), 6, color.filled())
                             + Circle::new((0, 0), 6, BLACK.stroke_width(1))
-                    }),
-            )
-            .map_err(err)?;
-    }
-    root.present()
-        .map_err(err)
-        .with_context(|| format!("writing {}", path.display()))
+                    },
+                ))
+                .map_err(err)?;
+        }
+        root.present().map_err(err)
+    })
 }
 
 /// One curve of [`robustness_figure`].
@@ -299,60 +295,61 @@ pub fn robustness_figure(
     caption: &str,
 ) -> Result<()> {
     register_font();
-    let root = BitMapBackend::new(path, (1000, 420)).into_drawing_area();
-    root.fill(&WHITE).map_err(err)?;
-    let root = root.titled(caption, ("sans-serif", 18)).map_err(err)?;
-    let areas = root.split_evenly((1, 2));
-    let eps_max = eps.iter().copied().fold(0.0f32, f32::max).max(1e-6);
-    let palette = [
-        CLASS0,
-        RGBColor(44, 160, 44),
-        CLASS1,
-        RGBColor(148, 103, 189),
-    ];
-    for (k, area) in areas.iter().enumerate() {
-        let attack = if k == 0 { "FGSM" } else { "PGD" };
-        let mut chart = ChartBuilder::on(area)
-            .caption(format!("{attack} ({norm})"), ("sans-serif", 16))
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(45)
-            .build_cartesian_2d(0f32..eps_max, 0f32..100f32)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("ε")
-            .y_desc("robust accuracy (%)")
-            .label_style(("sans-serif", 12))
-            .draw()
-            .map_err(err)?;
-        for (c, color) in curves.iter().zip(palette.iter().cycle()) {
-            let ys = if k == 0 { c.fgsm } else { c.pgd };
-            let pts: Vec<(f32, f32)> = eps.iter().zip(ys).map(|(&e, &a)| (e, 100.0 * a)).collect();
-            let color = *color;
+    crate::output::write_path_with(path, "png", |path| {
+        let root = BitMapBackend::new(path, (1000, 420)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let root = root.titled(caption, ("sans-serif", 18)).map_err(err)?;
+        let areas = root.split_evenly((1, 2));
+        let eps_max = eps.iter().copied().fold(0.0f32, f32::max).max(1e-6);
+        let palette = [
+            CLASS0,
+            RGBColor(44, 160, 44),
+            CLASS1,
+            RGBColor(148, 103, 189),
+        ];
+        for (k, area) in areas.iter().enumerate() {
+            let attack = if k == 0 { "FGSM" } else { "PGD" };
+            let mut chart = ChartBuilder::on(area)
+                .caption(format!("{attack} ({norm})"), ("sans-serif", 16))
+                .margin(10)
+                .x_label_area_size(35)
+                .y_label_area_size(45)
+                .build_cartesian_2d(0f32..eps_max, 0f32..100f32)
+                .map_err(err)?;
             chart
-                .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
-                .map_err(err)?
-                .label(c.label)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-                });
+                .configure_mesh()
+                .x_desc("ε")
+                .y_desc("robust accuracy (%)")
+                .label_style(("sans-serif", 12))
+                .draw()
+                .map_err(err)?;
+            for (c, color) in curves.iter().zip(palette.iter().cycle()) {
+                let ys = if k == 0 { c.fgsm } else { c.pgd };
+                let pts: Vec<(f32, f32)> =
+                    eps.iter().zip(ys).map(|(&e, &a)| (e, 100.0 * a)).collect();
+                let color = *color;
+                chart
+                    .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+                    .map_err(err)?
+                    .label(c.label)
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                    });
+                chart
+                    .draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                    .map_err(err)?;
+            }
             chart
-                .draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 13))
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()
                 .map_err(err)?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 13))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(err)?;
-    }
-    root.present()
-        .map_err(err)
-        .with_context(|| format!("writing {}", path.display()))
+        root.present().map_err(err)
+    })
 }
 
 #[cfg(test)]
