@@ -229,14 +229,49 @@ pub fn write(model: &Model, extra: &[(&str, String)]) -> Result<Vec<u8>> {
         views.push((format!("{}.weight", 2 * l), w));
         views.push((format!("{}.bias", 2 * l), b));
     }
-    let mut meta: HashMap<String, String> = extra
+    let mut meta: BTreeMap<String, String> = extra
         .iter()
         .map(|(k, v)| ((*k).to_string(), v.clone()))
         .collect();
     meta.insert(ACTIVATION_KEY.into(), model.activation().name().into());
     meta.insert("format".into(), "pt".into());
     meta.insert("vatic.widths".into(), model.shape_name());
-    safetensors::serialize(views, &Some(meta)).map_err(|e| anyhow::anyhow!("{e:?}"))
+    let bytes = safetensors::serialize(views, &None).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    with_metadata(&bytes, &meta)
+}
+
+/// `bytes` (a safetensors file without metadata) with `meta` as its `__metadata__`, keys in
+/// sorted order. The safetensors encoder takes the metadata as a `HashMap`, whose order
+/// changes from run to run; this keeps model files byte for byte reproducible.
+fn with_metadata(bytes: &[u8], meta: &BTreeMap<String, String>) -> Result<Vec<u8>> {
+    let n = bytes
+        .get(..8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_le_bytes)
+        .context("the safetensors encoder wrote no header")?;
+    let end = usize::try_from(n)
+        .ok()
+        .and_then(|n| n.checked_add(8))
+        .filter(|&e| e <= bytes.len())
+        .context("the safetensors encoder wrote a bad header length")?;
+    let header = std::str::from_utf8(&bytes[8..end])
+        .context("the safetensors encoder wrote a non-UTF-8 header")?
+        .trim_end();
+    let tensors = header
+        .strip_prefix('{')
+        .context("the safetensors header is not a JSON object")?;
+    let mut json = format!("{{\"__metadata__\":{}", serde_json::to_string(meta)?);
+    if tensors.trim_start() != "}" {
+        json.push(',');
+    }
+    json.push_str(tensors);
+    // The data must stay 8-byte aligned, as the encoder pads it.
+    json.extend(std::iter::repeat_n(' ', (8 - json.len() % 8) % 8));
+    let mut out = Vec::with_capacity(8 + json.len() + bytes.len() - end);
+    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(json.as_bytes());
+    out.extend_from_slice(&bytes[end..]);
+    Ok(out)
 }
 
 /// Writes a model file (atomically: the previous file stays intact if the write fails).
@@ -308,6 +343,12 @@ mod tests {
             for act in [Activation::Relu, Activation::Tanh] {
                 let m = Model::new(w, act, 5).unwrap();
                 let bytes = write(&m, &[("note", "hi".into())]).unwrap();
+                assert_eq!(bytes, write(&m, &[("note", "hi".into())]).unwrap());
+                let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+                assert_eq!(n % 8, 0);
+                assert!(std::str::from_utf8(&bytes[8..8 + n])
+                    .unwrap()
+                    .starts_with(r#"{"__metadata__":{"activation":"#));
                 let loaded = read(&bytes).unwrap();
                 assert_eq!(loaded.model, m);
                 assert_eq!(loaded.metadata["note"], "hi");

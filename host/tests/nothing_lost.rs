@@ -1,6 +1,6 @@
 //! Issue #15, "nothing lost, nothing silent": outputs never overwrite inputs or each other,
-//! missing output directories are reported before the work, and a closed standard output ends the
-//! program quietly.
+//! missing output directories are reported before the work, a closed standard output ends the
+//! program quietly, and retraining writes byte-identical model files.
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -147,4 +147,14 @@ fn a_closed_standard_output_ends_quietly_and_the_files_are_still_written() {
         "{stderr}"
     );
     assert!(json.exists(), "the report was not written");
+}
+
+#[test]
+fn retraining_writes_byte_identical_model_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = std::fs::read(train(dir.path(), "a.safetensors", "3")).unwrap();
+    for name in ["b.safetensors", "c.safetensors", "d.safetensors"] {
+        let b = std::fs::read(train(dir.path(), name, "3")).unwrap();
+        assert!(a == b, "{name} differs from a.safetensors");
+    }
 }
