@@ -22,9 +22,7 @@ struct Normaliser {
 impl Normaliser {
     #[inline]
     fn of(z: &[f32]) -> Self {
-        let m = z
-            .iter()
-            .fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+        let m = max(z);
         let s: f32 = z.iter().map(|&v| math::exp(v - m)).sum();
         Normaliser {
             m,
@@ -61,13 +59,25 @@ pub fn log_softmax(z: &[f32], out: &mut [f32]) {
     }
 }
 
-/// `softmax(z)_k = e^{z_k − m} / Σ_j e^{z_j − m}` into `out`.
+/// `softmax(z)_k = e^{z_k − m} / Σ_j e^{z_j − m}` into `out` (one `exp` per element).
 #[inline]
 pub fn softmax(z: &[f32], out: &mut [f32]) {
-    let n = Normaliser::of(z);
+    let m = max(z);
+    let mut s = 0.0;
     for (o, &v) in out.iter_mut().zip(z) {
-        *o = n.p(v);
+        *o = math::exp(v - m);
+        s += *o;
     }
+    for o in out.iter_mut() {
+        *o /= s;
+    }
+}
+
+/// `max_k z_k` (−∞ for an empty slice; NaNs are skipped).
+#[inline]
+fn max(z: &[f32]) -> f32 {
+    z.iter()
+        .fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a })
 }
 
 /// Cross-entropy `−log softmax(z)_y`.
@@ -102,14 +112,25 @@ pub fn cross_entropy(z: &[f32], y: usize) -> Result<f32> {
 #[inline]
 pub fn cross_entropy_grad(z: &mut [f32], y: usize) -> Result<f32> {
     let ce = cross_entropy(z, y)?;
-    let n = Normaliser::of(z);
-    for (k, v) in z.iter_mut().enumerate() {
-        *v = n.p(*v);
-        if k == y {
-            *v -= 1.0;
-        }
+    softmax_in_place(z);
+    if let Some(g) = z.get_mut(y) {
+        *g -= 1.0;
     }
     Ok(ce)
+}
+
+/// `z ← softmax(z)`, one `exp` per element (the same bits as [`softmax`]).
+#[inline]
+fn softmax_in_place(z: &mut [f32]) {
+    let m = max(z);
+    let mut s = 0.0;
+    for v in z.iter_mut() {
+        *v = math::exp(*v - m);
+        s += *v;
+    }
+    for v in z.iter_mut() {
+        *v /= s;
+    }
 }
 
 /// `KL(softmax(zp) ‖ softmax(zq)) = Σ_k p_k (log p_k − log q_k)`.
@@ -141,12 +162,18 @@ pub fn kl_divergence(zp: &[f32], zq: &[f32]) -> f32 {
 /// `∂KL/∂zq = q − p`. The gradient is not clamped.
 #[inline]
 pub fn kl_divergence_grad(zp: &[f32], zq: &mut [f32]) -> f32 {
-    let kl = kl_divergence(zp, zq);
     let (np, nq) = (Normaliser::of(zp), Normaliser::of(zq));
+    let mut kl = 0.0;
     for (&a, b) in zp.iter().zip(zq.iter_mut()) {
-        *b = nq.p(*b) - np.p(a);
+        let p = np.p(a);
+        kl += p * (np.logp(a) - nq.logp(*b));
+        *b = nq.p(*b) - p;
     }
-    kl
+    if kl < 0.0 {
+        0.0
+    } else {
+        kl
+    }
 }
 
 /// Entropy `H(softmax(z)) = −Σ_k p_k log p_k`.
