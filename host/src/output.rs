@@ -1,13 +1,13 @@
 //! Output files and standard output, written so that nothing is lost.
 //!
-//! - Every file is written atomically ([`write`], [`write_with`], [`write_path_with`]): into a
+//! - Every file is written atomically ([`write()`], [`write_with`], [`write_path_with`]): into a
 //!   temporary file in the destination's directory, flushed to disk, then renamed over the
 //!   destination, so an interrupted or failed write leaves the old file (or none) intact, never
 //!   a truncated one.
 //! - Before any work starts, [`check`] refuses an output that names one of the command's inputs
 //!   or another of its outputs (compared after resolving `.`, `..` and symbolic links), and an
 //!   output whose directory does not exist (unless the command creates it).
-//! - Standard output goes through [`print`] (the [`out!`](crate::out) macro): a closed pipe
+//! - Standard output goes through [`print()`] (the [`out!`](crate::out) macro): a closed pipe
 //!   (`vatic eval … | head -1`) silences it for the rest of the run instead of a panic, so the
 //!   files are still written and the exit status is 0.
 
@@ -234,7 +234,7 @@ pub fn print(args: std::fmt::Arguments<'_>) -> Result<()> {
     }
 }
 
-/// `print!` through [`print`]: a closed standard output is not an error, any other failure
+/// `print!` through [`print()`]: a closed standard output is not an error, any other failure
 /// is (so the macro is used as `out!(…)?`).
 #[macro_export]
 macro_rules! out {
@@ -243,7 +243,7 @@ macro_rules! out {
     };
 }
 
-/// `println!` through [`print`], used as `outln!(…)?`.
+/// `println!` through [`print()`], used as `outln!(…)?`.
 #[macro_export]
 macro_rules! outln {
     () => {
