@@ -137,7 +137,7 @@ pub fn proof_attacks(
     ws: &mut [f32],
 ) -> Result<()> {
     fgsm(net, x, y, eps, Norm::L2, None, a, ws)?;
-    pgd(net, a, y, &Pgd::new(eps, 5, Norm::LInf), b, ws)
+    pgd(net, a, y, &Pgd::new(eps, 5, Norm::LInf)?, b, ws)
 }
 
 #[inline(never)]
@@ -257,8 +257,8 @@ fn main() {
     proof_sequential_passes(&seq, &xs, &mut t, &mut zs, &mut dx, &mut s);
     let (mut z, mut zq) = ([0.1, 0.2, 0.3], [0.0; 3]);
     assert!(proof_losses(&mut z, &mut zq, 1).is_finite());
-    let mut sgd = Sgd::new(SgdConfig::VAT_SYNTHETIC);
-    let mut adam = Adam::new(AdamConfig::DEFAULT);
+    let mut sgd = Sgd::new(SgdConfig::VAT_SYNTHETIC).unwrap();
+    let mut adam = Adam::new(AdamConfig::DEFAULT).unwrap();
     proof_optimisers(&mut net, &g, &mut sgd, &mut adam);
     let (mut a, mut b) = ([0.0; 6], [0.0; 6]);
     assert!(proof_attacks(&net, &xs[..6], 1, 0.1, &mut a, &mut b, &mut ws).is_ok());

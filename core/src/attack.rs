@@ -253,7 +253,29 @@ pub struct Pgd {
 
 impl Pgd {
     /// `iterations` steps of `α = 2.5 ε / iterations` (Madry et al.'s rule), no clipping.
-    pub fn new(eps: f32, iterations: u32, norm: Norm) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidEpsilon`] for a negative or non-finite `eps`, [`Error::ZeroIterations`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use vatic::attack::{Norm, Pgd};
+    ///
+    /// let cfg = Pgd::new(0.1, 10, Norm::LInf)?;
+    /// assert_eq!(cfg.step, 0.025);
+    /// assert!(Pgd::new(-1.0, 10, Norm::LInf).is_err());
+    /// # Ok::<(), vatic::Error>(())
+    /// ```
+    pub fn new(eps: f32, iterations: u32, norm: Norm) -> Result<Self> {
+        let cfg = Self::madry(eps, iterations, norm);
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// [`Pgd::new`]'s settings, unchecked (for callers that validated `eps` and `iterations`).
+    pub(crate) fn madry(eps: f32, iterations: u32, norm: Norm) -> Self {
         Pgd {
             eps,
             step: 2.5 * eps / iterations.max(1) as f32,
@@ -262,6 +284,26 @@ impl Pgd {
             clip: None,
         }
     }
+
+    /// Checks the settings (they are public fields, so [`pgd`] checks them again).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidEpsilon`], [`Error::ZeroIterations`], [`Error::InvalidRange`] for a bad
+    /// clip, and [`Error::InvalidSetting`] `{ name: "step" }` for a step that is not positive
+    /// and finite (a zero step is accepted with `ε = 0`, as [`Pgd::new`] derives it: the ball
+    /// is `{x}` then, and the result is `x`, clipped).
+    pub fn validate(&self) -> Result<()> {
+        check::epsilon(self.eps)?;
+        Clip::check(self.clip)?;
+        if self.iterations == 0 {
+            return Err(Error::ZeroIterations);
+        }
+        if !(self.step.is_finite() && (self.step > 0.0 || (self.step == 0.0 && self.eps == 0.0))) {
+            return Err(Error::InvalidSetting { name: "step" });
+        }
+        Ok(())
+    }
 }
 
 /// Iterated FGSM / PGD from `x` (no random start, so it is deterministic); the result goes to
@@ -269,9 +311,7 @@ impl Pgd {
 ///
 /// # Errors
 ///
-/// As [`fgsm`], plus [`Error::ZeroIterations`] and [`Error::InvalidWeight`] for a step that is
-/// not positive and finite (a zero step is accepted with `ε = 0`, as [`Pgd::new`] derives it:
-/// the ball is `{x}` then, and the result is `x`, clipped).
+/// [`Pgd::validate`]'s, and the sample errors of [`fgsm`].
 pub fn pgd<N: Network + ?Sized>(
     net: &N,
     x: &[f32],
@@ -280,14 +320,7 @@ pub fn pgd<N: Network + ?Sized>(
     adv: &mut [f32],
     ws: &mut [f32],
 ) -> Result<()> {
-    check::epsilon(cfg.eps)?;
-    Clip::check(cfg.clip)?;
-    if cfg.iterations == 0 {
-        return Err(Error::ZeroIterations);
-    }
-    if !(cfg.step.is_finite() && (cfg.step > 0.0 || (cfg.step == 0.0 && cfg.eps == 0.0))) {
-        return Err(Error::InvalidWeight);
-    }
+    cfg.validate()?;
     sample(net, x, y, adv, ws)?;
     pgd_unchecked(net, x, y, cfg, adv, ws);
     Ok(())

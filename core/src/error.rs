@@ -52,6 +52,20 @@ pub enum Error {
     InvalidShape,
     /// A workspace smaller than one sample's [`Shape::per_sample`](crate::Shape::per_sample).
     WorkspaceTooSmall,
+    /// An optimiser or attack setting was out of its range (the field is named, e.g. `"lr"`:
+    /// learning rates finite and `> 0`, momenta and `β` in `[0, 1)`, decays finite and `> 0`).
+    InvalidSetting {
+        /// The setting's field name, as in its settings struct.
+        name: &'static str,
+    },
+    /// A network parameter was NaN or ±∞ (see [`Parameters::check_finite`](crate::Parameters::check_finite)).
+    NonFiniteParameter {
+        /// Index of the tensor in `nn.Sequential` order: `2l` is layer `l`'s weight, `2l + 1`
+        /// its bias.
+        tensor: usize,
+        /// Index of the value in the flattened (row-major) tensor.
+        index: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -91,6 +105,13 @@ impl fmt::Display for Error {
             Error::WorkspaceTooSmall => {
                 f.write_str("the workspace is smaller than Shape::workspace_len(1)")
             }
+            Error::InvalidSetting { name } => write!(f, "the setting `{name}` is out of range"),
+            Error::NonFiniteParameter { tensor, index } => write!(
+                f,
+                "parameter {index} of layer {} {} is NaN or infinite",
+                tensor / 2,
+                if tensor % 2 == 0 { "weight" } else { "bias" }
+            ),
         }
     }
 }

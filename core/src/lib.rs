@@ -33,7 +33,7 @@
 //! let ys = [0, 1, 1, 0];
 //! let mut net: Net = Mlp::new(Activation::Tanh, &mut Rng::new(1));
 //! let (mut grad, mut ws) = (Net::ZERO, [0.0; Net::WORKSPACE]);
-//! let mut opt = Adam::new(AdamConfig { lr: 0.05, ..AdamConfig::DEFAULT });
+//! let mut opt = Adam::new(AdamConfig { lr: 0.05, ..AdamConfig::DEFAULT })?;
 //! for _ in 0..300 {
 //!     grad.zero();
 //!     supervised::cross_entropy_grad(&net, &xs, &ys, 1.0, &mut grad, &mut ws)?;

@@ -12,6 +12,12 @@
 //! * empirical robustness (ART) = mean over successfully attacked samples of
 //!   `‖x_adv − x‖ / ‖x‖` at the minimal ε, in the attack's norm.
 //!
+//! "The batch errors" below are [`Error::EmptyBatch`], [`Error::LengthMismatch`],
+//! [`Error::NonFiniteInput`], [`Error::LabelOutOfRange`] and [`Error::WorkspaceTooSmall`]; and
+//! every function here refuses a network with a NaN or infinite parameter
+//! ([`Error::NonFiniteParameter`], see [`Parameters::check_finite`](crate::Parameters::check_finite))
+//! rather than count its NaN logits as predictions.
+//!
 //! # Examples
 //!
 //! ```
@@ -99,8 +105,10 @@ impl Attack {
                     }
                     return;
                 }
-                let mut cfg = Pgd::new(eps, iterations, norm);
-                cfg.clip = clip;
+                let cfg = Pgd {
+                    clip,
+                    ..Pgd::madry(eps, iterations, norm)
+                };
                 pgd_unchecked(net, x, y, &cfg, adv, ws)
             }
         }
@@ -147,7 +155,9 @@ impl Attack {
 }
 
 /// Checks a labelled batch and a workspace that holds a sample plus its adversarial example.
+/// A labelled batch for `net` (which must hold finite parameters) and a workspace for it.
 fn batch<N: Network + ?Sized>(net: &N, xs: &[f32], ys: &[usize], ws: &[f32]) -> Result<usize> {
+    net.check_finite()?;
     let s = net.shape();
     let n = check::batch(xs, s.inputs, Some(ys), s.outputs)?;
     workspace::block(&s, ws)?;
@@ -236,6 +246,7 @@ pub fn minimal_epsilon<N: Network + ?Sized>(
     ws: &mut [f32],
 ) -> Result<Option<f32>> {
     check_bisection(attack, eps_max, steps, clip)?;
+    net.check_finite()?;
     if x.len() != net.width(0) {
         return Err(Error::LengthMismatch);
     }
@@ -418,6 +429,7 @@ pub fn lds_stats<N: Network + ?Sized>(
     ws: &mut [f32],
 ) -> Result<LdsStats> {
     cfg.validate()?;
+    net.check_finite()?;
     let n = check::batch(xs, net.width(0), None, 0)?;
     let start = |_, d: &mut [f32]| rng.fill_normal(d);
     let (sum, _, max) = vat::batch(net, xs, start, cfg, None, vat::BlockTerms::NONE, ws)?;

@@ -58,6 +58,30 @@ pub trait Parameters {
     fn is_finite(&self) -> bool {
         self.tensors().all(|t| t.iter().all(|v| v.is_finite()))
     }
+
+    /// `Ok` when every parameter is finite; otherwise the first NaN or ±∞, by tensor (in
+    /// `nn.Sequential` order) and position. One pass over the parameters, no arithmetic.
+    ///
+    /// This is vatic's policy for non-finite parameters: they are refused where a network
+    /// enters (the blob parser and the host's model loader), and the batch-level reports in
+    /// [`metrics`](crate::metrics) and [`supervised::accuracy`](crate::supervised::accuracy)
+    /// check again before they count anything, so a NaN weight is an error and never a
+    /// plausible accuracy. The per-sample primitives (a pass, a loss, an attack, a VAT
+    /// gradient) trust the network they are given: checking there would cost as much as the
+    /// work. Training loops should call this (or [`is_finite`](Parameters::is_finite)) after
+    /// an epoch, as `vatic train` does.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NonFiniteParameter`](crate::Error::NonFiniteParameter).
+    fn check_finite(&self) -> crate::Result<()> {
+        for (tensor, t) in self.tensors().enumerate() {
+            if let Some(index) = t.iter().position(|v| !v.is_finite()) {
+                return Err(crate::Error::NonFiniteParameter { tensor, index });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Parameter storage whose all-zero value is a constant: the compile-time networks, so that a

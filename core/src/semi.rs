@@ -175,7 +175,7 @@ fn semi_grad<N: Network + ?Sized>(
 /// type Net = Mlp<2, 16, 2>;
 /// let mut rng = Rng::new(0);
 /// let mut net: Net = Mlp::new(Activation::Relu, &mut rng);
-/// let mut opt = Sgd::new(SgdConfig { lr: 0.1, ..SgdConfig::VAT_SYNTHETIC });
+/// let mut opt = Sgd::new(SgdConfig { lr: 0.1, ..SgdConfig::VAT_SYNTHETIC })?;
 /// let (mut grad, mut ws) = (Net::ZERO, [0.0; Net::WORKSPACE]);
 /// let cfg = SemiConfig::vat(VatConfig::new(0.3));
 /// let l = semi_supervised_step(&mut net, &mut opt, &mut grad, &mut ws,

@@ -12,7 +12,8 @@ use crate::{check, loss, workspace, Network};
 /// # Errors
 ///
 /// [`Error::EmptyBatch`], [`Error::LengthMismatch`], [`Error::NonFiniteInput`] or
-/// [`Error::LabelOutOfRange`] for bad data, [`Error::WorkspaceTooSmall`].
+/// [`Error::LabelOutOfRange`] for bad data, [`Error::NonFiniteParameter`] for a network with a
+/// NaN or infinite parameter, [`Error::WorkspaceTooSmall`].
 pub fn cross_entropy_loss<N: Network + ?Sized>(
     net: &N,
     xs: &[f32],
@@ -160,6 +161,7 @@ fn each_logits<N: Network + ?Sized>(
     ws: &mut [f32],
     mut f: impl FnMut(&[f32], usize) -> Result<()>,
 ) -> Result<usize> {
+    net.check_finite()?;
     let s = net.shape();
     let n = check::batch(xs, s.inputs, Some(ys), s.outputs)?;
     let b = workspace::block(&s, ws)?;

@@ -184,21 +184,29 @@ fn fgsm_rejects_bad_input() {
 #[test]
 fn pgd_rejects_bad_input() {
     let net = net();
-    let ok = Pgd::new(0.1, 5, Norm::LInf);
+    let ok = Pgd::new(0.1, 5, Norm::LInf).unwrap();
     assert!(pgd(&net, &X, 0, &ok).is_ok());
     for e in BAD_EPS {
         let cfg = Pgd { eps: e, ..ok };
         assert_eq!(pgd(&net, &X, 0, &cfg), Err(Error::InvalidEpsilon));
     }
     assert_eq!(
-        pgd(&net, &X, 0, &Pgd::new(0.1, 0, Norm::L2)),
+        pgd(
+            &net,
+            &X,
+            0,
+            &Pgd {
+                iterations: 0,
+                ..ok
+            }
+        ),
         Err(Error::ZeroIterations)
     );
     for step in [0.0, -0.01, f32::NAN, f32::INFINITY] {
         let cfg = Pgd { step, ..ok };
         assert_eq!(
             pgd(&net, &X, 0, &cfg),
-            Err(Error::InvalidWeight),
+            Err(Error::InvalidSetting { name: "step" }),
             "step {step}"
         );
     }
@@ -231,7 +239,7 @@ fn pgd_with_eps_zero_is_the_identity() {
     let net = net();
     for norm in [Norm::LInf, Norm::L2] {
         assert_eq!(
-            pgd(&net, &X, 0, &Pgd::new(0.0, 10, norm)),
+            pgd(&net, &X, 0, &Pgd::new(0.0, 10, norm).unwrap()),
             Ok(X.to_vec()),
             "{norm:?}"
         );
@@ -431,6 +439,11 @@ fn errors_have_messages() {
         Error::InvalidXi,
         Error::ZeroIterations,
         Error::InvalidWeight,
+        Error::InvalidSetting { name: "step" },
+        Error::NonFiniteParameter {
+            tensor: 3,
+            index: 7,
+        },
         Error::NonFiniteInput { sample: 3 },
         Error::LabelOutOfRange {
             sample: 1,
@@ -453,7 +466,7 @@ fn errors_have_messages() {
 fn wrong_widths_are_length_mismatches() {
     let net = net();
     let mut ws = ws();
-    let cfg = Pgd::new(0.1, 3, Norm::LInf);
+    let cfg = Pgd::new(0.1, 3, Norm::LInf).unwrap();
     let fgsm_a = Attack::Fgsm { norm: Norm::LInf };
     // A sample or an output buffer one value too short or too long.
     for (x, adv_len) in [
@@ -568,7 +581,14 @@ fn workspaces_smaller_than_one_sample_are_refused() {
             "adv written before the error"
         );
         assert_eq!(
-            attack::pgd(&net, &X, 0, &Pgd::new(0.1, 3, Norm::L2), &mut adv, ws),
+            attack::pgd(
+                &net,
+                &X,
+                0,
+                &Pgd::new(0.1, 3, Norm::L2).unwrap(),
+                &mut adv,
+                ws
+            ),
             Err(Error::WorkspaceTooSmall)
         );
         assert_eq!(
@@ -624,8 +644,19 @@ fn workspaces_smaller_than_one_sample_are_refused() {
     // One sample's workspace is enough for everything (one sample per block).
     let mut ws = vec![0.0; one];
     let mut adv = [0.0; 3];
-    attack::pgd(&net, &X, 0, &Pgd::new(0.1, 3, Norm::L2), &mut adv, &mut ws).unwrap();
-    assert_eq!(pgd(&net, &X, 0, &Pgd::new(0.1, 3, Norm::L2)).unwrap(), adv);
+    attack::pgd(
+        &net,
+        &X,
+        0,
+        &Pgd::new(0.1, 3, Norm::L2).unwrap(),
+        &mut adv,
+        &mut ws,
+    )
+    .unwrap();
+    assert_eq!(
+        pgd(&net, &X, 0, &Pgd::new(0.1, 3, Norm::L2).unwrap()).unwrap(),
+        adv
+    );
     let mut out = [0.0; 2];
     metrics::robust_accuracy_sweep(&net, flat, &ys, pgd_a, &[0.0, 0.1], None, &mut out, &mut ws)
         .unwrap();

@@ -120,7 +120,8 @@ fn trained() -> (Net, Vec<[f32; 2]>, Vec<usize>) {
     let mut opt = Adam::new(AdamConfig {
         lr: 0.05,
         ..AdamConfig::DEFAULT
-    });
+    })
+    .unwrap();
     let mut ws = ws();
     for _ in 0..300 {
         grad.zero();
@@ -222,7 +223,7 @@ fn pgd_robust_accuracy_is_non_increasing_in_eps_and_matches_a_direct_count() {
                 let adv = if e == 0.0 {
                     *x
                 } else {
-                    pgd(&net, x, y, &Pgd::new(e, 10, norm)).unwrap()
+                    pgd(&net, x, y, &Pgd::new(e, 10, norm).unwrap()).unwrap()
                 };
                 if predict(&net, &adv) == y {
                     correct += 1;

@@ -251,7 +251,10 @@ fn zero_input_gradient_gives_no_perturbation() {
     let x = [0.5f32, -1.0, 2.0, 0.0, 0.25, -0.75, 1.5, 3.0];
     for norm in [Norm::LInf, Norm::L2] {
         assert_eq!(fgsm(&net, &x, 1, 0.5, norm, None).unwrap(), x);
-        assert_eq!(pgd(&net, &x, 1, &Pgd::new(0.5, 5, norm)).unwrap(), x);
+        assert_eq!(
+            pgd(&net, &x, 1, &Pgd::new(0.5, 5, norm).unwrap()).unwrap(),
+            x
+        );
     }
 }
 
@@ -334,7 +337,7 @@ fn l2_attack_steps_have_norm_eps_for_confident_predictions() {
             (r - eps).abs() < 1e-5,
             "scale {scale}: L2 FGSM ‖r‖ = {r}, ε = {eps}"
         );
-        let adv = pgd(&net, &x, y, &Pgd::new(eps, 3, Norm::L2)).unwrap();
+        let adv = pgd(&net, &x, y, &Pgd::new(eps, 3, Norm::L2).unwrap()).unwrap();
         let r = norm(&adv);
         assert!(
             r > 0.9 * eps && r <= eps * (1.0 + 1e-6),

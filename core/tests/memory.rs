@@ -17,13 +17,14 @@ fn sizes_are_the_parameters_plus_a_few_bytes() {
     // Parameters plus the one-byte activation, padded to f32 alignment.
     assert_eq!(size_of::<Net>(), params::<Net>() + 4);
     assert_eq!(size_of::<Net>(), 9_644);
-    // Adam: two moment buffers of the network's type, the learning rate, the config, t.
+    // Adam: two moment buffers of the network's type, the learning rate, the config, t and
+    // the flag that tells a configured optimiser from `Adam::ZERO`.
     let adam = size_of::<Adam<Net>>();
     assert!(adam >= 2 * size_of::<Net>() && adam <= 2 * size_of::<Net>() + 48);
-    assert_eq!(adam, 19_320);
+    assert_eq!(adam, 19_324);
     let sgd = size_of::<Sgd<Net>>();
     assert!(sgd >= size_of::<Net>() && sgd <= size_of::<Net>() + 32);
-    assert_eq!(sgd, 9_664);
+    assert_eq!(sgd, 9_668);
     // The workspace: per sample 2·(Σ H + max H + 1) + 3·(IN + OUT) f32s, for blocks of BLOCK.
     let per_sample = 2 * (32 + 32 + 1) + 3 * (64 + 10);
     assert_eq!(Net::ZERO.shape().per_sample(), per_sample);
@@ -58,5 +59,5 @@ fn sizes_are_the_parameters_plus_a_few_bytes() {
         "| workspace for one sample at a time (`WORKSPACE_ONE`) | {} |",
         Net::WORKSPACE_ONE * 4
     );
-    assert_eq!(2 * net + adam, 38_608);
+    assert_eq!(2 * net + adam, 38_612);
 }

@@ -45,10 +45,10 @@ fn xor_with_adam_and_tanh() {
         ..AdamConfig::DEFAULT
     };
     let mut seq = sequential(&net);
-    let mut opt = Adam::new(config);
+    let mut opt = Adam::new(config).unwrap();
     assert_eq!(train(&mut net, &mut opt, &xs, &ys, 300), 1.0);
     // The run-time network with the same start, trained by `Adam::like`, ends on the same bits.
-    let mut opt = Adam::like(config, &seq);
+    let mut opt = Adam::like(config, &seq).unwrap();
     assert_eq!(train(&mut seq, &mut opt, &xs, &ys, 300), 1.0);
     assert_eq!(bits(seq.params()), bits(&flat(&net)));
 }
@@ -83,10 +83,10 @@ fn two_moons_with_momentum_sgd_and_relu() {
         lr_decay: 0.999,
     };
     let mut seq = sequential(&net);
-    let mut opt = Sgd::new(config);
+    let mut opt = Sgd::new(config).unwrap();
     let acc = train(&mut net, &mut opt, &xs, &ys, 1500);
     assert!(acc >= 0.97, "train accuracy {acc}");
-    let mut opt = Sgd::like(config, &seq);
+    let mut opt = Sgd::like(config, &seq).unwrap();
     assert_eq!(train(&mut seq, &mut opt, &xs, &ys, 1500), acc);
     assert_eq!(bits(seq.params()), bits(&flat(&net)));
 }
@@ -100,7 +100,8 @@ fn two_moons_with_two_hidden_layers_and_weight_decay() {
         lr: 0.02,
         weight_decay: 1e-4,
         ..AdamConfig::DEFAULT
-    });
+    })
+    .unwrap();
     let acc = train(&mut net, &mut opt, &xs, &ys, 600);
     assert!(acc >= 0.97, "train accuracy {acc}");
 }

@@ -326,7 +326,7 @@ fn semi_supervised_rejects_bad_input_and_leaves_grad_untouched() {
 fn failed_training_step_leaves_network_and_optimiser_unchanged() {
     let mut net = net();
     let before = net.clone();
-    let mut opt = Adam::new(AdamConfig::DEFAULT);
+    let mut opt = Adam::new(AdamConfig::DEFAULT).unwrap();
     let mut grad = zero();
     let cfg = SemiConfig::vat(VatConfig::new(0.5));
     let xl = X;
@@ -594,7 +594,7 @@ fn check_batch_workspace_too_small(len: usize) {
     );
     // A failed step leaves the network and the optimiser alone.
     let mut trained = net.clone();
-    let mut opt = Adam::new(AdamConfig::DEFAULT);
+    let mut opt = Adam::new(AdamConfig::DEFAULT).unwrap();
     assert_eq!(
         semi_supervised_step(
             &mut trained,

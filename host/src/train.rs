@@ -11,7 +11,7 @@
 
 use crate::data::Dataset;
 use crate::models::{Model, Net};
-use anyhow::{ensure, Result};
+use anyhow::{ensure, Context, Result};
 use serde::Serialize;
 use vatic::adversarial::{adversarial_grad, AdversarialConfig};
 use vatic::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
@@ -187,8 +187,8 @@ pub fn train(
     let mut ws = model.workspace();
     let mut grad = model.zeroed_like();
     let mut opt = match cfg.optimizer {
-        OptimizerKind::Sgd(c) => Opt::Sgd(Sgd::like(c, model.net())),
-        OptimizerKind::Adam(c) => Opt::Adam(Adam::like(c, model.net())),
+        OptimizerKind::Sgd(c) => Opt::Sgd(Sgd::like(c, model.net()).context("SGD settings")?),
+        OptimizerKind::Adam(c) => Opt::Adam(Adam::like(c, model.net()).context("Adam settings")?),
     };
     let net = model.net_mut();
     let xl = &labelled.x[..];

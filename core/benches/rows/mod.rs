@@ -75,10 +75,13 @@ impl<const IN: usize, const H: usize, const OUT: usize> Bench<IN, H, OUT> {
         let bench = Bench {
             net,
             grad: Box::new(Mlp::ZERO),
-            opt: Box::new(Sgd::new(SgdConfig {
-                lr: 1e-3,
-                ..SgdConfig::VAT_SYNTHETIC
-            })),
+            opt: Box::new(
+                Sgd::new(SgdConfig {
+                    lr: 1e-3,
+                    ..SgdConfig::VAT_SYNTHETIC
+                })
+                .expect("valid SGD settings"),
+            ),
             ys: (0..batch).map(|i| i % OUT).collect(),
             zs: vec![0.0; batch * OUT],
             ws: vec![0.0; Mlp::<IN, H, OUT>::WORKSPACE],

@@ -1,5 +1,5 @@
-use super::Optimizer;
-use crate::{math, Parameters, Zeroed};
+use super::{check, Optimizer};
+use crate::{math, Parameters, Result, Zeroed};
 
 /// Settings of [`Adam`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,6 +29,24 @@ impl AdamConfig {
         weight_decay: 0.0,
         lr_decay: 1.0,
     };
+
+    /// Checks the settings: `lr` finite and `> 0`, `beta1` and `beta2` in `[0, 1)`, `eps`
+    /// finite and `> 0`, `weight_decay` finite and `≥ 0`, `lr_decay` finite and `> 0`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidSetting`](crate::Error::InvalidSetting) naming the first field out of
+    /// range.
+    pub const fn validate(&self) -> Result<()> {
+        check::all(&[
+            ("lr", check::positive(self.lr)),
+            ("beta1", check::unit(self.beta1)),
+            ("beta2", check::unit(self.beta2)),
+            ("eps", check::positive(self.eps)),
+            ("weight_decay", check::non_negative(self.weight_decay)),
+            ("lr_decay", check::positive(self.lr_decay)),
+        ])
+    }
 }
 
 impl Default for AdamConfig {
@@ -48,53 +66,116 @@ impl Default for AdamConfig {
 /// Its state is two buffers of the network's type: `size_of::<Adam<N>>() ≈ 2 · size_of::<N>()`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Adam<N> {
-    /// The settings (the current learning rate is [`Adam::lr`]).
-    pub config: AdamConfig,
-    /// The current learning rate.
-    pub lr: f32,
+    config: AdamConfig,
+    lr: f32,
+    /// `false` only for [`Adam::ZERO`] before [`Adam::reconfigure`].
+    ready: bool,
     t: u32,
     m: N,
     v: N,
 }
 
 impl<N: Zeroed> Adam<N> {
+    /// An optimiser with no settings yet and all bytes zero, so that a `static` of it (or of a
+    /// struct holding it) is `.bss` and costs no flash. Its [`step`](Optimizer::step) leaves
+    /// the parameters alone until [`reconfigure`](Adam::reconfigure) gives it checked
+    /// settings.
+    pub const ZERO: Self = Self {
+        config: AdamConfig {
+            lr: 0.0,
+            beta1: 0.0,
+            beta2: 0.0,
+            eps: 0.0,
+            weight_decay: 0.0,
+            lr_decay: 0.0,
+        },
+        lr: 0.0,
+        ready: false,
+        t: 0,
+        m: N::ZERO,
+        v: N::ZERO,
+    };
+
     /// A fresh optimiser (zero moments, `t = 0`) for a compile-time network (usable in a
     /// `static`).
-    pub const fn new(config: AdamConfig) -> Self {
-        Self {
+    ///
+    /// # Errors
+    ///
+    /// [`AdamConfig::validate`]'s.
+    pub const fn new(config: AdamConfig) -> Result<Self> {
+        if let Err(e) = config.validate() {
+            return Err(e);
+        }
+        Ok(Self {
             config,
             lr: config.lr,
+            ready: true,
             t: 0,
             m: N::ZERO,
             v: N::ZERO,
-        }
+        })
     }
 }
 
 impl<N: Parameters + Clone> Adam<N> {
     /// A fresh optimiser whose moments are zeroed copies of `net` (for run-time networks).
-    pub fn like(config: AdamConfig, net: &N) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// [`AdamConfig::validate`]'s.
+    pub fn like(config: AdamConfig, net: &N) -> Result<Self> {
+        config.validate()?;
         let mut m = net.clone();
         m.zero();
-        Self {
+        Ok(Self {
             config,
             lr: config.lr,
+            ready: true,
             t: 0,
             v: m.clone(),
             m,
-        }
+        })
     }
 }
 
 impl<N: Parameters> Adam<N> {
+    /// The settings (the current learning rate is [`Optimizer::learning_rate`]).
+    pub const fn config(&self) -> &AdamConfig {
+        &self.config
+    }
+
     /// Number of steps taken.
     pub fn steps(&self) -> u32 {
         self.t
+    }
+
+    /// Zeroes the moments and the step count and restores the initial learning rate.
+    pub fn reset(&mut self) {
+        self.m.zero();
+        self.v.zero();
+        self.t = 0;
+        self.lr = self.config.lr;
+    }
+
+    /// New settings, checked, then [`reset`](Adam::reset) (the buffers are reused in place).
+    ///
+    /// # Errors
+    ///
+    /// [`AdamConfig::validate`]'s; the optimiser is unchanged then.
+    pub fn reconfigure(&mut self, config: AdamConfig) -> Result<()> {
+        config.validate()?;
+        self.config = config;
+        self.ready = true;
+        self.reset();
+        Ok(())
     }
 }
 
 impl<N: Parameters> Optimizer<N> for Adam<N> {
     fn step(&mut self, params: &mut N, grad: &N) {
+        if !self.ready {
+            return;
+        }
         let AdamConfig {
             beta1,
             beta2,
@@ -141,7 +222,7 @@ mod tests {
     #[test]
     fn first_step_moves_each_parameter_by_lr() {
         // With bias correction, |Δθ| = η · |g| / (|g| + ε) ≈ η on step 1.
-        let mut opt = Adam::<Mlp<2, 2, 2>>::new(AdamConfig::DEFAULT);
+        let mut opt = Adam::<Mlp<2, 2, 2>>::new(AdamConfig::DEFAULT).unwrap();
         let mut net = Mlp::<2, 2, 2>::ZERO;
         let mut g = Mlp::<2, 2, 2>::ZERO;
         g.layers.dense.weight = [[3.0, -0.5], [1e-3, 0.0]];
@@ -159,7 +240,8 @@ mod tests {
         let mut opt = Adam::<Mlp<1, 1, 1>>::new(AdamConfig {
             lr: 0.05,
             ..AdamConfig::DEFAULT
-        });
+        })
+        .unwrap();
         let mut net = Mlp::<1, 1, 1>::ZERO;
         for _ in 0..2000 {
             let mut g = net.clone();

@@ -101,8 +101,9 @@ pub fn run<
         &ys[..anchors],
         xs[anchors..anchors + ring].as_flattened(),
     );
-    opt.config = sgd_config(cfg);
-    opt.reset();
+    if let Err(e) = opt.reconfigure(sgd_config(cfg)) {
+        return writeln!(out, "bench: invalid fine-tuning settings: {e}");
+    }
     let mut rng = vatic::Rng::new(cfg.seed);
     let semi_cfg = SemiConfig::vat(VatConfig::new(cfg.vat_eps));
     let step = counter.count(&mut || {

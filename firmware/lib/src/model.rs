@@ -87,21 +87,13 @@ impl<
     pub const ZERO: Self = State {
         loaded: Loaded::EMPTY,
         grad: N::ZERO,
-        opt: Sgd::new(SGD_ZERO),
+        opt: Sgd::ZERO,
         ring: Deque::new(),
         batch: [[0.0; IN]; RING],
         copy: Vec::new(),
         ws: [0.0; WS],
     };
 }
-
-/// An all-zero SGD configuration for [`State::ZERO`]; [`sgd_config`] is set before use.
-const SGD_ZERO: SgdConfig = SgdConfig {
-    lr: 0.0,
-    momentum: 0.0,
-    weight_decay: 0.0,
-    lr_decay: 0.0,
-};
 
 /// The fine-tuning's SGD settings: the model's learning rate, momentum 0.9.
 pub(crate) fn sgd_config(cfg: &ModelConfig) -> SgdConfig {
@@ -497,7 +489,15 @@ pub fn run<
     let anchors = cfg.anchors.min(xs.len());
     let (xl, yl) = (xs[..anchors].as_flattened(), &ys[..anchors]);
     ring.clear();
-    opt_reset(opt, cfg);
+    if let Err(e) = opt_reset(opt, cfg) {
+        writeln!(out, "error: the fine-tuning settings are invalid: {e}")?;
+        return tally.check(
+            out,
+            &key(p, format_args!("finetune.settings")),
+            false,
+            format_args!("{e}"),
+        );
+    }
     let mut rng = Rng::new(cfg.seed ^ 0x5eed);
     let semi_cfg = SemiConfig::vat(VatConfig::new(cfg.vat_eps));
     let mut losses: Vec<f32, 64> = Vec::new();
@@ -575,7 +575,10 @@ pub fn run<
 }
 
 /// `opt` with the fine-tuning's settings and a zero velocity, in place.
-fn opt_reset<N: Parameters>(opt: &mut Sgd<N>, cfg: &ModelConfig) {
-    opt.config = sgd_config(cfg);
-    opt.reset();
+///
+/// # Errors
+///
+/// [`Error::InvalidSetting`] for a learning rate that is not finite and positive.
+fn opt_reset<N: Parameters>(opt: &mut Sgd<N>, cfg: &ModelConfig) -> Result<(), Error> {
+    opt.reconfigure(sgd_config(cfg))
 }

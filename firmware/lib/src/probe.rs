@@ -38,14 +38,7 @@ impl<N: Zeroed, const WS: usize> State<N, WS> {
         net: N::ZERO,
         twin: N::ZERO,
         grad: N::ZERO,
-        adam: Adam::new(AdamConfig {
-            lr: 0.0,
-            beta1: 0.0,
-            beta2: 0.0,
-            eps: 0.0,
-            weight_decay: 0.0,
-            lr_decay: 0.0,
-        }),
+        adam: Adam::ZERO,
         ws: [0.0; WS],
     };
 }
@@ -246,8 +239,8 @@ pub fn run<N: Network + PartialEq, const WS: usize, W: Write>(
     )?;
 
     // A few Adam steps on this one sample lower its loss.
-    adam.config = ADAM;
-    adam.lr = ADAM.lr;
+    // ADAM is a valid constant: `reconfigure` cannot fail on it.
+    let _ = adam.reconfigure(ADAM);
     for _ in 0..cfg.train_steps {
         grad.zero();
         pass::forward(&*net, x, trace, z2);

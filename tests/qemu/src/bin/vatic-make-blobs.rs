@@ -57,7 +57,8 @@ fn make<N: Network + Zeroed + Clone>(
     let mut opt = Adam::<N>::new(AdamConfig {
         lr: 0.01,
         ..AdamConfig::DEFAULT
-    });
+    })
+    .expect("valid Adam settings");
     // The firmware's workspace length: blocks of BLOCK samples.
     let mut ws = vec![0.0f32; net.shape().workspace_len(BLOCK)];
     for _ in 0..300 {
