@@ -102,7 +102,7 @@ pub struct DataArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Held-out test samples for data without a test set (digits: 500, CSV: a quarter).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::at_least_one)]
     pub test_size: Option<usize>,
     /// CSV: the 0-based label column (default: the last).
     #[arg(long)]
@@ -178,10 +178,10 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = Method::Vat)]
     pub method: Method,
     /// Labelled samples per class (synthetic sets: 8, the paper's; otherwise 10).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::at_least_one)]
     pub labels_per_class: Option<usize>,
     /// Epochs (passes over the labelled set). Default: 1000 synthetic, 300 digits, 10 otherwise.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::epochs)]
     pub epochs: Option<usize>,
     /// Every width of the network, input first, e.g. 13-40-40-3 (any number of hidden layers;
     /// the input width and the number of classes must be the data's). Default: one hidden
@@ -198,38 +198,38 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     pub optimizer: Option<OptimizerArg>,
     /// Learning rate (default: 1.0 for SGD, 1e-3 for Adam).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::positive, allow_negative_numbers = true)]
     pub lr: Option<f32>,
     /// Learning-rate multiplier per epoch (default: 0.995 for SGD, 1 for Adam).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::positive, allow_negative_numbers = true)]
     pub lr_decay: Option<f32>,
-    /// SGD momentum.
-    #[arg(long, default_value_t = 0.9)]
+    /// SGD momentum, in [0, 1).
+    #[arg(long, default_value_t = 0.9, value_parser = crate::flags::unit, allow_negative_numbers = true)]
     pub momentum: f32,
     /// Labelled minibatch (default: the whole labelled set for synthetic sets, 64 otherwise).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::at_least_one)]
     pub batch_size: Option<usize>,
     /// Unlabelled minibatch for VAT (default: 64 for synthetic sets, 128 otherwise; 0 for the
     /// whole unlabelled set every step).
     #[arg(long)]
     pub unlabelled_batch: Option<usize>,
     /// VAT radius ε (L2). Default: moons 0.6, circles 0.4 (the paper's), 2.0 otherwise.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::non_negative, allow_negative_numbers = true)]
     pub eps: Option<f32>,
     /// VAT finite-difference step ξ (with --direction fd).
-    #[arg(long, default_value_t = 1e-6)]
+    #[arg(long, default_value_t = 1e-6, value_parser = crate::flags::positive, allow_negative_numbers = true)]
     pub xi: f32,
     /// VAT power-iteration direction.
     #[arg(long, value_enum, default_value_t = DirectionArg::Exact)]
     pub direction: DirectionArg,
-    /// VAT power iterations K.
-    #[arg(long, default_value_t = 1)]
+    /// VAT power iterations K (1 to 10 000).
+    #[arg(long, default_value_t = 1, value_parser = crate::flags::iterations)]
     pub power_iterations: u32,
     /// Weight α of the LDS term.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = crate::flags::non_negative, allow_negative_numbers = true)]
     pub vat_weight: f32,
     /// Adversarial training radius (synthetic: the VAT ε, in L2; images: 0.1 in L∞).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::non_negative, allow_negative_numbers = true)]
     pub at_eps: Option<f32>,
     /// Where to write the model.
     #[arg(long, default_value = "out/model.safetensors")]
@@ -375,6 +375,16 @@ fn run_train(a: &TrainArgs) -> Result<()> {
     };
     let mut model = Model::new(&widths, a.activation.into(), a.data.seed)?;
     let cfg = train_config(a)?;
+    // VAT's unlabelled set is the labelled points and the unlabelled ones.
+    let pool = split.labelled.len() + split.unlabelled.len();
+    if let Some(n) = a.unlabelled_batch.filter(|&n| n > pool) {
+        anyhow::bail!(
+            "--unlabelled-batch {n} is larger than the {pool} samples VAT draws from ({} labelled + \
+             {} unlabelled); use at most {pool}, or 0 for all of them every step",
+            split.labelled.len(),
+            split.unlabelled.len()
+        );
+    }
     eprintln!(
         "training a {} {} network with {} on {}: {} labelled, {} unlabelled, {} test samples, {} epochs",
         models::format_widths(&widths),

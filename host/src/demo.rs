@@ -33,11 +33,11 @@ pub struct DemoArgs {
     /// Seed of the data, the initialisation and training of the pictured run.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Number of seeds (starting at --seed) whose test errors are summarised.
-    #[arg(long, default_value_t = 5)]
+    /// Number of seeds (starting at --seed) whose test errors are summarised (1 to 1000).
+    #[arg(long, default_value_t = 5, value_parser = crate::flags::seeds)]
     pub seeds: u64,
     /// Epochs (full-batch iterations).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = crate::flags::epochs)]
     pub epochs: usize,
     /// Unlabelled points besides the 16 labelled ones.
     #[arg(long, default_value_t = 1000)]

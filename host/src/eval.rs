@@ -44,22 +44,23 @@ pub struct EvalArgs {
     #[arg(long, value_enum)]
     pub norm: Option<NormArg>,
     /// Comma-separated ε sweep (default: 0..1 by 0.1 in L2, 0..0.25 by 0.025 in L∞).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = crate::flags::non_negative, allow_hyphen_values = true)]
     pub eps: Option<Vec<f32>>,
-    /// PGD steps.
-    #[arg(long, default_value_t = 10)]
+    /// PGD steps (1 to 10 000).
+    #[arg(long, default_value_t = 10, value_parser = crate::flags::iterations)]
     pub pgd_iterations: u32,
-    /// Bisection steps of the minimal-ε search.
-    #[arg(long, default_value_t = 10)]
+    /// Bisection steps of the minimal-ε search (1 to 24).
+    #[arg(long, default_value_t = 10, value_parser = crate::flags::bisection_steps)]
     pub bisection_steps: u32,
     /// VAT ε of the LDS statistics (default: the paper's for moons/circles, 1.0 otherwise).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::non_negative, allow_negative_numbers = true)]
     pub lds_eps: Option<f32>,
-    /// Power iterations K of the LDS statistics (the 2016 code monitored with 5).
-    #[arg(long, default_value_t = 5)]
+    /// Power iterations K of the LDS statistics (the 2016 code monitored with 5; at most
+    /// 10 000).
+    #[arg(long, default_value_t = 5, value_parser = crate::flags::iterations)]
     pub lds_iterations: u32,
     /// Evaluate only the first N test samples.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::at_least_one)]
     pub limit: Option<usize>,
     /// Where to write the JSON report.
     #[arg(long, default_value = "out/eval.json")]
@@ -73,7 +74,7 @@ pub struct EvalOptions {
     pub norm: Norm,
     /// The ε sweep.
     pub eps: Vec<f32>,
-    /// PGD steps.
+    /// PGD steps (1 to 10 000).
     pub pgd_iterations: u32,
     /// Bisection steps of the minimal-ε search (over `[0, max ε]`).
     pub bisection_steps: u32,
@@ -151,7 +152,7 @@ pub struct Report {
     pub fgsm_accuracy: Vec<f32>,
     /// PGD robust accuracy at each ε.
     pub pgd_accuracy: Vec<f32>,
-    /// PGD steps.
+    /// PGD steps (1 to 10 000).
     pub pgd_iterations: u32,
     /// Minimal successful ε of PGD.
     pub minimal_eps: MinimalEps,

@@ -27,13 +27,13 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Number of test samples to embed (the first ones of the test set).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = crate::flags::at_least_one)]
     pub samples: usize,
     /// FGSM radius of the expected robust accuracies (L∞ and L2).
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, value_parser = crate::flags::non_negative, allow_negative_numbers = true)]
     pub fgsm_eps: f32,
     /// VAT ε of the expected LDS (exact direction, K = 1, start directions from --seed).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = crate::flags::non_negative, allow_negative_numbers = true)]
     pub lds_eps: f32,
     /// Where to write the blob.
     #[arg(long, default_value = "out/firmware.bin")]

@@ -8,6 +8,7 @@ pub mod data;
 pub mod demo;
 pub mod eval;
 pub mod export;
+pub mod flags;
 pub mod fuzzing;
 pub mod inspect;
 pub mod model_io;

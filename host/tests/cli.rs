@@ -424,7 +424,7 @@ fn bad_input_is_explained() {
         &[
             "train", "--data", "moons2d", "--eps=-1", "--epochs", "1", "--quiet",
         ],
-        "epsilon",
+        "invalid value '-1' for '--eps <EPS>': must be finite and >= 0",
     );
     let junk = dir.path().join("junk.safetensors");
     std::fs::write(&junk, b"definitely not safetensors").unwrap();
@@ -471,4 +471,143 @@ fn bad_input_is_explained() {
         "features",
     );
     fails_with(&["eval", "--model"], "a value is required");
+}
+
+/// Every numeric flag is checked when the command line is parsed: the message names the flag
+/// and the rule, the exit code is clap's usage error (2), and nothing is written. Each of these
+/// was accepted before (a negative learning rate trained uphill, `--epochs 0` wrote an
+/// untrained model, `--pgd-iterations 4000000000` ran for hours).
+#[test]
+fn numeric_flags_are_checked_when_parsed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.safetensors");
+    let out_s = out.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["train", "--lr", "-1"],
+            "'--lr <LR>': must be finite and > 0",
+        ),
+        (
+            &["train", "--lr", "0"],
+            "'--lr <LR>': must be finite and > 0",
+        ),
+        (&["train", "--lr", "nan"], "'--lr <LR>'"),
+        (&["train", "--lr-decay", "-1"], "'--lr-decay <LR_DECAY>'"),
+        (
+            &["train", "--momentum", "5"],
+            "'--momentum <MOMENTUM>': must be in [0, 1)",
+        ),
+        (
+            &["train", "--epochs", "0"],
+            "'--epochs <EPOCHS>': must be at least 1",
+        ),
+        (
+            &["train", "--batch-size", "0"],
+            "'--batch-size <BATCH_SIZE>'",
+        ),
+        (&["train", "--labels-per-class", "0"], "'--labels-per-class"),
+        (
+            &["train", "--power-iterations", "0"],
+            "'--power-iterations <POWER_ITERATIONS>': must be at least 1",
+        ),
+        (
+            &["train", "--eps", "-0.5"],
+            "'--eps <EPS>': must be finite and >= 0",
+        ),
+        (&["train", "--at-eps", "inf"], "'--at-eps <AT_EPS>'"),
+        (
+            &["train", "--vat-weight", "-1"],
+            "'--vat-weight <VAT_WEIGHT>'",
+        ),
+        (&["train", "--xi", "0"], "'--xi <XI>'"),
+        (&["train", "--test-size", "0"], "'--test-size <TEST_SIZE>'"),
+        (
+            &["eval", "--model", out_s, "--lds-iterations", "0"],
+            "'--lds-iterations",
+        ),
+        (
+            &["eval", "--model", out_s, "--pgd-iterations", "4000000000"],
+            "'--pgd-iterations <PGD_ITERATIONS>': must be at most 10000",
+        ),
+        (
+            &["eval", "--model", out_s, "--bisection-steps", "0"],
+            "'--bisection-steps <BISECTION_STEPS>': must be at least 1",
+        ),
+        (
+            &["eval", "--model", out_s, "--bisection-steps", "99"],
+            "must be at most 24",
+        ),
+        (
+            &["eval", "--model", out_s, "--eps", "0.1,-1"],
+            "invalid value '-1' for '--eps <EPS>'",
+        ),
+        (
+            &["eval", "--model", out_s, "--lds-eps", "nan"],
+            "'--lds-eps <LDS_EPS>'",
+        ),
+        (
+            &["eval", "--model", out_s, "--limit", "0"],
+            "'--limit <LIMIT>'",
+        ),
+        (
+            &["demo", "--seeds", "0"],
+            "'--seeds <SEEDS>': must be at least 1",
+        ),
+        (&["demo", "--epochs", "0"], "'--epochs <EPOCHS>'"),
+        (
+            &["export-firmware", "--model", out_s, "--samples", "0"],
+            "'--samples <SAMPLES>'",
+        ),
+        (
+            &["export-firmware", "--model", out_s, "--fgsm-eps", "-1"],
+            "'--fgsm-eps <FGSM_EPS>'",
+        ),
+        (
+            &["export-firmware", "--model", out_s, "--lds-eps", "inf"],
+            "'--lds-eps <LDS_EPS>'",
+        ),
+    ];
+    for (args, needle) in cases {
+        let mut cmd = vatic();
+        cmd.args(*args);
+        if args[0] == "train" {
+            cmd.args(["--data", "moons2d", "--quiet", "--out", out_s]);
+        }
+        cmd.assert()
+            .code(2)
+            .stderr(predicate::str::contains(*needle))
+            .stderr(predicate::str::contains("panicked").not());
+        assert!(!out.exists(), "{args:?} wrote {out_s}");
+    }
+}
+
+/// An unlabelled minibatch larger than what VAT draws from was silently clamped; now it is
+/// refused, naming both counts, before training starts.
+#[test]
+fn unlabelled_batch_beyond_the_pool_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.safetensors");
+    vatic()
+        .args(["train", "--data", "moons2d", "--unlabelled-pool", "40"])
+        .args(["--unlabelled-batch", "57", "--epochs", "1", "--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "--unlabelled-batch 57 is larger than the 56 samples VAT draws from (16 labelled + 40 unlabelled)",
+        ));
+    assert!(!out.exists());
+    vatic()
+        .args(["train", "--data", "moons2d", "--unlabelled-pool", "40"])
+        .args([
+            "--unlabelled-batch",
+            "56",
+            "--epochs",
+            "1",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
 }
