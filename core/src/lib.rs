@@ -49,11 +49,11 @@
 //! |---|---|
 //! | a network with widths `w_0 … w_L` (also its gradient) | `4 · Σ_l w_{l+1} (w_l + 1)` (+ 4 for [`Net`]) |
 //! | `Sgd<N>` | `size_of::<N>()` + 24 |
-//! | `Adam<N>` | `2·size_of::<N>()` + 32 |
+//! | `Adam<N>` | `2·size_of::<N>()` + 36 |
 //! | workspace for blocks of `b` samples | `4 · b · (2 (Σ hidden + max hidden + 1) + 3 (IN + OUT))` |
 //!
 //! A 64-32-10 network is 9 644 bytes; with its gradient and Adam state, training it needs
-//! 38 608 bytes of static RAM, plus an 11 264-byte workspace for blocks of 8
+//! 38 612 bytes of static RAM, plus an 11 264-byte workspace for blocks of 8
 //! (`cargo test -p vatic --test memory -- --nocapture`); the numeric functions keep no arrays of
 //! their own on the stack.
 //!
@@ -78,6 +78,13 @@
 //! labels out of range, negative ε, a slice of the wrong width, a workspace too small, …). Once
 //! validated, the numeric paths contain no reachable panic; `scripts/no-panic` proves it on the
 //! optimised machine code of every entry point (see the README).
+//!
+//! Settings are checked when they are built: [`optim::Sgd::new`], [`optim::Adam::new`] and
+//! [`attack::Pgd::new`] return `Result`, and [`Error::InvalidSetting`] names the field (a NaN,
+//! zero or negative learning rate, a momentum outside `[0, 1)`, …). Parameters are checked
+//! where a network enters ([`blob::parse`]) and before a batch-level report counts anything
+//! ([`Parameters::check_finite`], [`Error::NonFiniteParameter`]); the per-sample primitives
+//! trust the network they are given.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -280,9 +280,15 @@ pub fn train(
             steps += 1;
         }
         opt.end_epoch();
+        if let Err(e) = net.check_finite() {
+            anyhow::bail!("training diverged at epoch {epoch} ({e}); lower the learning rate");
+        }
         ensure!(
-            net.is_finite(),
-            "training diverged at epoch {epoch} (non-finite parameters); lower the learning rate"
+            loss_sum.is_finite() && lds_sum.is_finite(),
+            "training diverged at epoch {epoch} (the loss is {}, the LDS {}); lower the \
+             learning rate or check the data's scale",
+            loss_sum / steps as f32,
+            lds_sum / steps as f32
         );
         let evaluate = cfg.eval_every > 0 && (epoch % cfg.eval_every == 0 || epoch == cfg.epochs);
         let log = EpochLog {
