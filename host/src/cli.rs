@@ -4,10 +4,12 @@
 
 use crate::data::{self, LoadOptions, Source};
 use crate::models::{self, Model};
+use crate::provenance::{Given, Provenance};
 use crate::train::{self, Method, OptimizerKind, TrainConfig};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use vatic::attack::Clip;
 use vatic::optim::{AdamConfig, SgdConfig};
 use vatic::vat::Direction;
 use vatic::{Activation, Rng};
@@ -92,57 +94,118 @@ pub enum OptimizerArg {
 }
 
 /// Where the data comes from and how it is split (shared by train, eval and export).
+///
+/// `eval` and `export-firmware` take every one of these the command line leaves out from the
+/// model's metadata ([`Provenance`]).
 #[derive(Debug, Clone, Args)]
 pub struct DataArgs {
     /// Data set: moons, circles (100-D, the VAT paper's), moons2d, circles2d, digits,
-    /// csv:PATH, mnist:DIR.
-    #[arg(long, default_value = "moons")]
-    pub data: Source,
-    /// Seed of the data (synthetic sets, splits), the initialisation and training.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// csv:PATH, mnist:DIR [default: moons; eval/export: the model's].
+    #[arg(long)]
+    pub data: Option<Source>,
+    /// Seed of the data (synthetic sets, splits), the initialisation and training [default: 1;
+    /// eval/export: the model's].
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Held-out test samples for data without a test set (digits: 500, CSV: a quarter).
     #[arg(long, value_parser = crate::flags::at_least_one)]
     pub test_size: Option<usize>,
     /// CSV: the 0-based label column (default: the last).
     #[arg(long)]
     pub label_column: Option<usize>,
-    /// Synthetic sets: number of extra unlabelled training points.
-    #[arg(long, default_value_t = data::synthetic::DEFAULT_POOL)]
-    pub unlabelled_pool: usize,
+    /// Synthetic sets: number of extra unlabelled training points [default: 1000].
+    #[arg(long)]
+    pub unlabelled_pool: Option<usize>,
+    /// A separate test set, any source (all of a CSV file or the digits, MNIST's test files, a
+    /// synthetic set's test points); --data is then not split.
+    #[arg(long, conflicts_with = "test_size")]
+    pub test: Option<Source>,
+    /// The box LO,HI attacks are clipped to, in the data's units (default: the data set's own:
+    /// [0, 1] for digits and MNIST, none for the synthetic sets and CSV).
+    #[arg(long, value_parser = crate::provenance::parse_clip, allow_hyphen_values = true)]
+    pub clip: Option<Clip>,
 }
 
 impl DataArgs {
+    /// The flags as given (`None` where left out).
+    pub fn given(&self) -> Given {
+        Given {
+            data: self.data.clone(),
+            seed: self.seed,
+            test_size: self.test_size,
+            label_column: self.label_column,
+            unlabelled_pool: self.unlabelled_pool,
+            test: self.test.clone(),
+            clip: self.clip,
+        }
+    }
+
+    /// The flags with the defaults for what is left out (`vatic train`).
+    pub fn provenance(&self) -> Provenance {
+        self.given().or_defaults()
+    }
+
+    /// The data a model's command uses: the given flags completed from the model's metadata
+    /// (and said so on stderr), or the defaults for a model without provenance.
+    ///
+    /// # Errors
+    ///
+    /// A flag that contradicts the model's provenance (unless `force`), bad metadata.
+    pub fn for_model(
+        &self,
+        meta: &std::collections::HashMap<String, String>,
+        force: bool,
+        model: &std::path::Path,
+    ) -> Result<Provenance> {
+        match Provenance::from_metadata(meta)? {
+            Some(p) => {
+                let used = p.complete(&self.given(), force, model)?;
+                eprintln!(
+                    "data: {} (left-out flags from the model's metadata)",
+                    used.flags()
+                );
+                Ok(used)
+            }
+            None => {
+                let used = self.provenance();
+                eprintln!(
+                    "data: {} (the model {} records no data provenance)",
+                    used.flags(),
+                    model.display()
+                );
+                Ok(used)
+            }
+        }
+    }
+
     /// Loads the data.
     ///
     /// # Errors
     ///
     /// Whatever the loader reports.
     pub fn load(&self) -> Result<data::TrainTest> {
-        data::load(
-            &self.data,
-            &LoadOptions {
-                seed: self.seed,
-                test_size: self.test_size,
-                label_column: self.label_column,
-                unlabelled_pool: self.unlabelled_pool,
-            },
-        )
-        .with_context(|| format!("loading --data {}", self.data))
+        load(&self.provenance())
+    }
+
+    /// The data source (default moons).
+    pub fn source(&self) -> Source {
+        self.data.clone().unwrap_or(Source::Moons)
+    }
+
+    /// The seed (default 1).
+    pub fn seed(&self) -> u64 {
+        self.provenance().seed
     }
 
     /// `true` for the synthetic sets.
     pub fn is_synthetic(&self) -> bool {
-        matches!(
-            self.data,
-            Source::Moons | Source::Circles | Source::Moons2d | Source::Circles2d
-        )
+        is_synthetic(&self.source())
     }
 
     /// The hidden width of the default network for this data: one hidden layer of 100 units
     /// (the VAT paper's synthetic model), 128 for digits, 1200 for MNIST.
     pub fn default_hidden(&self) -> usize {
-        match self.data {
+        match self.source() {
             Source::Digits => 128,
             Source::Mnist(_) => 1200,
             _ => 100,
@@ -153,19 +216,56 @@ impl DataArgs {
     /// [`output::check`](crate::output::check): the CSV file (an MNIST directory holds only
     /// its own files).
     pub fn input_files(&self) -> Vec<(&'static str, &std::path::Path)> {
-        match &self.data {
-            Source::Csv(p) => vec![("--data", p.as_path())],
-            _ => Vec::new(),
+        let mut v = Vec::new();
+        if let Some(Source::Csv(p)) = &self.data {
+            v.push(("--data", p.as_path()));
         }
+        if let Some(Source::Csv(p)) = &self.test {
+            v.push(("--test", p.as_path()));
+        }
+        v
     }
 
     /// The paper's VAT ε for the synthetic sets; otherwise `None`.
     pub fn paper_eps(&self) -> Option<f32> {
-        match self.data {
-            Source::Moons | Source::Moons2d => Some(0.6),
-            Source::Circles | Source::Circles2d => Some(0.4),
-            _ => None,
-        }
+        paper_eps(&self.source())
+    }
+}
+
+/// `true` for the synthetic sets.
+pub fn is_synthetic(source: &Source) -> bool {
+    matches!(
+        source,
+        Source::Moons | Source::Circles | Source::Moons2d | Source::Circles2d
+    )
+}
+
+/// Loads the data `p` describes.
+///
+/// # Errors
+///
+/// Whatever the loader reports, named with `--data`.
+pub fn load(p: &Provenance) -> Result<data::TrainTest> {
+    data::load(
+        &p.data,
+        &LoadOptions {
+            seed: p.seed,
+            test_size: p.test_size,
+            label_column: p.label_column,
+            unlabelled_pool: p.unlabelled_pool,
+            test: p.test.clone(),
+            clip: p.clip,
+        },
+    )
+    .with_context(|| format!("loading --data {}", p.data))
+}
+
+/// The paper's VAT ε for the synthetic sets; otherwise `None`.
+pub fn paper_eps(source: &Source) -> Option<f32> {
+    match source {
+        Source::Moons | Source::Moons2d => Some(0.6),
+        Source::Circles | Source::Circles2d => Some(0.4),
+        _ => None,
     }
 }
 
@@ -253,7 +353,7 @@ pub fn train_config(a: &TrainArgs) -> Result<TrainConfig> {
     let mut cfg = if synthetic {
         TrainConfig::synthetic(a.method, eps)
     } else {
-        let epochs = if a.data.data == Source::Digits {
+        let epochs = if a.data.source() == Source::Digits {
             300
         } else {
             10
@@ -299,7 +399,7 @@ pub fn train_config(a: &TrainArgs) -> Result<TrainConfig> {
     if let Some(e) = a.at_eps {
         cfg.at.eps = e;
     }
-    cfg.seed = a.data.seed;
+    cfg.seed = a.data.seed();
     Ok(cfg)
 }
 
@@ -312,7 +412,7 @@ pub fn train_config(a: &TrainArgs) -> Result<TrainConfig> {
 /// When `--shape` or `--hidden` does not parse, or `--shape`'s ends are not the data's; the
 /// message names the flag and the data's counts.
 pub fn train_widths(a: &TrainArgs, features: usize, classes: usize) -> Result<Vec<usize>> {
-    let data = &a.data.data;
+    let data = &a.data.source();
     let widths = match (&a.shape, &a.hidden) {
         (Some(s), _) => {
             let w = models::parse_widths(s).with_context(|| format!("--shape {s}"))?;
@@ -371,9 +471,9 @@ fn run_train(a: &TrainArgs) -> Result<()> {
         }
     } else {
         tt.train
-            .split_labelled(per_class, &mut Rng::new(a.data.seed))?
+            .split_labelled(per_class, &mut Rng::new(a.data.seed()))?
     };
-    let mut model = Model::new(&widths, a.activation.into(), a.data.seed)?;
+    let mut model = Model::new(&widths, a.activation.into(), a.data.seed())?;
     let cfg = train_config(a)?;
     // VAT's unlabelled set is the labelled points and the unlabelled ones.
     let pool = split.labelled.len() + split.unlabelled.len();
@@ -390,7 +490,7 @@ fn run_train(a: &TrainArgs) -> Result<()> {
         models::format_widths(&widths),
         model.activation().name(),
         a.method.name(),
-        a.data.data,
+        a.data.source(),
         split.labelled.len(),
         split.unlabelled.len(),
         tt.test.len(),
@@ -413,17 +513,15 @@ fn run_train(a: &TrainArgs) -> Result<()> {
         100.0 * (1.0 - acc),
         tt.test.len()
     )?;
-    crate::model_io::save(
-        &a.out,
-        &model,
-        &[
-            ("vatic.method", a.method.name().into()),
-            ("vatic.data", a.data.data.to_string()),
-            ("vatic.seed", a.data.seed.to_string()),
-            ("vatic.epochs", cfg.epochs.to_string()),
-            ("vatic.test_accuracy", acc.to_string()),
-        ],
-    )?;
+    // The data's provenance, so eval and export-firmware find the same test set.
+    let mut meta = a.data.provenance().to_metadata();
+    meta.extend([
+        ("vatic.method", a.method.name().into()),
+        ("vatic.epochs", cfg.epochs.to_string()),
+        ("vatic.labels_per_class", per_class.to_string()),
+        ("vatic.test_accuracy", acc.to_string()),
+    ]);
+    crate::model_io::save(&a.out, &model, &meta)?;
     crate::outln!("wrote {}", a.out.display())?;
     if let Some(p) = &a.log {
         crate::output::write(p, serde_json::to_string_pretty(&out)?.as_bytes())?;

@@ -40,10 +40,13 @@ pub struct EvalArgs {
     pub model: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
-    /// Attack norm (default: L2 for the synthetic sets, L∞ for images).
+    /// Attack norm, of FGSM, PGD and the minimal ε (default: L2 for the synthetic sets, L∞
+    /// otherwise).
     #[arg(long, value_enum)]
     pub norm: Option<NormArg>,
-    /// Comma-separated ε sweep (default: 0..1 by 0.1 in L2, 0..0.25 by 0.025 in L∞).
+    /// Comma-separated ε sweep, in the data's units [default: eleven radii from 0 to 1 in L2
+    /// on the synthetic sets, a quarter of the box in L∞ for images, half the mean feature
+    /// standard deviation in L∞ for CSV; ×√features in L2].
     #[arg(long, value_delimiter = ',', value_parser = crate::flags::non_negative, allow_hyphen_values = true)]
     pub eps: Option<Vec<f32>>,
     /// PGD steps (1 to 10 000).
@@ -65,6 +68,11 @@ pub struct EvalArgs {
     /// Where to write the JSON report.
     #[arg(long, default_value = "out/eval.json")]
     pub json: PathBuf,
+    /// Use --data/--seed/--test-size/--label-column/--unlabelled-pool even where they
+    /// contradict the model's recorded data (another split: its test set may hold training
+    /// samples).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Settings of [`evaluate`].
@@ -270,7 +278,7 @@ pub fn table(r: &Report) -> String {
         "eps", "FGSM", "PGD", r.norm, r.pgd_iterations
     );
     for ((e, f), p) in r.eps.iter().zip(&r.fgsm_accuracy).zip(&r.pgd_accuracy) {
-        let _ = writeln!(s, "{e:>8.3} {:>10.2} {:>10.2}", 100.0 * f, 100.0 * p);
+        let _ = writeln!(s, "{e:>8.4} {:>10.2} {:>10.2}", 100.0 * f, 100.0 * p);
     }
     let m = &r.minimal_eps;
     let _ = writeln!(
@@ -287,11 +295,83 @@ pub fn table(r: &Report) -> String {
     s
 }
 
+/// The default ε sweep for `norm` on `test`, in the data's own units, and a note saying how it
+/// was chosen: eleven radii from 0 to a maximum of
+///
+/// * the synthetic sets: 1.0 in L2 (the rings and arcs are radius-1 curves), `1/√d` in L∞;
+/// * data with a box `[lo, hi]` (digits, MNIST, `--clip`): a quarter of the box's width in L∞,
+///   times `√d` in L2;
+/// * data without one (CSV): half the mean per-feature standard deviation `σ̄` of the test set
+///   in L∞, times `√d` in L2.
+pub fn default_sweep(
+    norm: Norm,
+    test: &crate::data::Dataset,
+    synthetic: bool,
+    domain: Option<Clip>,
+) -> (Vec<f32>, String) {
+    let d = test.features as f32;
+    let root = d.sqrt();
+    let (linf, why) = if synthetic {
+        (1.0 / root, "the synthetic curves have radius 1".to_string())
+    } else if let Some(c) = domain {
+        (
+            0.25 * (c.max - c.min),
+            format!("a quarter of the box [{}, {}]", c.min, c.max),
+        )
+    } else {
+        let sd = mean_feature_sd(test);
+        (
+            0.5 * sd,
+            format!("half the test set's mean feature standard deviation {sd:.4}"),
+        )
+    };
+    let max = match norm {
+        Norm::LInf => linf,
+        Norm::L2 => linf * root,
+    };
+    let sweep = (0..=10).map(|i| max * i as f32 / 10.0).collect();
+    let name = match norm {
+        Norm::LInf => "L∞",
+        Norm::L2 => "L2",
+    };
+    let note = if synthetic && norm == Norm::L2 {
+        format!("ε sweep 0 … {max} in L2 ({why})")
+    } else {
+        format!(
+            "ε sweep 0 … {max:.4} in {name} (the data's units: {why}; {} features)",
+            test.features
+        )
+    };
+    (sweep, note)
+}
+
+/// Mean over the features of each feature's standard deviation (1 for constant data).
+fn mean_feature_sd(d: &crate::data::Dataset) -> f32 {
+    let (n, f) = (d.len() as f64, d.features);
+    if d.is_empty() {
+        return 1.0;
+    }
+    let mut total = 0.0;
+    for j in 0..f {
+        let col = d.x.iter().skip(j).step_by(f).map(|&v| f64::from(v));
+        let mean = col.clone().sum::<f64>() / n;
+        let var = col.map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+        total += var.sqrt();
+    }
+    let sd = (total / f as f64) as f32;
+    if sd > 0.0 && sd.is_finite() {
+        sd
+    } else {
+        1.0
+    }
+}
+
 /// Runs `vatic eval`.
 ///
 /// # Errors
 ///
-/// Unreadable model or data, a model that does not fit the data, bad settings.
+/// Unreadable model or data, a model that does not fit the data, bad settings, a data flag
+/// that contradicts the model's provenance (without `--force`).
 pub fn run(a: &EvalArgs) -> Result<()> {
     let mut inputs = vec![("--model", a.model.as_path())];
     inputs.extend(a.data.input_files());
@@ -303,8 +383,10 @@ pub fn run(a: &EvalArgs) -> Result<()> {
             creates_dir: true,
         }],
     )?;
-    let model = crate::model_io::load(&a.model)?.model;
-    let tt = a.data.load()?;
+    let loaded = crate::model_io::load(&a.model)?;
+    let model = loaded.model;
+    let data = a.data.for_model(&loaded.metadata, a.force, &a.model)?;
+    let tt = crate::cli::load(&data)?;
     let mut test = tt.test;
     if let Some(n) = a.limit {
         test = test.subset(&(0..n.min(test.len())).collect::<Vec<_>>())?;
@@ -314,11 +396,15 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         "the model {} takes {} features but --data {} has {}",
         a.model.display(),
         model.features(),
-        a.data.data,
+        data.data,
         test.features
     );
-    let lds_eps = a.lds_eps.or(a.data.paper_eps()).unwrap_or(1.0);
-    let mut opts = if a.data.is_synthetic() {
+    let synthetic = crate::cli::is_synthetic(&data.data);
+    let lds_eps = a
+        .lds_eps
+        .or(crate::cli::paper_eps(&data.data))
+        .unwrap_or(1.0);
+    let mut opts = if synthetic {
         EvalOptions::synthetic(lds_eps)
     } else {
         EvalOptions::images(lds_eps)
@@ -326,13 +412,20 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     if let Some(n) = a.norm {
         opts.norm = n.into();
     }
-    if let Some(e) = &a.eps {
-        opts.eps = e.clone();
+    // Attacks stay in the data's box: [0, 1] for images, none for CSV unless --clip.
+    opts.clip = tt.domain;
+    match &a.eps {
+        Some(e) => opts.eps = e.clone(),
+        None => {
+            let (sweep, note) = default_sweep(opts.norm, &test, synthetic, tt.domain);
+            eprintln!("{note}");
+            opts.eps = sweep;
+        }
     }
     opts.pgd_iterations = a.pgd_iterations;
     opts.bisection_steps = a.bisection_steps;
     opts.lds.iterations = a.lds_iterations;
-    opts.seed = a.data.seed;
+    opts.seed = data.seed;
     let report = evaluate(&model, &test, &opts)?;
     crate::out!("{}", table(&report))?;
     if let Some(dir) = a.json.parent().filter(|p| !p.as_os_str().is_empty()) {

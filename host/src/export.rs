@@ -41,6 +41,11 @@ pub struct ExportArgs {
     /// Where to write the host's expected results (default: the blob's path with .json).
     #[arg(long)]
     pub expected: Option<PathBuf>,
+    /// Use --data/--seed/--test-size/--label-column/--unlabelled-pool even where they
+    /// contradict the model's recorded data (another split: its test set may hold training
+    /// samples).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Encodes a model and samples as a blob with the core's writer.
@@ -205,12 +210,13 @@ pub fn run(a: &ExportArgs) -> Result<()> {
             },
         ],
     )?;
-    let model = crate::model_io::load(&a.model)?.model;
-    let test = a.data.load()?.test;
-    ensure!(a.samples > 0, "--samples must be at least 1");
+    let loaded = crate::model_io::load(&a.model)?;
+    let model = loaded.model;
+    let data = a.data.for_model(&loaded.metadata, a.force, &a.model)?;
+    let test = crate::cli::load(&data)?.test;
     let n = a.samples.min(test.len());
     let samples = test.subset(&(0..n).collect::<Vec<_>>())?;
-    let (bytes, expected) = export(&model, &samples, a.fgsm_eps, a.lds_eps, a.data.seed)?;
+    let (bytes, expected) = export(&model, &samples, a.fgsm_eps, a.lds_eps, data.seed)?;
     if let Some(dir) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }

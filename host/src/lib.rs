@@ -16,4 +16,5 @@ pub mod models;
 pub mod output;
 pub mod plot;
 pub mod progress;
+pub mod provenance;
 pub mod train;

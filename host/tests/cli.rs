@@ -448,16 +448,16 @@ fn bad_input_is_explained() {
         ],
         "cannot read model",
     );
-    // A 2-D model evaluated on 100-D data.
+    // A 2-D model evaluated on 100-D data: a contradiction of its recorded data, and with
+    // --force a shape mismatch.
     let model = train_2d(dir.path(), "supervised");
+    let m = model.to_str().unwrap();
     fails_with(
-        &[
-            "eval",
-            "--data",
-            "moons",
-            "--model",
-            model.to_str().unwrap(),
-        ],
+        &["eval", "--data", "moons", "--model", m],
+        "--data moons contradicts the model",
+    );
+    fails_with(
+        &["eval", "--data", "moons", "--force", "--model", m],
         "features",
     );
     fails_with(
@@ -465,8 +465,9 @@ fn bad_input_is_explained() {
             "export-firmware",
             "--data",
             "digits",
+            "--force",
             "--model",
-            model.to_str().unwrap(),
+            m,
         ],
         "features",
     );

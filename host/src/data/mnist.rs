@@ -150,6 +150,7 @@ pub fn load_dir(dir: &Path) -> Result<TrainTest> {
     Ok(TrainTest {
         train: pair("train-images-idx3-ubyte", "train-labels-idx1-ubyte")?,
         test: pair("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")?,
+        domain: Some(vatic::attack::Clip::UNIT),
     })
 }
 

@@ -10,6 +10,7 @@ pub mod mnist;
 pub mod synthetic;
 
 use anyhow::{bail, ensure, Context, Result};
+use vatic::attack::Clip;
 use vatic::Rng;
 
 /// A labelled data set: `len` samples of `features` values each, labels in `0..classes`.
@@ -229,6 +230,10 @@ pub struct TrainTest {
     pub train: Dataset,
     /// Held-out test samples.
     pub test: Dataset,
+    /// The box every feature lives in, which attacks are clipped to: `[0, 1]` for the digits
+    /// and MNIST (their pixels are scaled to it), none for the synthetic sets and CSV data
+    /// unless `--clip LO,HI` gives one.
+    pub domain: Option<Clip>,
 }
 
 /// Where the data comes from, as given on the command line (`--data`).
@@ -312,6 +317,11 @@ pub struct LoadOptions {
     pub label_column: Option<usize>,
     /// Synthetic sets only: extra unlabelled training points from the same distribution.
     pub unlabelled_pool: usize,
+    /// A separate test set (`--test`): all of its samples (for MNIST its test files, for a
+    /// synthetic set its test points); `--data` is then not split.
+    pub test: Option<Source>,
+    /// The attack box (`--clip`), replacing the data set's own.
+    pub clip: Option<Clip>,
 }
 
 impl Default for LoadOptions {
@@ -321,6 +331,8 @@ impl Default for LoadOptions {
             test_size: None,
             label_column: None,
             unlabelled_pool: synthetic::DEFAULT_POOL,
+            test: None,
+            clip: None,
         }
     }
 }
@@ -330,17 +342,74 @@ impl Default for LoadOptions {
 /// Synthetic sets have their own test set (1000 points) and a training set of the 16 labelled
 /// points followed by `unlabelled_pool` unlabelled ones; MNIST has its own test files; digits and
 /// CSV data are split with a seeded shuffle (`test_size`, default a quarter of the samples, 500
-/// for digits).
+/// for digits). With `opts.test`, that source's samples are the test set and `source` is not
+/// split ([`load_test`]).
+///
+/// # Errors
+///
+/// Whatever the loader reports; a test set whose features or classes do not fit the data.
+pub fn load(source: &Source, opts: &LoadOptions) -> Result<TrainTest> {
+    let mut tt = load_own(source, opts)?;
+    if let Some(t) = &opts.test {
+        ensure!(
+            opts.test_size.is_none(),
+            "--test-size splits --data into training and test samples; with --test {t} the \
+             test set is given, so drop one of them"
+        );
+        let test = load_test(t, opts).with_context(|| format!("loading --test {t}"))?;
+        ensure!(
+            test.features == tt.train.features,
+            "--test {t} has {} features but --data {source} has {}",
+            test.features,
+            tt.train.features
+        );
+        ensure!(
+            test.classes <= tt.train.classes,
+            "--test {t} has labels up to {} but --data {source} has only {} classes",
+            test.classes - 1,
+            tt.train.classes
+        );
+        // Without a held-out part, everything in --data trains.
+        if matches!(source, Source::Digits | Source::Csv(_)) {
+            tt.train = tt.train.concat(&tt.test)?;
+        }
+        tt.test = Dataset {
+            classes: tt.train.classes,
+            ..test
+        };
+    }
+    if opts.clip.is_some() {
+        tt.domain = opts.clip;
+    }
+    Ok(tt)
+}
+
+/// Every sample of `source` as a test set: a CSV file's or the digits' rows, MNIST's test
+/// files, a synthetic set's test points.
 ///
 /// # Errors
 ///
 /// Whatever the loader reports.
-pub fn load(source: &Source, opts: &LoadOptions) -> Result<TrainTest> {
+pub fn load_test(source: &Source, opts: &LoadOptions) -> Result<Dataset> {
+    Ok(match source {
+        Source::Digits => digits::load()?,
+        Source::Csv(path) => csv::load(path, opts.label_column)
+            .with_context(|| format!("reading CSV data {}", path.display()))?,
+        _ => load_own(source, opts)?.test,
+    })
+}
+
+/// [`load`] without `--test` and `--clip`.
+fn load_own(source: &Source, opts: &LoadOptions) -> Result<TrainTest> {
     let mut rng = Rng::new(opts.seed ^ 0x5eed_da7a);
     let held_out = |d: Dataset, default: usize, rng: &mut Rng| -> Result<TrainTest> {
         let n = opts.test_size.unwrap_or(default);
         let (train, test) = d.split_test(n, rng)?;
-        Ok(TrainTest { train, test })
+        Ok(TrainTest {
+            train,
+            test,
+            domain: None,
+        })
     };
     match source {
         Source::Moons | Source::Circles | Source::Moons2d | Source::Circles2d => {
@@ -353,21 +422,29 @@ pub fn load(source: &Source, opts: &LoadOptions) -> Result<TrainTest> {
                 Source::Moons | Source::Circles => TrainTest {
                     train: s.train.concat(&s.pool)?,
                     test: s.test,
+                    domain: None,
                 },
                 _ => TrainTest {
                     train: s.train_2d.concat(&s.pool_2d)?,
                     test: s.test_2d,
+                    domain: None,
                 },
             })
         }
-        Source::Digits => held_out(digits::load()?, 500, &mut rng),
+        Source::Digits => Ok(TrainTest {
+            domain: Some(Clip::UNIT),
+            ..held_out(digits::load()?, 500, &mut rng)?
+        }),
         Source::Csv(path) => {
             let d = csv::load(path, opts.label_column)
                 .with_context(|| format!("reading CSV data {}", path.display()))?;
             let default = (d.len() / 4).max(1);
             held_out(d, default, &mut rng)
         }
-        Source::Mnist(dir) => mnist::load_dir(dir),
+        Source::Mnist(dir) => Ok(TrainTest {
+            domain: Some(Clip::UNIT),
+            ..mnist::load_dir(dir)?
+        }),
     }
 }
 
