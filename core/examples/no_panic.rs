@@ -9,6 +9,7 @@
 //! of the compile-time networks (one, two and three hidden layers) and of the run-time
 //! [`Sequential`], the losses, the optimisers, the attacks, VAT (both direction methods,
 //! gradient included), the semi-supervised step, the metrics and the blob reader and writer,
+//! the certificates (IBP and CROWN bounds, the certified radius),
 //! including the argument validation of each (which returns `Err` instead of panicking).
 
 use vatic::adversarial::{adversarial_grad, AdversarialConfig};
@@ -218,6 +219,21 @@ pub fn proof_blobs(
     Ok(blob::parse(buf.get(..n).unwrap_or_default(), into)?.len())
 }
 
+#[inline(never)]
+#[no_mangle]
+pub fn proof_certify(
+    net: &Deep,
+    seq: &Seq<'_>,
+    x: &[f32],
+    y: usize,
+    ws: &mut [f64],
+) -> Result<f32> {
+    use vatic::certify::{certified_radius, Bound};
+    let a = certified_radius(net, x, y, Norm::LInf, None, Bound::Crown, 1.0, 8, ws)?;
+    let b = certified_radius(seq, x, y, Norm::L2, None, Bound::Crown, 1.0, 8, ws)?;
+    Ok(a + b)
+}
+
 /// Indexes without a check: the proof must report it.
 #[inline(never)]
 #[no_mangle]
@@ -270,6 +286,9 @@ fn main() {
     assert!(proof_semi_step(&mut net, &mut adam, &mut g, &mut ws, &xs, &ys, &mut rng).is_ok());
     let mut out = [0.0; 3];
     assert!(proof_metrics(&net, &xs, &ys, &mut out, &mut rng, &mut ws).is_ok());
+    let mut cws = [0.0f64; 128];
+    assert!(cws.len() >= vatic::certify::workspace_len(&vatic::Network::shape(&deep)));
+    assert!(proof_certify(&deep, &seq, &xs[..6], 0, &mut cws).is_ok());
     let wide: Mlp<20, 17, 9> = Mlp::new(vatic::Activation::Relu, &mut rng);
     let wxs: [f32; 20 * 11] = core::array::from_fn(|_| rng.normal());
     let (mut wzs, mut wg) = ([0.0; 9 * 11], Mlp::ZERO);

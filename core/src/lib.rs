@@ -111,6 +111,7 @@ mod workspace;
 pub mod adversarial;
 pub mod attack;
 pub mod blob;
+pub mod certify;
 pub mod kernels;
 pub mod loss;
 pub mod math;

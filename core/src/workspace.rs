@@ -27,7 +27,7 @@ pub(crate) fn block(shape: &Shape, ws: &[f32]) -> Result<usize> {
 /// Splits the front of `buf` into `K` disjoint slices of the given lengths (`None` when `buf`
 /// is too short).
 #[inline]
-pub(crate) fn carve<const K: usize>(buf: &mut [f32], lens: [usize; K]) -> Option<[&mut [f32]; K]> {
+pub(crate) fn carve<T, const K: usize>(buf: &mut [T], lens: [usize; K]) -> Option<[&mut [T]; K]> {
     let total = lens.iter().try_fold(0usize, |a, &l| a.checked_add(l))?;
     if buf.len() < total {
         return None;
