@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use std::path::PathBuf;
 use vatic::attack::{Clip, Norm};
+use vatic::certify::{self, Bound};
 use vatic::metrics::{self, Attack};
 use vatic::vat::VatConfig;
 use vatic::{supervised, Rng};
@@ -73,7 +74,25 @@ pub struct EvalArgs {
     /// samples).
     #[arg(long)]
     pub force: bool,
+    /// Certify (CROWN lower bounds next to the attacks): auto skips it when it would take more
+    /// than about 4·10⁹ f64 multiply-adds (e.g. MNIST-sized networks on the full test set).
+    #[arg(long, value_enum, default_value_t = CertifyArg::Auto)]
+    pub certify: CertifyArg,
 }
+
+/// `eval --certify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CertifyArg {
+    /// When it is cheap enough.
+    Auto,
+    /// Always.
+    On,
+    /// Never.
+    Off,
+}
+
+/// The `--certify auto` budget in f64 multiply-adds.
+pub const CERTIFY_BUDGET: u64 = 4_000_000_000;
 
 /// Settings of [`evaluate`].
 #[derive(Debug, Clone, PartialEq)]
@@ -92,6 +111,9 @@ pub struct EvalOptions {
     pub lds: VatConfig,
     /// Seed of the LDS start directions.
     pub seed: u64,
+    /// Also prove a lower bound (CROWN, [`vatic::certify`]): certified accuracy at each ε and
+    /// each sample's certified radius.
+    pub certify: bool,
 }
 
 impl EvalOptions {
@@ -108,6 +130,7 @@ impl EvalOptions {
                 ..VatConfig::new(lds_eps)
             },
             seed: 1,
+            certify: true,
         }
     }
 
@@ -170,6 +193,97 @@ pub struct Report {
     pub lds_mean: f32,
     /// Largest LDS over the test set.
     pub lds_max: f32,
+    /// Certified accuracy at each ε (CROWN): the fraction of samples proved to keep their
+    /// correct prediction under every perturbation of that size; `None` when not certified.
+    pub certified_accuracy: Option<Vec<f32>>,
+    /// Certified radii (CROWN, bisection over `[0, max ε]`) of the correctly classified samples.
+    pub certified_radius: Option<CertifiedRadius>,
+}
+
+/// Certified radii: proven lower bounds on each sample's robustness radius.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CertifiedRadius {
+    /// Correctly classified samples (the radii below are over them).
+    pub samples: usize,
+    /// Of those, certified at some radius `> 0`.
+    pub certified: usize,
+    /// Mean radius (0 for samples certified nowhere).
+    pub mean: f32,
+    /// Smallest.
+    pub min: f32,
+    /// Largest.
+    pub max: f32,
+}
+
+/// About the multiply-adds (an over-estimate) of one CROWN certificate of a sample for a
+/// network of `widths`: a backward pass per margin and two per hidden neuron of the second
+/// hidden layer on, each counted through every layer up to its own.
+pub fn certify_cost(widths: &[usize]) -> u64 {
+    let layer = |l: usize| (widths[l] * widths[l + 1]) as u64;
+    let below = |l: usize| (0..=l).map(layer).sum::<u64>();
+    let depth = widths.len() - 1;
+    let hidden: u64 = (1..depth.saturating_sub(1))
+        .map(|l| 2 * widths[l + 1] as u64 * below(l))
+        .sum();
+    hidden + (widths[depth] as u64).saturating_sub(1) * below(depth - 1)
+}
+
+/// CROWN's certified accuracy at each ε of `o` and the certified radii.
+fn certification(
+    model: &Model,
+    xs: &[f32],
+    ys: &[usize],
+    o: &EvalOptions,
+    eps_max: f32,
+) -> Result<(Vec<f32>, CertifiedRadius)> {
+    let net = model.net();
+    let s = vatic::Network::shape(net);
+    // `certified` needs room for the margins beyond the bounds' workspace for > 64 classes.
+    let mut ws = vec![0.0; certify::workspace_len(&s) + s.outputs];
+    let mut pws = model.workspace();
+    let mut acc = vec![0.0f32; o.eps.len()];
+    let mut radii = Vec::new();
+    for (x, &y) in xs.chunks_exact(s.inputs).zip(ys) {
+        if vatic::pass::predict(net, x, &mut pws)? != y {
+            continue;
+        }
+        for (a, &e) in acc.iter_mut().zip(&o.eps) {
+            if certify::certified(net, x, y, e, o.norm, o.clip, Bound::Crown, &mut ws)? {
+                *a += 1.0;
+            }
+        }
+        radii.push(certify::certified_radius(
+            net,
+            x,
+            y,
+            o.norm,
+            o.clip,
+            Bound::Crown,
+            eps_max,
+            o.bisection_steps,
+            &mut ws,
+        )?);
+    }
+    for a in &mut acc {
+        *a /= ys.len() as f32;
+    }
+    let n = radii.len();
+    let r = CertifiedRadius {
+        samples: n,
+        certified: radii.iter().filter(|&&r| r > 0.0).count(),
+        mean: if n > 0 {
+            radii.iter().sum::<f32>() / n as f32
+        } else {
+            0.0
+        },
+        min: radii
+            .iter()
+            .copied()
+            .fold(f32::INFINITY, f32::min)
+            .min(eps_max),
+        max: radii.iter().copied().fold(0.0, f32::max),
+    };
+    Ok((acc, r))
 }
 
 /// Computes the report of `model` on `test`.
@@ -225,6 +339,12 @@ pub fn evaluate(model: &Model, test: &crate::data::Dataset, opts: &EvalOptions) 
         (f, p)
     });
     let m = minimal?;
+    let (certified_accuracy, certified_radius) = if o.certify {
+        let (a, r) = certification(model, xs, ys, o, eps_max)?;
+        (Some(a), Some(r))
+    } else {
+        (None, None)
+    };
     let lds = metrics::lds_stats(
         net,
         xs,
@@ -257,6 +377,8 @@ pub fn evaluate(model: &Model, test: &crate::data::Dataset, opts: &EvalOptions) 
         lds_eps: o.lds.eps,
         lds_mean: lds.mean,
         lds_max: lds.max,
+        certified_accuracy,
+        certified_radius,
     })
 }
 
@@ -274,11 +396,22 @@ pub fn table(r: &Report) -> String {
     );
     let _ = writeln!(
         s,
-        "{:>8} {:>10} {:>10}   ({} norm, PGD {} steps; accuracy in %)",
-        "eps", "FGSM", "PGD", r.norm, r.pgd_iterations
+        "{:>8} {:>10} {:>10} {:>10}   ({} norm, PGD {} steps; accuracy in %; certified: \
+         proved by CROWN, a lower bound)",
+        "eps", "FGSM", "PGD", "certified", r.norm, r.pgd_iterations
     );
-    for ((e, f), p) in r.eps.iter().zip(&r.fgsm_accuracy).zip(&r.pgd_accuracy) {
-        let _ = writeln!(s, "{e:>8.4} {:>10.2} {:>10.2}", 100.0 * f, 100.0 * p);
+    for (i, ((e, f), p)) in r
+        .eps
+        .iter()
+        .zip(&r.fgsm_accuracy)
+        .zip(&r.pgd_accuracy)
+        .enumerate()
+    {
+        let c = match &r.certified_accuracy {
+            Some(c) => format!("{:>10.2}", 100.0 * c[i]),
+            None => format!("{:>10}", "-"),
+        };
+        let _ = writeln!(s, "{e:>8.4} {:>10.2} {:>10.2} {c}", 100.0 * f, 100.0 * p);
     }
     let m = &r.minimal_eps;
     let _ = writeln!(
@@ -287,6 +420,14 @@ pub fn table(r: &Report) -> String {
          empirical robustness {:.4}",
         m.fooled, m.resisted, m.misclassified, m.mean, m.min, m.max, m.empirical_robustness
     );
+    if let Some(c) = &r.certified_radius {
+        let _ = writeln!(
+            s,
+            "certified radius (CROWN): {} of {} correct samples certified; mean {:.4} min {:.4} \
+             max {:.4} (proved lower bounds; the minimal PGD eps above is an upper bound)",
+            c.certified, c.samples, c.mean, c.min, c.max
+        );
+    }
     let _ = writeln!(
         s,
         "LDS (eps {}): mean {:.4e} max {:.4e}",
@@ -426,6 +567,25 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     opts.bisection_steps = a.bisection_steps;
     opts.lds.iterations = a.lds_iterations;
     opts.seed = data.seed;
+    let net = model.net();
+    let widths: Vec<usize> = (0..=vatic::Network::depth(net))
+        .map(|l| vatic::Network::width(net, l))
+        .collect();
+    let cost = certify_cost(&widths)
+        .saturating_mul(test.len() as u64)
+        .saturating_mul(opts.eps.len() as u64 + u64::from(opts.bisection_steps) + 2);
+    opts.certify = match a.certify {
+        CertifyArg::On => true,
+        CertifyArg::Off => false,
+        CertifyArg::Auto if cost <= CERTIFY_BUDGET => true,
+        CertifyArg::Auto => {
+            eprintln!(
+                "certification skipped: about {cost:.1e} f64 multiply-adds for this network and \
+                 test set (budget {CERTIFY_BUDGET:.0e}); --certify on runs it, --limit N shortens it"
+            );
+            false
+        }
+    };
     let report = evaluate(&model, &test, &opts)?;
     crate::out!("{}", table(&report))?;
     if let Some(dir) = a.json.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -465,6 +625,29 @@ mod tests {
         assert!(t.contains("clean accuracy") && t.contains("LDS"), "{t}");
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["widths"], "2-100-2");
+        // The certificate is a lower bound: never above PGD's robust accuracy, and the
+        // certified radii stay within the sweep.
+        let cert = r.certified_accuracy.as_ref().unwrap();
+        for (c, p) in cert.iter().zip(&r.pgd_accuracy) {
+            assert!(c <= p, "certified {c} above PGD {p}: {r:?}");
+        }
+        assert!(cert[0] > 0.5 * r.clean_accuracy, "{r:?}");
+        let cr = r.certified_radius.unwrap();
+        assert!(cr.certified > 0 && cr.max <= 1.0 && cr.min <= cr.mean && cr.mean <= cr.max);
+        assert!(cr.mean <= m.max, "{r:?}");
+        assert!(t.contains("certified radius (CROWN)"), "{t}");
+    }
+
+    #[test]
+    fn certification_cost_counts_the_backward_passes() {
+        // One hidden layer: one backward pass per margin through both layers.
+        assert_eq!(certify_cost(&[2, 100, 2]), 2 * 100 + 100 * 2);
+        // Two hidden layers: 2 · 8 passes for the second hidden layer's neurons (counted through
+        // both layers below them, an over-estimate), then 2 margins through all three.
+        assert_eq!(
+            certify_cost(&[4, 6, 8, 3]),
+            2 * 8 * (4 * 6 + 6 * 8) + 2 * (4 * 6 + 6 * 8 + 8 * 3)
+        );
     }
 
     #[test]

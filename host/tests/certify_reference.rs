@@ -10,7 +10,10 @@ use vatic::{Activation, Network};
 
 #[test]
 fn margins_match_the_float64_reference() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/certify/fixtures/certify.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/certify/fixtures/certify.json"
+    );
     let text = std::fs::read_to_string(path).unwrap();
     let fx: serde_json::Value = serde_json::from_str(&text).unwrap();
     let mut checked = 0;
@@ -44,7 +47,11 @@ fn margins_match_the_float64_reference() {
                 .collect();
             let y = s["y"].as_u64().unwrap() as usize;
             let eps = s["eps"].as_f64().unwrap() as f32;
-            let norm = if s["norm"] == "l2" { Norm::L2 } else { Norm::LInf };
+            let norm = if s["norm"] == "l2" {
+                Norm::L2
+            } else {
+                Norm::LInf
+            };
             let clip = s["clip"].as_array().map(|c| Clip {
                 min: c[0].as_f64().unwrap() as f32,
                 max: c[1].as_f64().unwrap() as f32,
