@@ -286,7 +286,7 @@ fn main() {
     assert!(proof_semi_step(&mut net, &mut adam, &mut g, &mut ws, &xs, &ys, &mut rng).is_ok());
     let mut out = [0.0; 3];
     assert!(proof_metrics(&net, &xs, &ys, &mut out, &mut rng, &mut ws).is_ok());
-    let mut cws = [0.0f64; 128];
+    let mut cws = [0.0f64; 160];
     assert!(cws.len() >= vatic::certify::workspace_len(&vatic::Network::shape(&deep)));
     assert!(proof_certify(&deep, &seq, &xs[..6], 0, &mut cws).is_ok());
     let wide: Mlp<20, 17, 9> = Mlp::new(vatic::Activation::Relu, &mut rng);

@@ -126,7 +126,8 @@ fn tanh32_error() -> f64 {
 }
 
 /// `f64`s of workspace the bounds of a network of `shape` need:
-/// `7 Σ hidden + OUT + 2 IN + 4 max(IN, max hidden, OUT)`.
+/// `7 Σ hidden + 2 OUT + 2 IN + 4 max(IN, max hidden, OUT)` (the last `OUT` hold
+/// [`certified`]'s margins).
 pub const fn workspace_len(shape: &Shape) -> usize {
     let mut w = shape.inputs;
     if shape.hidden_max > w {
@@ -135,7 +136,7 @@ pub const fn workspace_len(shape: &Shape) -> usize {
     if shape.outputs > w {
         w = shape.outputs;
     }
-    7 * shape.hidden_sum + shape.outputs + 2 * shape.inputs + 4 * w
+    7 * shape.hidden_sum + 2 * shape.outputs + 2 * shape.inputs + 4 * w
 }
 
 /// The workspace carved: per hidden neuron its pre-activation bounds, relaxation lines and
@@ -279,33 +280,13 @@ pub fn certified<N: Network + ?Sized>(
     bound: Bound,
     ws: &mut [f64],
 ) -> Result<bool> {
-    let mut out = [0.0f64; 64];
+    // The margins go in the workspace's last `OUT` values.
     let classes = net.width(net.depth());
-    if classes > out.len() {
-        // More classes than the stack row: bound them in the workspace's tail instead.
-        return certified_wide(net, x, y, eps, norm, clip, bound, ws);
-    }
-    let out = out.get_mut(..classes).unwrap_or_default();
-    margins(net, x, y, eps, norm, clip, bound, out, ws)?;
-    Ok(out.iter().all(|&m| m > 0.0))
-}
-
-/// [`certified`] for networks of more than 64 classes: the margins go after the workspace
-/// [`workspace_len`] needs.
-fn certified_wide<N: Network + ?Sized>(
-    net: &N,
-    x: &[f32],
-    y: usize,
-    eps: f32,
-    norm: Norm,
-    clip: Option<Clip>,
-    bound: Bound,
-    ws: &mut [f64],
-) -> Result<bool> {
-    let need = workspace_len(&net.shape());
-    let classes = net.width(net.depth());
-    let (ws, out) = ws.split_at_mut(need.min(ws.len()));
-    let out = out.get_mut(..classes).ok_or(Error::WorkspaceTooSmall)?;
+    let split = ws
+        .len()
+        .checked_sub(classes)
+        .ok_or(Error::WorkspaceTooSmall)?;
+    let (ws, out) = ws.split_at_mut(split);
     margins(net, x, y, eps, norm, clip, bound, out, ws)?;
     Ok(out.iter().all(|&m| m > 0.0))
 }
@@ -315,9 +296,6 @@ fn certified_wide<N: Network + ?Sized>(
 /// within the rounding bound). The radius returned was certified, so it is a proven lower
 /// bound on the sample's true robustness radius (it may be below the largest certifiable one:
 /// the bounds need not shrink monotonically with ε).
-///
-/// For networks of more than 64 classes `ws` needs `classes` values beyond
-/// [`workspace_len`].
 ///
 /// # Errors
 ///

@@ -261,6 +261,10 @@ impl<L: Layers> Net<L> {
     /// `f32`s of workspace for one sample at a time (the per-sample functions).
     pub const WORKSPACE_ONE: usize = L::SHAPE.workspace_len(1);
 
+    /// `f64`s of workspace the certificates need
+    /// ([`certify::workspace_len`](crate::certify::workspace_len)), a constant.
+    pub const CERTIFY_WORKSPACE: usize = crate::certify::workspace_len(&L::SHAPE);
+
     /// A network with the given activation and parameters drawn by [`Network::init`].
     pub fn new(activation: Activation, rng: &mut Rng) -> Self {
         let mut net = Self::ZERO.with_activation(activation);

@@ -238,8 +238,7 @@ fn certification(
 ) -> Result<(Vec<f32>, CertifiedRadius)> {
     let net = model.net();
     let s = vatic::Network::shape(net);
-    // `certified` needs room for the margins beyond the bounds' workspace for > 64 classes.
-    let mut ws = vec![0.0; certify::workspace_len(&s) + s.outputs];
+    let mut ws = vec![0.0; certify::workspace_len(&s)];
     let mut pws = model.workspace();
     let mut acc = vec![0.0f32; o.eps.len()];
     let mut radii = Vec::new();

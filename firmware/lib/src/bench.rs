@@ -45,10 +45,11 @@ pub fn run<
     const RING: usize,
     const COPY: usize,
     const WS: usize,
+    const CWS: usize,
 >(
     blob_bytes: &[u8],
     cfg: &ModelConfig,
-    st: &mut State<N, IN, S, RING, COPY, WS>,
+    st: &mut State<N, IN, S, RING, COPY, WS, CWS>,
     counter: &mut dyn Counter,
     out: &mut impl Write,
 ) -> fmt::Result {

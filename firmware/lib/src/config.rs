@@ -137,7 +137,15 @@ pub mod m4f_model {
     /// Buffer for the corrupted copy of the blob: the blob's size.
     pub const COPY: usize = vatic::blob::len(&[IN, H, OUT], SAMPLES);
     /// What the model phase keeps in RAM.
-    pub type State = crate::model::State<Net, IN, SAMPLES, RING, COPY, { Net::WORKSPACE }>;
+    pub type State = crate::model::State<
+        Net,
+        IN,
+        SAMPLES,
+        RING,
+        COPY,
+        { Net::WORKSPACE },
+        { Net::CERTIFY_WORKSPACE },
+    >;
     /// The blob (see [`vatic::blob`]).
     pub static BLOB: &[u8] = include_bytes!("../blobs/m4f.vatc");
     /// Check and fine-tuning settings.
@@ -183,7 +191,15 @@ pub mod m4f_deep {
     /// Buffer for the corrupted copy of the blob: the blob's size.
     pub const COPY: usize = vatic::blob::len(&[IN, H1, H2, H3, OUT], SAMPLES);
     /// What the model phase keeps in RAM.
-    pub type State = crate::model::State<Net, IN, SAMPLES, RING, COPY, { Net::WORKSPACE }>;
+    pub type State = crate::model::State<
+        Net,
+        IN,
+        SAMPLES,
+        RING,
+        COPY,
+        { Net::WORKSPACE },
+        { Net::CERTIFY_WORKSPACE },
+    >;
     /// The blob (see [`vatic::blob`]).
     pub static BLOB: &[u8] = include_bytes!("../blobs/m4f-deep.vatc");
     /// Check and fine-tuning settings.
@@ -223,7 +239,15 @@ pub mod m0_model {
     /// Buffer for the corrupted copy of the blob: the blob's size.
     pub const COPY: usize = vatic::blob::len(&[IN, H, OUT], SAMPLES);
     /// What the model phase keeps in RAM.
-    pub type State = crate::model::State<Net, IN, SAMPLES, RING, COPY, { Net::WORKSPACE }>;
+    pub type State = crate::model::State<
+        Net,
+        IN,
+        SAMPLES,
+        RING,
+        COPY,
+        { Net::WORKSPACE },
+        { Net::CERTIFY_WORKSPACE },
+    >;
     /// The blob (see [`vatic::blob`]).
     pub static BLOB: &[u8] = include_bytes!("../blobs/m0.vatc");
     /// Check and fine-tuning settings.

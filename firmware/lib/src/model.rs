@@ -9,6 +9,7 @@
 use core::fmt::{self, Write};
 
 use heapless::{Deque, String, Vec};
+use vatic::certify::{self, Bound};
 use vatic::metrics::{self, Attack};
 use vatic::optim::{Sgd, SgdConfig};
 use vatic::semi::{self, SemiConfig};
@@ -57,6 +58,7 @@ pub struct State<
     const RING: usize,
     const COPY: usize,
     const WS: usize,
+    const CWS: usize,
 > {
     /// The network and its samples.
     pub loaded: Loaded<N, IN, S>,
@@ -72,6 +74,8 @@ pub struct State<
     pub copy: Vec<u8, COPY>,
     /// The pass workspace.
     pub ws: [f32; WS],
+    /// The certificates' workspace (`Net::CERTIFY_WORKSPACE` values).
+    pub cert: [f64; CWS],
 }
 
 impl<
@@ -81,7 +85,8 @@ impl<
         const RING: usize,
         const COPY: usize,
         const WS: usize,
-    > State<N, IN, S, RING, COPY, WS>
+        const CWS: usize,
+    > State<N, IN, S, RING, COPY, WS, CWS>
 {
     /// Nothing loaded, every buffer zero: all bytes zero, so a `static` of it is `.bss`.
     pub const ZERO: Self = State {
@@ -92,6 +97,7 @@ impl<
         batch: [[0.0; IN]; RING],
         copy: Vec::new(),
         ws: [0.0; WS],
+        cert: [0.0; CWS],
     };
 }
 
@@ -233,6 +239,7 @@ pub fn robustness<N: Network, W: Write>(
     ys: &[usize],
     cfg: &ModelConfig,
     ws: &mut [f32],
+    cert: &mut [f64],
     out: &mut W,
     tally: &mut Tally,
 ) -> Result<(f32, f32), fmt::Error> {
@@ -244,7 +251,9 @@ pub fn robustness<N: Network, W: Write>(
         exact,
         fd,
         min,
-    } = match measure(net, xs, ys, cfg, ws) {
+        certified,
+        radius,
+    } = match measure(net, xs, ys, cfg, ws, cert) {
         Ok(v) => v,
         Err(e) => {
             let name = key(p, format_args!("model.robustness_runs"));
@@ -254,6 +263,7 @@ pub fn robustness<N: Network, W: Write>(
     };
     let fgsm = &fgsm[..cfg.fgsm_eps.len()];
     let pgd = &pgd[..cfg.pgd_eps.len()];
+    let certified = &certified[..cfg.pgd_eps.len()];
 
     let tag_h = Tag(cfg.name(), tag);
     writeln!(out, "[{tag_h}] clean accuracy {clean}")?;
@@ -267,6 +277,17 @@ pub fn robustness<N: Network, W: Write>(
             cfg.pgd_iterations
         )?;
     }
+    for (e, a) in cfg.pgd_eps.iter().zip(certified) {
+        writeln!(
+            out,
+            "[{tag_h}] certified (CROWN) Linf eps {e}: accuracy {a} (proved; first {CERTIFY_SAMPLES} samples)"
+        )?;
+    }
+    writeln!(
+        out,
+        "[{tag_h}] certified radius (CROWN, Linf): mean {} min {} max {}",
+        radius[0], radius[1], radius[2]
+    )?;
     writeln!(
         out,
         "[{tag_h}] LDS (eps {}): exact mean {} max {}; finite differences mean {} max {}",
@@ -284,6 +305,8 @@ pub fn robustness<N: Network, W: Write>(
     line(out, "clean_accuracy", &[clean])?;
     line(out, "fgsm_accuracy", fgsm)?;
     line(out, "pgd_accuracy", pgd)?;
+    line(out, "certified_accuracy", certified)?;
+    line(out, "certified_radius_mean_min_max", &radius)?;
     line(out, "lds_exact_mean_max", &[exact.mean, exact.max])?;
     line(out, "lds_fd_mean_max", &[fd.mean, fd.max])?;
     line(
@@ -303,6 +326,14 @@ pub fn robustness<N: Network, W: Write>(
         &key(p, format_args!("model.fgsm_at_zero_is_clean")),
         first == clean,
         format_args!("{first} vs {clean}"),
+    )?;
+    // A certificate is a lower bound: never above what PGD leaves standing.
+    let below = certified.iter().zip(pgd).all(|(c, p)| c <= p);
+    tally.check(
+        out,
+        &key(p, format_args!("model.certified_not_above_pgd")),
+        below,
+        format_args!("{certified:?} vs {pgd:?}"),
     )?;
     let monotone = fgsm.windows(2).all(|w| w[1] <= w[0] + 1e-6);
     tally.check(
@@ -353,6 +384,10 @@ struct Stats {
     exact: metrics::LdsStats,
     fd: metrics::LdsStats,
     min: metrics::MinimalEpsilon,
+    /// CROWN's certified accuracy at each PGD radius (L∞).
+    certified: [f32; MAX_EPS],
+    /// Mean, smallest and largest certified radius of the correctly classified samples.
+    radius: [f32; 3],
 }
 
 /// Most radii a sweep may list.
@@ -365,6 +400,7 @@ fn measure<N: Network>(
     ys: &[usize],
     cfg: &ModelConfig,
     ws: &mut [f32],
+    cert: &mut [f64],
 ) -> Result<Stats, Error> {
     let norm = ModelConfig::NORM;
     let clean = vatic::supervised::accuracy(net, xs, ys, ws)?;
@@ -396,6 +432,7 @@ fn measure<N: Network>(
     let (eps_max, steps) = cfg.min_eps;
     let attack = Attack::Fgsm { norm };
     let min = metrics::minimal_epsilon_stats(net, xs, ys, attack, eps_max, steps, None, ws)?;
+    let (certified, radius) = certification(net, xs, ys, cfg, ws, cert)?;
     Ok(Stats {
         clean,
         fgsm,
@@ -403,7 +440,57 @@ fn measure<N: Network>(
         exact,
         fd,
         min,
+        certified,
+        radius,
     })
+}
+
+/// Samples the device certifies (the first ones): CROWN's `f64` bounds run in software on
+/// these cores, so all 64 would take minutes under QEMU.
+pub const CERTIFY_SAMPLES: usize = 16;
+
+/// Bisection steps of the certified radius on the device.
+const CERTIFY_STEPS: u32 = 6;
+
+/// CROWN's certified accuracy at each of `cfg.pgd_eps` and the certified radii (bisection over
+/// `[0, cfg.min_eps.0]`, [`CERTIFY_STEPS`] steps) of the correctly classified samples among the
+/// first [`CERTIFY_SAMPLES`], in L∞. The accuracy is over all samples, the unchecked ones
+/// counted as not certified: still a lower bound on the robust accuracy of the whole set.
+#[inline(never)] // separate frames: the stack is measured
+fn certification<N: Network>(
+    net: &N,
+    xs: &[f32],
+    ys: &[usize],
+    cfg: &ModelConfig,
+    ws: &mut [f32],
+    cert: &mut [f64],
+) -> Result<([f32; MAX_EPS], [f32; 3]), Error> {
+    let norm = ModelConfig::NORM;
+    let mut acc = [0.0f32; MAX_EPS];
+    let (mut sum, mut lo, mut hi, mut n) = (0.0f32, f32::INFINITY, 0.0f32, 0usize);
+    let (eps_max, steps) = (cfg.min_eps.0, CERTIFY_STEPS);
+    let samples = xs.chunks_exact(net.width(0).max(1)).zip(ys);
+    for (x, &y) in samples.take(CERTIFY_SAMPLES) {
+        if vatic::pass::predict(net, x, ws)? != y {
+            continue;
+        }
+        for (a, &e) in acc.iter_mut().zip(cfg.pgd_eps) {
+            if certify::certified(net, x, y, e, norm, None, Bound::Crown, cert)? {
+                *a += 1.0;
+            }
+        }
+        let r =
+            certify::certified_radius(net, x, y, norm, None, Bound::Crown, eps_max, steps, cert)?;
+        sum += r;
+        lo = lo.min(r);
+        hi = hi.max(r);
+        n += 1;
+    }
+    for a in &mut acc {
+        *a /= ys.len().max(1) as f32;
+    }
+    let mean = if n > 0 { sum / n as f32 } else { 0.0 };
+    Ok((acc, [mean, if n > 0 { lo } else { 0.0 }, hi]))
 }
 
 /// The whole model suite on `st`: load, corruption checks, robustness, VAT fine-tuning
@@ -420,11 +507,12 @@ pub fn run<
     const RING: usize,
     const COPY: usize,
     const WS: usize,
+    const CWS: usize,
     W: Write,
 >(
     blob_bytes: &[u8],
     cfg: &ModelConfig,
-    st: &mut State<N, IN, S, RING, COPY, WS>,
+    st: &mut State<N, IN, S, RING, COPY, WS, CWS>,
     out: &mut W,
     tally: &mut Tally,
 ) -> fmt::Result {
@@ -447,6 +535,7 @@ pub fn run<
         batch,
         copy,
         ws,
+        cert,
     } = st;
     let Loaded { net, xs, ys } = loaded;
     writeln!(
@@ -468,7 +557,7 @@ pub fn run<
             + size_of::<N>()
             + size_of::<Deque<[f32; IN], RING>>()
             + size_of::<[[f32; IN]; RING]>();
-        let all = size_of::<State<N, IN, S, RING, COPY, WS>>();
+        let all = size_of::<State<N, IN, S, RING, COPY, WS, CWS>>();
         writeln!(
             out,
             "ram: model + {S} samples {check} B; fine-tuning adds {tune} B \
@@ -482,7 +571,17 @@ pub fn run<
     }
     check_corruption(blob_bytes, p, copy, grad, out, tally)?;
 
-    let (acc0, lds0) = robustness("before", &*net, xs.as_flattened(), ys, cfg, ws, out, tally)?;
+    let (acc0, lds0) = robustness(
+        "before",
+        &*net,
+        xs.as_flattened(),
+        ys,
+        cfg,
+        ws,
+        cert,
+        out,
+        tally,
+    )?;
 
     // VAT fine-tuning: a few labelled anchors + unlabelled samples arriving one per step
     // into a fixed ring buffer (the oldest drops out).
@@ -554,7 +653,17 @@ pub fn run<
         format_args!("non-finite parameters or objective"),
     )?;
 
-    let (acc1, lds1) = robustness("after", &*net, xs.as_flattened(), ys, cfg, ws, out, tally)?;
+    let (acc1, lds1) = robustness(
+        "after",
+        &*net,
+        xs.as_flattened(),
+        ys,
+        cfg,
+        ws,
+        cert,
+        out,
+        tally,
+    )?;
     writeln!(
         out,
         "{}: accuracy {acc0} -> {acc1}, mean LDS (exact) {lds0} -> {lds1}",

@@ -23,11 +23,12 @@ use crate::{model, probe, Tally};
 macro_rules! ram {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident($ty:ty) => $enter:ident,)* }) => {
         $(#[$doc])*
-        // `repr(u32)`: an explicit tag, 0 for `Idle` (a niche in a phase's fields could make the
-        // idle value non-zero, and the static `.data`), as wide as the phases' alignment so that
-        // no padding follows it: entering a phase is then one `memset` of the static, without a
-        // temporary copy of the state on the stack (with a `u8` tag LLVM builds it on the stack).
-        #[repr(u32)]
+        // `repr(u64)`: an explicit tag, 0 for `Idle` (a niche in a phase's fields could make the
+        // idle value non-zero, and the static `.data`), as wide as the phases' alignment (8: the
+        // certificates' f64 workspace) so that no padding follows it: entering a phase is then
+        // one `memset` of the static, without a temporary copy of the state on the stack (with
+        // a narrower tag LLVM builds it on the stack, which overflows the M0's).
+        #[repr(u64)]
         #[allow(clippy::large_enum_variant)] // one variant at a time, in a static
         #[derive(Debug)]
         pub enum $name {
