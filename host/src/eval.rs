@@ -410,7 +410,13 @@ pub fn table(r: &Report) -> String {
             Some(c) => format!("{:>10.2}", 100.0 * c[i]),
             None => format!("{:>10}", "-"),
         };
-        let _ = writeln!(s, "{e:>8.4} {:>10.2} {:>10.2} {c}", 100.0 * f, 100.0 * p);
+        let _ = writeln!(
+            s,
+            "{:>8} {:>10.2} {:>10.2} {c}",
+            short(*e),
+            100.0 * f,
+            100.0 * p
+        );
     }
     let m = &r.minimal_eps;
     let _ = writeln!(
@@ -462,14 +468,18 @@ pub fn default_sweep(
         let sd = mean_feature_sd(test);
         (
             0.5 * sd,
-            format!("half the test set's mean feature standard deviation {sd:.4}"),
+            format!(
+                "half the test set's mean feature standard deviation {}",
+                short(sd)
+            ),
         )
     };
     let max = match norm {
         Norm::LInf => linf,
         Norm::L2 => linf * root,
     };
-    let sweep = (0..=10).map(|i| max * i as f32 / 10.0).collect();
+    // `max · (i / 10)`, not `max · i / 10`: the product must not overflow for huge data.
+    let sweep = (0..=10).map(|i| max * (i as f32 / 10.0)).collect();
     let name = match norm {
         Norm::LInf => "L∞",
         Norm::L2 => "L2",
@@ -478,11 +488,21 @@ pub fn default_sweep(
         format!("ε sweep 0 … {max} in L2 ({why})")
     } else {
         format!(
-            "ε sweep 0 … {max:.4} in {name} (the data's units: {why}; {} features)",
+            "ε sweep 0 … {} in {name} (the data's units: {why}; {} features)",
+            short(max),
             test.features
         )
     };
     (sweep, note)
+}
+
+/// `v` with four decimals, or in scientific notation when that would hide it.
+fn short(v: f32) -> String {
+    if v == 0.0 || (1e-3..1e4).contains(&v.abs()) {
+        format!("{v:.4}")
+    } else {
+        format!("{v:.4e}")
+    }
 }
 
 /// Mean over the features of each feature's standard deviation (1 for constant data).
@@ -635,6 +655,23 @@ mod tests {
         assert!(cr.certified > 0 && cr.max <= 1.0 && cr.min <= cr.mean && cr.mean <= cr.max);
         assert!(cr.mean <= m.max, "{r:?}");
         assert!(t.contains("certified radius (CROWN)"), "{t}");
+    }
+
+    #[test]
+    fn default_sweeps_are_in_the_datas_units_and_finite_for_huge_data() {
+        use crate::data::Dataset;
+        let huge = Dataset::new(2, 2, vec![1e38, -1e38, -1e38, 1e38], vec![0, 1]).unwrap();
+        for norm in [Norm::LInf, Norm::L2] {
+            let (sweep, note) = default_sweep(norm, &huge, false, None);
+            assert!(sweep.iter().all(|e| e.is_finite()), "{norm:?}: {sweep:?}");
+            assert!(sweep[10] > 1e37 && sweep[0] == 0.0, "{sweep:?}");
+            assert!(note.contains("e37"), "{note}");
+        }
+        let unit = Dataset::new(2, 2, vec![0.0, 0.5, 1.0, 0.5], vec![0, 1]).unwrap();
+        let (sweep, _) = default_sweep(Norm::LInf, &unit, false, Some(Clip::UNIT));
+        assert_eq!(sweep[10], 0.25);
+        let (sweep, _) = default_sweep(Norm::L2, &unit, true, None);
+        assert!((sweep[10] - 1.0).abs() < 1e-6);
     }
 
     #[test]
