@@ -272,6 +272,7 @@ pub fn train_config(a: &TrainArgs) -> Result<TrainConfig> {
         OptimizerArg::Sgd => OptimizerKind::Sgd(SgdConfig {
             lr: a.lr.unwrap_or(1.0),
             momentum: a.momentum,
+            dampening: 0.0,
             weight_decay: 0.0,
             lr_decay: a.lr_decay.unwrap_or(0.995),
         }),
