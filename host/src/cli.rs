@@ -236,9 +236,10 @@ pub struct TrainArgs {
     /// VAT finite-difference step ξ (with --direction fd).
     #[arg(long, default_value_t = 1e-6, value_parser = crate::flags::positive, allow_negative_numbers = true)]
     pub xi: f32,
-    /// VAT power-iteration direction.
-    #[arg(long, value_enum, default_value_t = DirectionArg::Exact)]
-    pub direction: DirectionArg,
+    /// VAT power-iteration direction. Default: the authors' finite difference on the synthetic
+    /// sets (their protocol), exact otherwise (recommended in f32).
+    #[arg(long, value_enum)]
+    pub direction: Option<DirectionArg>,
     /// VAT power iterations K (1 to 10 000).
     #[arg(long, default_value_t = 1, value_parser = crate::flags::iterations)]
     pub power_iterations: u32,
@@ -296,9 +297,11 @@ pub fn train_config(a: &TrainArgs) -> Result<TrainConfig> {
         OptimizerArg::Sgd => OptimizerKind::Sgd(SgdConfig {
             lr: a.lr.unwrap_or(1.0),
             momentum: a.momentum,
-            dampening: a
-                .dampening
-                .unwrap_or(if synthetic { SgdConfig::VAT_SYNTHETIC.dampening } else { 0.0 }),
+            dampening: a.dampening.unwrap_or(if synthetic {
+                SgdConfig::VAT_SYNTHETIC.dampening
+            } else {
+                0.0
+            }),
             weight_decay: 0.0,
             lr_decay: a.lr_decay.unwrap_or(0.995),
         }),
@@ -319,8 +322,9 @@ pub fn train_config(a: &TrainArgs) -> Result<TrainConfig> {
     cfg.vat.xi = a.xi;
     cfg.vat.iterations = a.power_iterations;
     cfg.vat.direction = match a.direction {
-        DirectionArg::Exact => Direction::Exact,
-        DirectionArg::Fd => Direction::FiniteDifference,
+        Some(DirectionArg::Exact) => Direction::Exact,
+        Some(DirectionArg::Fd) => Direction::FiniteDifference,
+        None => cfg.vat.direction,
     };
     cfg.vat_weight = a.vat_weight;
     cfg.l2 = a.l2;
@@ -485,7 +489,8 @@ mod tests {
         assert_eq!(cfg.epochs, 1000);
         assert_eq!(cfg.vat.eps, 0.5);
         assert_eq!(cfg.optimizer, OptimizerKind::Sgd(SgdConfig::VAT_SYNTHETIC));
-        assert_eq!(cfg.vat.direction, Direction::Exact);
+        assert_eq!(cfg.vat.direction, Direction::FiniteDifference);
+        assert_eq!(cfg.vat.xi, 1e-6);
         assert_eq!(train_widths(&a, 100, 2).unwrap(), vec![100, 100, 2]);
         let Some(Command::Train(a)) = Cli::parse_from([
             "vatic",

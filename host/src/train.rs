@@ -109,9 +109,11 @@ pub struct TrainConfig {
 impl TrainConfig {
     /// The VAT authors' synthetic protocol ([`TrainConfig::synthetic`]) with their radii for
     /// `kind` (ALGORITHMS.md §7): VAT ε 0.6 (moons) / 0.5 (circles), adversarial training
-    /// 0.2 / 0.65 (L2), random perturbation 1.8 / 2.8.
+    /// 0.2 / 0.65 (L2), random perturbation 1.8 / 2.8; VAT's direction by their finite
+    /// difference with ξ = 1e-6 ([`VatConfig::paper`]).
     pub fn authors(kind: Kind, method: Method) -> Self {
         let mut cfg = Self::synthetic(method, kind.paper_eps());
+        cfg.vat = VatConfig::paper(kind.paper_eps());
         cfg.at.eps = kind.at_eps();
         cfg.random_eps = kind.random_eps();
         cfg
@@ -299,11 +301,20 @@ pub fn train(
                     0.0,
                 ),
                 Method::WeightDecay => {
-                    let ce = supervised::cross_entropy_grad(net, &bx, &by, 1.0, &mut grad, &mut ws)?;
+                    let ce =
+                        supervised::cross_entropy_grad(net, &bx, &by, 1.0, &mut grad, &mut ws)?;
                     (ce + l2_penalty_grad(net, cfg.l2, &mut grad), 0.0)
                 }
                 Method::At => {
-                    let j = adversarial_grad(net, &bx, &by, &cfg.at, cfg.at_weight, &mut grad, &mut ws)?;
+                    let j = adversarial_grad(
+                        net,
+                        &bx,
+                        &by,
+                        &cfg.at,
+                        cfg.at_weight,
+                        &mut grad,
+                        &mut ws,
+                    )?;
                     (cfg.at_weight * j, 0.0)
                 }
                 Method::Vat | Method::VatEnt | Method::Random => {
@@ -449,20 +460,30 @@ mod tests {
 
     #[test]
     fn the_authors_protocol_presets() {
-        for (kind, vat, at, random) in [(Kind::Moons, 0.6, 0.2, 1.8), (Kind::Circles, 0.5, 0.65, 2.8)] {
+        for (kind, vat, at, random) in [
+            (Kind::Moons, 0.6, 0.2, 1.8),
+            (Kind::Circles, 0.5, 0.65, 2.8),
+        ] {
             let c = TrainConfig::authors(kind, Method::Vat);
             assert_eq!((c.vat.eps, c.at.eps, c.random_eps), (vat, at, random));
             assert_eq!(c.at.norm, vatic::attack::Norm::L2);
             // α = 0.5 with weight 2: CE(x) + CE(x_adv), weight 1 on each.
             assert_eq!((c.at.alpha, c.at_weight), (0.5, 2.0));
             assert_eq!(c.l2, 1e-4);
+            assert_eq!(c.vat, VatConfig::paper(vat));
             assert_eq!(c.epochs, 1000);
             assert_eq!(c.batch_size, None);
             let OptimizerKind::Sgd(sgd) = c.optimizer else {
                 panic!("not SGD")
             };
             assert_eq!(
-                (sgd.lr, sgd.momentum, sgd.dampening, sgd.lr_decay, sgd.weight_decay),
+                (
+                    sgd.lr,
+                    sgd.momentum,
+                    sgd.dampening,
+                    sgd.lr_decay,
+                    sgd.weight_decay
+                ),
                 (1.0, 0.9, 0.9, 0.995, 0.0)
             );
         }
@@ -492,7 +513,10 @@ mod tests {
         let ce = adversarial_grad(init.net(), x, y, &only(1.0), 1.0, &mut g, &mut ws).unwrap();
         let ce_adv = adversarial_grad(init.net(), x, y, &only(0.0), 1.0, &mut g, &mut ws).unwrap();
         assert!(ce_adv > ce);
-        assert!((loss - (ce + ce_adv)).abs() < 1e-5, "{loss} vs {ce} + {ce_adv}");
+        assert!(
+            (loss - (ce + ce_adv)).abs() < 1e-5,
+            "{loss} vs {ce} + {ce_adv}"
+        );
     }
 
     #[test]
@@ -503,7 +527,10 @@ mod tests {
             .unwrap();
         let sq: f32 = init.net().tensors().flatten().map(|p| p * p).sum();
         assert!(sq > 1.0);
-        assert!((loss - (ce + 1e-4 * sq)).abs() < 1e-5, "{loss} vs {ce} + 1e-4 · {sq}");
+        assert!(
+            (loss - (ce + 1e-4 * sq)).abs() < 1e-5,
+            "{loss} vs {ce} + 1e-4 · {sq}"
+        );
     }
 
     #[test]

@@ -293,8 +293,14 @@ mod tests {
                 assert!((sd - 0.1).abs() < 0.015, "radial sd {sd}");
             }
             // Class 0 leaves 0°…90° empty, class 1 −180°…−90°; both fill the rest.
-            assert!(a0.iter().all(|&t| !(0.5..89.5).contains(&t)), "class 0 in its gap");
-            assert!(a1.iter().all(|&t| !(-179.5..-90.5).contains(&t)), "class 1 in its gap");
+            assert!(
+                a0.iter().all(|&t| !(0.5..89.5).contains(&t)),
+                "class 0 in its gap"
+            );
+            assert!(
+                a1.iter().all(|&t| !(-179.5..-90.5).contains(&t)),
+                "class 1 in its gap"
+            );
             for (angles, lo) in [(&a0, 90.0f32), (&a1, -90.0)] {
                 // Every 30° sector of the arc holds about a ninth of the class.
                 for k in 0..9 {
@@ -324,14 +330,20 @@ mod tests {
         // The closest opposite-class points are about 0.5 apart (0.75 between the rings, less
         // three or so noise deviations on each side), so ε = 0.5 stays inside a class.
         let rows = |c: usize| -> Vec<&[f32]> {
-            (0..d.len()).filter(|&i| d.y[i] == c).map(|i| d.row(i)).collect()
+            (0..d.len())
+                .filter(|&i| d.y[i] == c)
+                .map(|i| d.row(i))
+                .collect()
         };
         let (inner, outer) = (rows(0), rows(1));
         let nearest = inner
             .iter()
             .flat_map(|a| outer.iter().map(move |b| (a[0] - b[0]).hypot(a[1] - b[1])))
             .fold(f32::MAX, f32::min);
-        assert!((0.4..0.65).contains(&nearest), "nearest opposite pair {nearest}");
+        assert!(
+            (0.4..0.65).contains(&nearest),
+            "nearest opposite pair {nearest}"
+        );
     }
 
     #[test]
