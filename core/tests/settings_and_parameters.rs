@@ -42,6 +42,11 @@ fn sgd_settings_are_checked_and_named() {
             "momentum {momentum}"
         );
     }
+    for dampening in [-0.1, 1.5, f32::NAN, f32::INFINITY] {
+        let c = SgdConfig { dampening, ..ok };
+        assert_eq!(c.validate(), Err(setting("dampening")), "{dampening}");
+        assert_eq!(Sgd::like(c, &Net::ZERO).err(), Some(setting("dampening")));
+    }
     for weight_decay in BAD_NON_NEGATIVE {
         let c = SgdConfig { weight_decay, ..ok };
         assert_eq!(c.validate(), Err(setting("weight_decay")));

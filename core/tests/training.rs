@@ -79,6 +79,7 @@ fn two_moons_with_momentum_sgd_and_relu() {
     let config = SgdConfig {
         lr: 0.1,
         momentum: 0.9,
+        dampening: 0.0,
         weight_decay: 0.0,
         lr_decay: 0.999,
     };

@@ -28,7 +28,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Train supervised, AT and VAT on the VAT paper's 100-D moons; print a table, write PNGs.
+    /// The VAT paper's synthetic benchmark with the authors' protocol: supervised, weight decay,
+    /// random perturbation, AT and VAT on the 100-D moons and circles over several seeds; print
+    /// a table, write PNGs.
     Demo(crate::demo::DemoArgs),
     /// Train a model and write it as safetensors.
     Train(TrainArgs),
@@ -113,7 +115,8 @@ pub struct DataArgs {
     /// CSV: the 0-based label column (default: the last).
     #[arg(long)]
     pub label_column: Option<usize>,
-    /// Synthetic sets: number of extra unlabelled training points [default: 1000].
+    /// Synthetic sets: number of extra unlabelled training points [default: 0, the authors'
+    /// protocol computes VAT on the 16 labelled points].
     #[arg(long)]
     pub unlabelled_pool: Option<usize>,
     /// A separate test set, any source (all of a CSV file or the digits, MNIST's test files, a
@@ -226,7 +229,8 @@ impl DataArgs {
         v
     }
 
-    /// The paper's VAT ε for the synthetic sets; otherwise `None`.
+    /// The VAT authors' ε of VAT for the synthetic sets (moons 0.6, circles 0.5, from their
+    /// `vis_model_contours.sh`); otherwise `None`.
     pub fn paper_eps(&self) -> Option<f32> {
         paper_eps(&self.source())
     }
@@ -234,10 +238,7 @@ impl DataArgs {
 
 /// `true` for the synthetic sets.
 pub fn is_synthetic(source: &Source) -> bool {
-    matches!(
-        source,
-        Source::Moons | Source::Circles | Source::Moons2d | Source::Circles2d
-    )
+    synthetic_kind(source).is_some()
 }
 
 /// Loads the data `p` describes.
@@ -260,11 +261,16 @@ pub fn load(p: &Provenance) -> Result<data::TrainTest> {
     .with_context(|| format!("loading --data {}", p.data))
 }
 
-/// The paper's VAT ε for the synthetic sets; otherwise `None`.
+/// The VAT authors' ε of VAT for the synthetic sets (moons 0.6, circles 0.5); otherwise `None`.
 pub fn paper_eps(source: &Source) -> Option<f32> {
+    synthetic_kind(source).map(data::synthetic::Kind::paper_eps)
+}
+
+/// Which synthetic set a source is (its 100-D and 2-D versions alike).
+pub fn synthetic_kind(source: &Source) -> Option<data::synthetic::Kind> {
     match source {
-        Source::Moons | Source::Moons2d => Some(0.6),
-        Source::Circles | Source::Circles2d => Some(0.4),
+        Source::Moons | Source::Moons2d => Some(data::synthetic::Kind::Moons),
+        Source::Circles | Source::Circles2d => Some(data::synthetic::Kind::Circles),
         _ => None,
     }
 }
@@ -274,7 +280,7 @@ pub fn paper_eps(source: &Source) -> Option<f32> {
 pub struct TrainArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// Training objective.
+    /// Training objective (the VAT paper's Figure 3/4 methods, plus VAT+EntMin).
     #[arg(long, value_enum, default_value_t = Method::Vat)]
     pub method: Method,
     /// Labelled samples per class (synthetic sets: 8, the paper's; otherwise 10).
@@ -306,29 +312,40 @@ pub struct TrainArgs {
     /// SGD momentum, in [0, 1).
     #[arg(long, default_value_t = 0.9, value_parser = crate::flags::unit, allow_negative_numbers = true)]
     pub momentum: f32,
+    /// SGD dampening d in [0, 1] (v ← μ v + (1 − d) g). Default: 0.9 on the synthetic sets
+    /// (the VAT authors' momentum SGD), 0 otherwise (PyTorch's default).
+    #[arg(long, value_parser = crate::flags::closed_unit, allow_negative_numbers = true)]
+    pub dampening: Option<f32>,
+    /// λ of --method weight-decay's penalty λ Σ θ² (the authors' L2 baseline: 1e-4).
+    #[arg(long, default_value_t = 1e-4, value_parser = crate::flags::non_negative, allow_negative_numbers = true)]
+    pub l2: f32,
     /// Labelled minibatch (default: the whole labelled set for synthetic sets, 64 otherwise).
     #[arg(long, value_parser = crate::flags::at_least_one)]
     pub batch_size: Option<usize>,
-    /// Unlabelled minibatch for VAT (default: 64 for synthetic sets, 128 otherwise; 0 for the
-    /// whole unlabelled set every step).
+    /// Unlabelled minibatch for VAT (default: 64 for synthetic sets, which without
+    /// --unlabelled-pool is all 16 labelled points; 128 otherwise; 0 for the whole unlabelled
+    /// set every step).
     #[arg(long)]
     pub unlabelled_batch: Option<usize>,
-    /// VAT radius ε (L2). Default: moons 0.6, circles 0.4 (the paper's), 2.0 otherwise.
+    /// VAT radius ε (L2), also the radius of --method random. Default: the VAT authors' on the
+    /// synthetic sets (VAT: moons 0.6, circles 0.5; random: 1.8, 2.8), 2.0 otherwise.
     #[arg(long, value_parser = crate::flags::non_negative, allow_negative_numbers = true)]
     pub eps: Option<f32>,
     /// VAT finite-difference step ξ (with --direction fd).
     #[arg(long, default_value_t = 1e-6, value_parser = crate::flags::positive, allow_negative_numbers = true)]
     pub xi: f32,
-    /// VAT power-iteration direction.
-    #[arg(long, value_enum, default_value_t = DirectionArg::Exact)]
-    pub direction: DirectionArg,
+    /// VAT power-iteration direction. Default: the authors' finite difference on the synthetic
+    /// sets (their protocol), exact otherwise (recommended in f32).
+    #[arg(long, value_enum)]
+    pub direction: Option<DirectionArg>,
     /// VAT power iterations K (1 to 10 000).
     #[arg(long, default_value_t = 1, value_parser = crate::flags::iterations)]
     pub power_iterations: u32,
     /// Weight α of the LDS term.
     #[arg(long, default_value_t = 1.0, value_parser = crate::flags::non_negative, allow_negative_numbers = true)]
     pub vat_weight: f32,
-    /// Adversarial training radius (synthetic: the VAT ε, in L2; images: 0.1 in L∞).
+    /// Adversarial training radius (synthetic: the VAT authors' 0.2 moons, 0.65 circles, in
+    /// L2, with weight 1 on each of CE(x) and CE(x_adv); otherwise 0.1 in L∞, α = 0.5).
     #[arg(long, value_parser = crate::flags::non_negative, allow_negative_numbers = true)]
     pub at_eps: Option<f32>,
     /// Where to write the model.
@@ -350,8 +367,14 @@ pub struct TrainArgs {
 pub fn train_config(a: &TrainArgs) -> Result<TrainConfig> {
     let synthetic = a.data.is_synthetic();
     let eps = a.eps.or(a.data.paper_eps()).unwrap_or(2.0);
-    let mut cfg = if synthetic {
-        TrainConfig::synthetic(a.method, eps)
+    let mut cfg = if let Some(kind) = synthetic_kind(&a.data.source()) {
+        // The VAT authors' protocol (ALGORITHMS.md §7), every radius theirs unless given.
+        let mut cfg = TrainConfig::authors(kind, a.method);
+        if let Some(e) = a.eps {
+            cfg.vat.eps = e;
+            cfg.random_eps = e;
+        }
+        cfg
     } else {
         let epochs = if a.data.source() == Source::Digits {
             300
@@ -372,6 +395,11 @@ pub fn train_config(a: &TrainArgs) -> Result<TrainConfig> {
         OptimizerArg::Sgd => OptimizerKind::Sgd(SgdConfig {
             lr: a.lr.unwrap_or(1.0),
             momentum: a.momentum,
+            dampening: a.dampening.unwrap_or(if synthetic {
+                SgdConfig::VAT_SYNTHETIC.dampening
+            } else {
+                0.0
+            }),
             weight_decay: 0.0,
             lr_decay: a.lr_decay.unwrap_or(0.995),
         }),
@@ -392,10 +420,12 @@ pub fn train_config(a: &TrainArgs) -> Result<TrainConfig> {
     cfg.vat.xi = a.xi;
     cfg.vat.iterations = a.power_iterations;
     cfg.vat.direction = match a.direction {
-        DirectionArg::Exact => Direction::Exact,
-        DirectionArg::Fd => Direction::FiniteDifference,
+        Some(DirectionArg::Exact) => Direction::Exact,
+        Some(DirectionArg::Fd) => Direction::FiniteDifference,
+        None => cfg.vat.direction,
     };
     cfg.vat_weight = a.vat_weight;
+    cfg.l2 = a.l2;
     if let Some(e) = a.at_eps {
         cfg.at.eps = e;
     }
@@ -553,9 +583,10 @@ mod tests {
         };
         let cfg = train_config(&a).unwrap();
         assert_eq!(cfg.epochs, 1000);
-        assert_eq!(cfg.vat.eps, 0.4);
+        assert_eq!(cfg.vat.eps, 0.5);
         assert_eq!(cfg.optimizer, OptimizerKind::Sgd(SgdConfig::VAT_SYNTHETIC));
-        assert_eq!(cfg.vat.direction, Direction::Exact);
+        assert_eq!(cfg.vat.direction, Direction::FiniteDifference);
+        assert_eq!(cfg.vat.xi, 1e-6);
         assert_eq!(train_widths(&a, 100, 2).unwrap(), vec![100, 100, 2]);
         let Some(Command::Train(a)) = Cli::parse_from([
             "vatic",
@@ -579,6 +610,52 @@ mod tests {
         assert_eq!(cfg.vat.direction, Direction::FiniteDifference);
         assert_eq!(cfg.vat.xi, 1e-3);
         assert_eq!(cfg.unlabelled_batch, None);
+    }
+}
+
+#[cfg(test)]
+mod protocol_tests {
+    use super::*;
+
+    fn train_args(args: &[&str]) -> TrainArgs {
+        let mut v = vec!["vatic", "train"];
+        v.extend_from_slice(args);
+        match Cli::try_parse_from(v).unwrap().command {
+            Some(Command::Train(a)) => a,
+            _ => panic!("not a train command"),
+        }
+    }
+
+    #[test]
+    fn synthetic_sets_default_to_the_authors_protocol() {
+        for (data, vat, at, random) in [
+            ("moons", 0.6, 0.2, 1.8),
+            ("circles", 0.5, 0.65, 2.8),
+            ("circles2d", 0.5, 0.65, 2.8),
+        ] {
+            let a = train_args(&["--data", data, "--method", "random"]);
+            assert_eq!(a.method, Method::Random);
+            assert_eq!(
+                a.data.provenance().unlabelled_pool,
+                0,
+                "VAT on the labelled points"
+            );
+            let cfg = train_config(&a).unwrap();
+            assert_eq!((cfg.vat.eps, cfg.at.eps, cfg.random_eps), (vat, at, random));
+            assert_eq!((cfg.at.alpha, cfg.at_weight), (0.5, 2.0));
+            assert_eq!(cfg.optimizer, OptimizerKind::Sgd(SgdConfig::VAT_SYNTHETIC));
+        }
+        let cfg = train_config(&train_args(&["--data", "moons", "--eps", "0.3"])).unwrap();
+        assert_eq!((cfg.vat.eps, cfg.random_eps, cfg.at.eps), (0.3, 0.3, 0.2));
+        let cfg = train_config(&train_args(&["--data", "moons", "--dampening", "0"])).unwrap();
+        assert!(matches!(cfg.optimizer, OptimizerKind::Sgd(c) if c.dampening == 0.0));
+        let cfg = train_config(&train_args(&["--data", "digits", "--optimizer", "sgd"])).unwrap();
+        assert!(matches!(cfg.optimizer, OptimizerKind::Sgd(c) if c.dampening == 0.0));
+        for bad in ["1.5", "-0.1", "nan"] {
+            assert!(Cli::try_parse_from(["vatic", "train", "--dampening", bad]).is_err());
+        }
+        let a = train_args(&["--data", "moons", "--unlabelled-pool", "1000"]);
+        assert_eq!(a.data.provenance().unlabelled_pool, 1000);
     }
 }
 

@@ -53,6 +53,16 @@ pub fn unit(s: &str) -> Result<f32, String> {
     }
 }
 
+/// In `[0, 1]` (a dampening).
+pub fn closed_unit(s: &str) -> Result<f32, String> {
+    let v = float(s)?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err("must be in [0, 1]".into())
+    }
+}
+
 fn count(s: &str, max: u64) -> Result<u64, String> {
     let v: u64 = s
         .trim()

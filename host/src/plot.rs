@@ -2,8 +2,9 @@
 //! `host/assets/DejaVuSans-LICENSE.txt`), so no system font is needed at run time.
 //!
 //! * [`boundary_figure`]: the VAT paper's figure — panels of the 2-D plane with the model's
-//!   `p(class 1)` as background, the decision boundary in black, the points shaded by their LDS
-//!   and the labelled points as large markers. The 100-D models see each 2-D grid point through
+//!   `p(class 1)` as background, the decision boundary `p = 0.5` in black (marching squares),
+//!   the points coloured by their LDS (log scale) and the labelled points as large markers,
+//!   with a legend and colour bars for both scales. The 100-D models see each 2-D grid point through
 //!   the orthonormal embedding.
 //! * [`robustness_figure`]: robust accuracy vs ε curves, one per method, FGSM and PGD side by side.
 
@@ -82,6 +83,8 @@ fn ensure_fits(model: &Model, xs: &Dataset) -> Result<()> {
 
 /// One panel of [`boundary_figure`].
 pub struct Panel<'a> {
+    /// The 2-D window and grid of `probability`.
+    pub window: Window,
     /// Title above the panel.
     pub title: String,
     /// `p(class 1)` on the grid, row-major from the bottom-left, `grid × grid` values.
@@ -166,110 +169,301 @@ fn lds_color(t: f32) -> RGBColor {
     RGBColor(mix(255, 60), mix(230, 0), mix(120, 90))
 }
 
-/// Draws the panels in a grid of `cols` columns into a PNG of `width × height` pixels.
+/// The logarithmic LDS colour scale shared by the panels of one figure: `[lo, hi]` with `hi`
+/// the largest LDS and `lo` its 10th percentile, but at least `hi · 1e-3` (three decades, so
+/// the smooth models' panels show structure too; anything below `lo`, e.g. an LDS of exactly
+/// 0 where the model saturates, is drawn as `lo`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LdsScale {
+    /// Bottom of the scale.
+    pub lo: f32,
+    /// Top of the scale.
+    pub hi: f32,
+}
+
+impl LdsScale {
+    /// The scale of these LDS values.
+    pub fn of<'a>(values: impl Iterator<Item = &'a f32>) -> Self {
+        let mut v: Vec<f32> = values
+            .copied()
+            .filter(|x| x.is_finite() && *x > 0.0)
+            .collect();
+        v.sort_by(f32::total_cmp);
+        let hi = v.last().copied().unwrap_or(1.0).max(1e-30);
+        let p10 = v.get(v.len() / 10).copied().unwrap_or(hi * 1e-3);
+        let lo = p10.max(hi * 1e-3).min(hi / 10.0);
+        Self { lo, hi }
+    }
+
+    /// Where `lds` sits on the scale, in `[0, 1]`.
+    pub fn position(&self, lds: f32) -> f32 {
+        let (a, b) = (self.lo.log10(), self.hi.log10());
+        ((lds.max(self.lo).log10() - a) / (b - a)).clamp(0.0, 1.0)
+    }
+}
+
+/// The decision boundary `p = level` of a `g × g` grid of values at cell centres (row-major
+/// from the bottom-left) by marching squares with linear interpolation along the cell edges:
+/// line segments in grid coordinates (cell `(i, j)`'s centre is `(i, j)`). A saddle square
+/// is resolved by the mean of its corners.
+pub fn contour(values: &[f32], g: usize, level: f32) -> Vec<[(f32, f32); 2]> {
+    let v = |i: usize, j: usize| values.get(j * g + i).copied().unwrap_or(level) - level;
+    let mut out = Vec::new();
+    for j in 0..g.saturating_sub(1) {
+        for i in 0..g.saturating_sub(1) {
+            // Corners counter-clockwise from the bottom-left, and the edges between them.
+            let c = [(i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1)];
+            let val = c.map(|(a, b)| v(a, b));
+            let above = val.map(|x| x >= 0.0);
+            let cross = |e: usize| -> Option<(f32, f32)> {
+                let (k, l) = (e, (e + 1) % 4);
+                if above[k] == above[l] {
+                    return None;
+                }
+                let t = val[k] / (val[k] - val[l]);
+                let (p, q) = (c[k], c[l]);
+                Some((
+                    p.0 as f32 + t * (q.0 as f32 - p.0 as f32),
+                    p.1 as f32 + t * (q.1 as f32 - p.1 as f32),
+                ))
+            };
+            let e: Vec<(usize, (f32, f32))> =
+                (0..4).filter_map(|k| cross(k).map(|p| (k, p))).collect();
+            match e.as_slice() {
+                [(_, a), (_, b)] => out.push([*a, *b]),
+                [(_, b0), (_, r), (_, t), (_, l)] => {
+                    // Edges: bottom, right, top, left. If the centre is on corner 0's side,
+                    // corners 0 and 2 connect and the segments cut off corners 1 and 3.
+                    let centre = val.iter().sum::<f32>() / 4.0;
+                    if (centre >= 0.0) == above[0] {
+                        out.push([*b0, *r]);
+                        out.push([*t, *l]);
+                    } else {
+                        out.push([*l, *b0]);
+                        out.push([*r, *t]);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Draws the panels in a grid of `cols` columns into a PNG of `width × height` pixels, with
+/// a legend and colour bars for `p(class 1)` and LDS at the right.
 ///
-/// Points are shaded by `LDS / max LDS over all panels` (so panels are comparable); the
-/// caption gives that maximum.
+/// Each panel: the background is `p(class 1)` on the grid, the black line the decision
+/// boundary (the contour `p = 0.5`, [`contour`]), the small dots the points coloured by their
+/// LDS on a logarithmic scale shared by all panels ([`LdsScale`]), the large dots the
+/// labelled points in their class colour.
 ///
 /// # Errors
 ///
 /// When the file cannot be written.
 pub fn boundary_figure(
     path: &Path,
-    window: &Window,
     panels: &[Panel<'_>],
     cols: usize,
     size: (u32, u32),
     caption: &str,
 ) -> Result<()> {
     register_font();
-    let max_lds = panels
-        .iter()
-        .flat_map(|p| p.lds.iter().copied())
-        .filter(|v| v.is_finite())
-        .fold(1e-12f32, f32::max);
+    let scale = LdsScale::of(panels.iter().flat_map(|p| p.lds.iter()));
     crate::output::write_path_with(path, "png", |path| {
         let root = BitMapBackend::new(path, size).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let root = root
-        .titled(
-            &format!("{caption}: test points shaded by LDS (darker = higher, sqrt scale, max {max_lds:.2})"),
-            ("sans-serif", 18),
-        )
-        .map_err(err)?;
+        let root = root.titled(caption, ("sans-serif", 22)).map_err(err)?;
+        let side_width = 200;
+        let (main, side) = root.split_horizontally(size.0.saturating_sub(side_width));
         let rows = panels.len().div_ceil(cols.max(1));
-        let areas = root.split_evenly((rows, cols.max(1)));
-        let g = window.grid;
-        let (cw, ch) = (
-            (window.x.1 - window.x.0) / g as f32,
-            (window.y.1 - window.y.0) / g as f32,
-        );
+        let areas = main.split_evenly((rows, cols.max(1)));
         for (panel, area) in panels.iter().zip(areas.iter()) {
-            let mut chart = ChartBuilder::on(area)
-                .caption(&panel.title, ("sans-serif", 16))
-                .margin(6)
-                .x_label_area_size(22)
-                .y_label_area_size(30)
-                .build_cartesian_2d(window.x.0..window.x.1, window.y.0..window.y.1)
-                .map_err(err)?;
-            chart
-                .configure_mesh()
-                .disable_mesh()
-                .x_labels(5)
-                .y_labels(5)
-                .label_style(("sans-serif", 11))
-                .draw()
-                .map_err(err)?;
-            let cell = |i: usize, j: usize| {
-                let x = window.x.0 + i as f32 * cw;
-                let y = window.y.0 + j as f32 * ch;
-                [(x, y), (x + cw, y + ch)]
-            };
-            let prob =
-                |i: usize, j: usize| panel.probability.get(j * g + i).copied().unwrap_or(0.5);
-            chart
-                .draw_series((0..g).flat_map(|j| {
-                    (0..g)
-                        .map(move |i| (i, j))
-                        .map(|(i, j)| Rectangle::new(cell(i, j), background(prob(i, j)).filled()))
-                }))
-                .map_err(err)?;
-            // Decision boundary: cells whose class differs from the right or upper neighbour.
-            let boundary: Vec<_> = (0..g)
-                .flat_map(|j| (0..g).map(move |i| (i, j)))
-                .filter(|&(i, j)| {
-                    let c = prob(i, j) >= 0.5;
-                    (i + 1 < g && (prob(i + 1, j) >= 0.5) != c)
-                        || (j + 1 < g && (prob(i, j + 1) >= 0.5) != c)
-                })
-                .map(|(i, j)| Rectangle::new(cell(i, j), BLACK.filled()))
-                .collect();
-            chart.draw_series(boundary).map_err(err)?;
-            chart
-                .draw_series(
-                    panel
-                        .points
-                        .x
-                        .chunks_exact(2)
-                        .zip(panel.lds)
-                        .map(|(p, &l)| {
-                            Circle::new((p[0], p[1]), 2, lds_color((l / max_lds).sqrt()).filled())
-                        }),
-                )
-                .map_err(err)?;
-            chart
-                .draw_series(panel.labelled.x.chunks_exact(2).zip(&panel.labelled.y).map(
-                    |(p, &c)| {
-                        let color = if c == 0 { CLASS0 } else { CLASS1 };
-                        EmptyElement::at((p[0], p[1]))
-                            + Circle::new((0, 0), 6, color.filled())
-                            + Circle::new((0, 0), 6, BLACK.stroke_width(1))
-                    },
-                ))
-                .map_err(err)?;
+            draw_panel(panel, area, &scale)?;
         }
+        draw_side(&side, &scale)?;
         root.present().map_err(err)
     })
+}
+
+type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
+
+fn draw_panel(panel: &Panel<'_>, area: &Area<'_>, scale: &LdsScale) -> Result<()> {
+    let window = &panel.window;
+    let g = window.grid;
+    let (cw, ch) = (
+        (window.x.1 - window.x.0) / g as f32,
+        (window.y.1 - window.y.0) / g as f32,
+    );
+    let mut chart = ChartBuilder::on(area)
+        .caption(&panel.title, ("sans-serif", 17))
+        .margin(8)
+        .x_label_area_size(36)
+        .y_label_area_size(44)
+        .build_cartesian_2d(window.x.0..window.x.1, window.y.0..window.y.1)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(5)
+        .y_labels(5)
+        .x_desc("plane coordinate 1")
+        .y_desc("plane coordinate 2")
+        .label_style(("sans-serif", 12))
+        .axis_desc_style(("sans-serif", 13))
+        .draw()
+        .map_err(err)?;
+    let cell = |i: usize, j: usize| {
+        let x = window.x.0 + i as f32 * cw;
+        let y = window.y.0 + j as f32 * ch;
+        [(x, y), (x + cw, y + ch)]
+    };
+    let prob = |i: usize, j: usize| panel.probability.get(j * g + i).copied().unwrap_or(0.5);
+    chart
+        .draw_series((0..g).flat_map(|j| {
+            (0..g)
+                .map(move |i| (i, j))
+                .map(|(i, j)| Rectangle::new(cell(i, j), background(prob(i, j)).filled()))
+        }))
+        .map_err(err)?;
+    // Grid coordinates (cell centres at integers) to the plane.
+    let at = |(u, v): (f32, f32)| (window.x.0 + (u + 0.5) * cw, window.y.0 + (v + 0.5) * ch);
+    chart
+        .draw_series(
+            contour(panel.probability, g, 0.5)
+                .into_iter()
+                .map(|[a, b]| PathElement::new(vec![at(a), at(b)], BLACK.stroke_width(2))),
+        )
+        .map_err(err)?;
+    chart
+        .draw_series(
+            panel
+                .points
+                .x
+                .chunks_exact(2)
+                .zip(panel.lds)
+                .map(|(p, &l)| Circle::new((p[0], p[1]), 2, lds_color(scale.position(l)).filled())),
+        )
+        .map_err(err)?;
+    chart
+        .draw_series(
+            panel
+                .labelled
+                .x
+                .chunks_exact(2)
+                .zip(&panel.labelled.y)
+                .map(|(p, &c)| {
+                    let color = if c == 0 { CLASS0 } else { CLASS1 };
+                    EmptyElement::at((p[0], p[1]))
+                        + Circle::new((0, 0), 6, color.filled())
+                        + Circle::new((0, 0), 6, BLACK.stroke_width(1))
+                }),
+        )
+        .map_err(err)?;
+    Ok(())
+}
+
+/// The legend and the two colour bars.
+fn draw_side(side: &Area<'_>, scale: &LdsScale) -> Result<()> {
+    let (w, h) = side.dim_in_pixel();
+    let (legend, bars) = side.split_vertically(150.min(h / 3));
+    let font = ("sans-serif", 14).into_font();
+    let row = |k: i32| 20 + 26 * k;
+    for (k, (color, radius, text)) in [
+        (Some(CLASS0), 6, "labelled, class 0"),
+        (Some(CLASS1), 6, "labelled, class 1"),
+        (None, 3, "test point"),
+        (None, 0, "(colour: its LDS)"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let y = row(k as i32);
+        if radius > 0 {
+            let marker = EmptyElement::at((22, y))
+                + Circle::new((0, 0), radius, color.unwrap_or(lds_color(0.6)).filled())
+                + Circle::new(
+                    (0, 0),
+                    radius,
+                    BLACK.stroke_width(u32::from(color.is_some())),
+                );
+            legend.draw(&marker).map_err(err)?;
+        }
+        legend
+            .draw(&Text::new(text, (38, y - 8), font.clone()))
+            .map_err(err)?;
+    }
+    legend
+        .draw(&PathElement::new(
+            vec![(8, row(4)), (34, row(4))],
+            BLACK.stroke_width(2),
+        ))
+        .map_err(err)?;
+    legend
+        .draw(&Text::new(
+            "boundary p = 0.5",
+            (38, row(4) - 8),
+            font.clone(),
+        ))
+        .map_err(err)?;
+    let (pbar, lbar) = bars.split_vertically(bars.dim_in_pixel().1 / 2);
+    let _ = w;
+    let steps = 100;
+    let mut chart = ChartBuilder::on(&pbar)
+        .margin(14)
+        .margin_left(40)
+        .caption("p(class 1)", ("sans-serif", 15))
+        .set_label_area_size(LabelAreaPosition::Right, 44)
+        .build_cartesian_2d(0f32..1f32, 0f32..1f32)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_labels(6)
+        .label_style(("sans-serif", 12))
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series((0..steps).map(|k| {
+            let (a, b) = (k as f32 / steps as f32, (k + 1) as f32 / steps as f32);
+            Rectangle::new([(0.0, a), (1.0, b)], background((a + b) / 2.0).filled())
+        }))
+        .map_err(err)?;
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(0.0, 0.5), (1.0, 0.5)],
+            BLACK.stroke_width(2),
+        )))
+        .map_err(err)?;
+    let mut chart = ChartBuilder::on(&lbar)
+        .margin(14)
+        .margin_left(40)
+        .caption("LDS (log scale)", ("sans-serif", 15))
+        .set_label_area_size(LabelAreaPosition::Right, 52)
+        .build_cartesian_2d(0f32..1f32, (scale.lo..scale.hi).log_scale())
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_labels(6)
+        .y_label_formatter(&|v| format!("{v:.0e}"))
+        .label_style(("sans-serif", 12))
+        .draw()
+        .map_err(err)?;
+    let ratio = scale.hi / scale.lo;
+    chart
+        .draw_series((0..steps).map(|k| {
+            let at = |t: f32| scale.lo * ratio.powf(t);
+            let (a, b) = (k as f32 / steps as f32, (k + 1) as f32 / steps as f32);
+            Rectangle::new(
+                [(0.0, at(a)), (1.0, at(b))],
+                lds_color((a + b) / 2.0).filled(),
+            )
+        }))
+        .map_err(err)?;
+    Ok(())
 }
 
 /// One curve of [`robustness_figure`].
@@ -306,6 +500,8 @@ pub fn robustness_figure(
             RGBColor(44, 160, 44),
             CLASS1,
             RGBColor(148, 103, 189),
+            RGBColor(255, 127, 14),
+            RGBColor(23, 190, 207),
         ];
         for (k, area) in areas.iter().enumerate() {
             let attack = if k == 0 { "FGSM" } else { "PGD" };
@@ -359,6 +555,46 @@ mod tests {
     use vatic::Activation;
 
     #[test]
+    fn the_boundary_is_a_smooth_contour_not_a_staircase() {
+        // p = 0.5 on the line x + y/2 = 10.3 of a 30 × 30 grid: the segments must lie on it
+        // (linear interpolation), not on cell edges.
+        let g = 30;
+        let vals: Vec<f32> = (0..g * g)
+            .map(|k| {
+                let (i, j) = ((k % g) as f32, (k / g) as f32);
+                0.5 + 0.02 * (i + 0.5 * j - 10.3)
+            })
+            .collect();
+        let segs = contour(&vals, g, 0.5);
+        assert!(segs.len() >= g - 1, "{} segments", segs.len());
+        for [a, b] in &segs {
+            for (u, v) in [a, b] {
+                assert!((u + 0.5 * v - 10.3).abs() < 1e-3, "({u}, {v}) off the line");
+            }
+            // Not axis-aligned steps: every segment has the line's slope −2.
+            assert!(
+                ((b.1 - a.1) / (b.0 - a.0) + 2.0).abs() < 1e-2,
+                "{a:?} {b:?}"
+            );
+        }
+        // A constant field has no boundary.
+        assert!(contour(&vec![0.9; 16], 4, 0.5).is_empty());
+    }
+
+    #[test]
+    fn the_lds_scale_is_logarithmic_over_three_decades_at_most() {
+        let v: Vec<f32> = (0..100)
+            .map(|k| 10f32.powf(-8.0 + k as f32 * 0.09))
+            .collect();
+        let s = LdsScale::of(v.iter());
+        assert!((s.hi - v[99]).abs() <= 1e-6 * s.hi);
+        assert!((s.lo / s.hi - 1e-3).abs() < 1e-6, "{s:?}");
+        assert_eq!(s.position(s.hi), 1.0);
+        assert_eq!(s.position(0.0), 0.0);
+        assert!((s.position(s.hi * 10f32.powf(-1.5)) - 0.5).abs() < 1e-4);
+    }
+
+    #[test]
     fn draws_both_figures() {
         let dir = tempfile::tempdir().unwrap();
         let s = Synthetic::generate(Kind::Moons, 1, 0);
@@ -371,6 +607,7 @@ mod tests {
         let lds = lds_each(&m, &pts, &VatConfig::new(0.5), 1).unwrap();
         assert!(lds.iter().all(|&v| v >= 0.0));
         let panel = Panel {
+            window: w,
             title: "init".into(),
             probability: &p,
             points: &pts,
@@ -378,7 +615,7 @@ mod tests {
             labelled: &s.train_2d,
         };
         let f = dir.path().join("b.png");
-        boundary_figure(&f, &w, &[panel], 1, (300, 300), "test").unwrap();
+        boundary_figure(&f, &[panel], 1, (300, 300), "test").unwrap();
         assert!(std::fs::metadata(&f).unwrap().len() > 1000);
         let f = dir.path().join("r.png");
         let eps = [0.0, 0.5, 1.0];

@@ -76,9 +76,10 @@ impl<const IN: usize, const H: usize, const OUT: usize> Bench<IN, H, OUT> {
             net,
             grad: Box::new(Mlp::ZERO),
             opt: Box::new(
+                // PyTorch's undampened momentum, as the peers in `bench/` run it.
                 Sgd::new(SgdConfig {
-                    lr: 1e-3,
-                    ..SgdConfig::VAT_SYNTHETIC
+                    lr_decay: 0.995,
+                    ..SgdConfig::pytorch(1e-3, 0.9)
                 })
                 .expect("valid SGD settings"),
             ),

@@ -41,6 +41,11 @@ mod check {
         v.is_finite() && v >= 0.0
     }
 
+    /// In `[0, 1]` (a dampening).
+    pub(super) const fn closed_unit(v: f32) -> bool {
+        v >= 0.0 && v <= 1.0
+    }
+
     /// In `[0, 1)` (a momentum or a moment's decay).
     pub(super) const fn unit(v: f32) -> bool {
         v >= 0.0 && v < 1.0

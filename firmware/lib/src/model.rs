@@ -106,6 +106,7 @@ pub(crate) fn sgd_config(cfg: &ModelConfig) -> SgdConfig {
     SgdConfig {
         lr: cfg.lr,
         momentum: 0.9,
+        dampening: 0.0,
         weight_decay: 0.0,
         lr_decay: 1.0,
     }
