@@ -578,7 +578,7 @@ mod tests {
             );
         }
         // A constant field has no boundary.
-        assert!(contour(&vec![0.9; 16], 4, 0.5).is_empty());
+        assert!(contour(&[0.9; 16], 4, 0.5).is_empty());
     }
 
     #[test]
