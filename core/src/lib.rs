@@ -48,7 +48,7 @@
 //! | value | bytes |
 //! |---|---|
 //! | a network with widths `w_0 … w_L` (also its gradient) | `4 · Σ_l w_{l+1} (w_l + 1)` (+ 4 for [`Net`]) |
-//! | `Sgd<N>` | `size_of::<N>()` + 24 |
+//! | `Sgd<N>` | `size_of::<N>()` + 28 |
 //! | `Adam<N>` | `2·size_of::<N>()` + 36 |
 //! | workspace for blocks of `b` samples | `4 · b · (2 (Σ hidden + max hidden + 1) + 3 (IN + OUT))` |
 //!
