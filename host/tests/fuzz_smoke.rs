@@ -1,12 +1,34 @@
 //! A short, deterministic stand-in for the `host/fuzz` targets that runs on stable in
 //! `cargo test`: every parser gets thousands of mutations of valid inputs and random bytes, and
 //! must answer without panicking.
+//!
+//! The valid inputs here are also the fuzz targets' committed seed corpus,
+//! `host/fuzz/corpus/<target>/seed-<i>`; after changing them, regenerate it with
+//! `cargo test -p host --test fuzz_smoke -- --ignored write_seed_corpus`.
+
+use std::path::PathBuf;
 
 use vatic::{Activation, Error, Rng};
 use vatic_host::fuzzing;
 use vatic_host::models::Model;
 
 const ROUNDS: usize = 3000;
+
+/// A fuzz target's name and body.
+type Target = (&'static str, fn(&[u8]));
+
+/// The fuzz targets.
+const TARGETS: [Target; 5] = [
+    ("csv", fuzzing::csv),
+    ("idx", fuzzing::idx),
+    ("safetensors", fuzzing::safetensors),
+    ("blob", fuzzing::blob),
+    ("inspect_input", fuzzing::inspect_input),
+];
+
+/// Seeds longer than this stay out of the committed corpus (`scripts/fuzz-long` runs with
+/// `-max_len` of at most this, and libFuzzer would truncate them).
+const CORPUS_MAX_LEN: usize = 2048;
 
 fn run(seed_inputs: &[Vec<u8>], target: fn(&[u8])) {
     let mut rng = Rng::new(12345);
@@ -70,6 +92,22 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
         }
         _ => unreachable!("no target {target}"),
     }
+}
+
+/// The seeds of one target that go into the committed corpus, with their file names.
+fn corpus_seeds(target: &str) -> Vec<(String, Vec<u8>)> {
+    seeds(target)
+        .into_iter()
+        .filter(|s| s.len() <= CORPUS_MAX_LEN)
+        .enumerate()
+        .map(|(i, s)| (format!("seed-{i}"), s))
+        .collect()
+}
+
+fn corpus_dir(target: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target)
 }
 
 #[test]
@@ -170,4 +208,39 @@ fn checksum_fix_up_takes_mutations_past_the_checksum() {
     assert!(fixed >= 20 * raw.max(1), "raw {raw}, fixed {fixed}");
     // And many of them parse completely: parameters and samples are checked too.
     assert!(parsed * 100 >= 5 * ROUNDS, "{parsed} of {ROUNDS} parse");
+}
+
+#[test]
+fn committed_corpus_is_current_and_survives() {
+    for (target, body) in TARGETS {
+        let dir = corpus_dir(target);
+        for (name, seed) in corpus_seeds(target) {
+            let on_disk = std::fs::read(dir.join(&name)).unwrap_or_default();
+            assert!(
+                on_disk == seed,
+                "{}/{name} is not the current seed: regenerate the corpus with \
+                 `cargo test -p host --test fuzz_smoke -- --ignored write_seed_corpus`",
+                dir.display()
+            );
+        }
+        // Every file of the corpus (fuzz-found inputs too) passes its target.
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            body(&std::fs::read(entry.unwrap().path()).unwrap());
+        }
+    }
+}
+
+/// Writes the committed seed corpus (run on purpose, `--ignored`): every seed of at most
+/// [`CORPUS_MAX_LEN`] bytes as `host/fuzz/corpus/<target>/seed-<i>`. Other files in the
+/// corpus directories are left alone.
+#[test]
+#[ignore = "writes host/fuzz/corpus; run to regenerate it"]
+fn write_seed_corpus() {
+    for (target, _) in TARGETS {
+        let dir = corpus_dir(target);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, seed) in corpus_seeds(target) {
+            std::fs::write(dir.join(name), seed).unwrap();
+        }
+    }
 }
