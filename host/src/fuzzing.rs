@@ -41,7 +41,39 @@ pub fn safetensors(bytes: &[u8]) {
 /// run-time network is built from the header's widths (as the firmware and `vatic` do), and
 /// whatever the parser accepts must hold finite parameters and valid samples. A network of
 /// other widths must be refused.
+///
+/// A random mutation almost always breaks the blob's trailing CRC-32, and the parser checks the
+/// checksum before the activation, widths, parameter count, parameters and samples; so the
+/// input is parsed as it is (which exercises the checks up to the checksum, the checksum
+/// itself included) and then once more with its last four bytes replaced by the CRC-32 of the
+/// bytes before them ([`with_fixed_checksum`]), which takes every mutation to the checks after
+/// the checksum.
 pub fn blob(bytes: &[u8]) {
+    blob_checks(bytes);
+    // Without the magic the parser stops before the checksum either way.
+    if !bytes.starts_with(&vatic::blob::MAGIC) {
+        return;
+    }
+    if let Some(fixed) = with_fixed_checksum(bytes) {
+        if fixed != bytes {
+            blob_checks(&fixed);
+        }
+    }
+}
+
+/// `bytes` with its last [`vatic::blob::CHECKSUM_LEN`] bytes set to the little-endian CRC-32
+/// ([`vatic::blob::crc32`]) of the bytes before them, as [`vatic::blob::write`] writes it;
+/// `None` when `bytes` is too short to hold a checksum.
+pub fn with_fixed_checksum(bytes: &[u8]) -> Option<Vec<u8>> {
+    let body = bytes.len().checked_sub(vatic::blob::CHECKSUM_LEN)?;
+    let mut fixed = bytes.to_vec();
+    let sum = vatic::blob::crc32(&fixed[..body]);
+    fixed[body..].copy_from_slice(&sum.to_le_bytes());
+    Some(fixed)
+}
+
+/// The checks of [`blob`] on one input.
+fn blob_checks(bytes: &[u8]) {
     let Ok(header) = vatic::blob::parse_header(bytes) else {
         return;
     };
