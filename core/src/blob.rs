@@ -284,12 +284,15 @@ pub fn parse_header(bytes: &[u8]) -> Result<Header<'_>> {
         Widths::List(_) => header.depth() >= 1,
         Widths::V1([_, _, h2, _], hidden) => hidden == 2 || (hidden == 1 && h2 == 0),
     };
-    let mut count = 0u64;
+    // Σ w_{l+1} (w_l + 1), checked: widths near u32::MAX overflow even a u64 sum (found by
+    // the blob fuzz target), which panicked with overflow checks and wrapped to a wrong
+    // count without them. An overflow is a count no blob can declare.
+    let mut count = Some(0u64);
     for l in 0..header.depth() {
         let (a, b) = (header.width(l) as u64, header.width(l + 1) as u64);
-        count += b * (a + 1);
+        count = count.and_then(|c| b.checked_mul(a + 1).and_then(|t| c.checked_add(t)));
     }
-    if !valid_depth || header.widths().any(|w| w == 0) || count != u64::from(header.params) {
+    if !valid_depth || header.widths().any(|w| w == 0) || count != Some(u64::from(header.params)) {
         return Err(Error::InvalidModel);
     }
     Ok(Header {
@@ -523,6 +526,44 @@ mod tests {
         let mut net = Mlp::ZERO;
         let n = parse(buf, &mut net)?.len();
         Ok((net, n))
+    }
+
+    /// Hex to bytes, for the fuzz target's reproducers.
+    fn hex(s: &str) -> [u8; 64] {
+        let mut out = [0u8; 64];
+        let digits = s.bytes().filter(u8::is_ascii_hexdigit);
+        let val = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+        let mut it = digits;
+        let mut i = 0;
+        while let (Some(a), Some(b)) = (it.next(), it.next()) {
+            out[i] = val(a) << 4 | val(b);
+            i += 1;
+        }
+        out
+    }
+
+    #[test]
+    fn a_parameter_count_that_overflows_is_refused() {
+        // Found by the blob fuzz target (host/fuzz/README.md): widths near u32::MAX overflowed
+        // the u64 sum Σ w_{l+1} (w_l + 1) — a panic with overflow checks, and without them a
+        // wrapped count that accepted a 32-byte blob of widths [2³² − 1, 2³² − 1, 1].
+        let v1 = hex(
+            "56415443 0100 0200 6600003c ffffffff 2400ffec 00000000 00000000 00000000 6373f1dc",
+        );
+        let v2 = hex("56415443 0200 01 02 00000000 00000000 ffffffff ffffffff 01000000 9d0f8379");
+        for (bytes, len) in [(&v1[..36], 36), (&v2[..32], 32)] {
+            let mut b = [0u8; 64];
+            b[..len].copy_from_slice(bytes);
+            reseal(&mut b[..len]);
+            assert!(
+                matches!(
+                    parse_header(&b[..len]),
+                    Err(Error::InvalidModel | Error::Truncated)
+                ),
+                "{:?}",
+                parse_header(&b[..len]).map(|h| h.params)
+            );
+        }
     }
 
     #[test]
