@@ -6,7 +6,8 @@
 //!   bug), and PGD at the certified radius never succeeds;
 //! * on 2-D networks, the certified radius is at most the exact minimal radius from a dense
 //!   search of the `f32` network over the ball's boundary;
-//! * CROWN's margins are never below IBP's, and on deeper networks its radii are larger.
+//! * CROWN's margins are never below IBP's, and on deeper networks its radii are larger;
+//! * the same over proptest's random networks, samples, radii and norms.
 
 mod common;
 
@@ -289,4 +290,51 @@ fn bad_input_is_refused() {
         certify::certified(&nan, &x, 0, 0.1, Norm::L2, None, Bound::Ibp, &mut cws),
         Err(Error::NonFiniteParameter { .. })
     ));
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Over random networks (1–2 hidden layers, either activation), samples, radii and
+        /// norms: CROWN's margins are never below IBP's, a certified region survives PGD, and
+        /// certification is monotone in the sense that matters: certified at ε implies
+        /// certified at 0.
+        #[test]
+        fn certificates_hold_on_random_networks(
+            seed in 0u64..10_000,
+            deep in any::<bool>(),
+            tanh in any::<bool>(),
+            l2 in any::<bool>(),
+            eps in 0.0f32..0.5,
+        ) {
+            let mut rng = vatic::Rng::new(seed);
+            let act = if tanh { Activation::Tanh } else { Activation::Relu };
+            let widths: Vec<usize> = if deep { vec![3, 6, 5, 3] } else { vec![3, 7, 3] };
+            let net = random_sequential(&widths, act, &mut rng);
+            let norm = if l2 { Norm::L2 } else { Norm::LInf };
+            let x = point(&mut rng, 3);
+            let y = predict(&net, &x);
+            let mut cws = cert_ws(&net);
+            let (mut mi, mut mc) = (vec![0.0; 3], vec![0.0; 3]);
+            certify::margins(&net, &x, y, eps, norm, None, Bound::Ibp, &mut mi, &mut cws).unwrap();
+            certify::margins(&net, &x, y, eps, norm, None, Bound::Crown, &mut mc, &mut cws).unwrap();
+            for (c, i) in mc.iter().zip(&mi) {
+                prop_assert!(c >= i, "CROWN {} < IBP {}", c, i);
+            }
+            if certify::certified(&net, &x, y, eps, norm, None, Bound::Crown, &mut cws).unwrap() {
+                prop_assert!(
+                    certify::certified(&net, &x, y, 0.0, norm, None, Bound::Crown, &mut cws).unwrap()
+                );
+                let mut ws = ws_one(&net);
+                let mut adv = vec![0.0; 3];
+                attack::pgd(&net, &x, y, &Pgd::new(eps, 40, norm).unwrap(), &mut adv, &mut ws)
+                    .unwrap();
+                prop_assert_eq!(predict(&net, &adv), y);
+            }
+        }
+    }
 }

@@ -351,7 +351,7 @@ pub fn table(set: &SetResult, seeds: &[u64], lds_eps: f32) -> String {
     );
     let _ = writeln!(
         s,
-        "{:<13} {:>5} {:>6} {:>6} {:>6}   {:>7} {:>10} {:>10} {:>8} {:>9}",
+        "{:<13} {:>5} {:>6} {:>6} {:>6}   {:>7} {:>10} {:>10} {:>8} {:>8} {:>9}",
         "method",
         "eps",
         "mean",
@@ -361,6 +361,7 @@ pub fn table(set: &SetResult, seeds: &[u64], lds_eps: f32) -> String {
         "PGD e=0.3",
         "PGD e=0.6",
         "min eps",
+        "cert r",
         "mean LDS"
     );
     for r in &set.rows {
@@ -373,7 +374,7 @@ pub fn table(set: &SetResult, seeds: &[u64], lds_eps: f32) -> String {
         };
         let _ = writeln!(
             s,
-            "{:<13} {:>5} {:>6.1} {:>6.1} {:>6.1}   {:>7.1} {:>10} {:>10} {:>8.3} {:>9.2e}",
+            "{:<13} {:>5} {:>6.1} {:>6.1} {:>6.1}   {:>7.1} {:>10} {:>10} {:>8.3} {:>8.3} {:>9.2e}",
             r.method.name(),
             eps,
             100.0 * mean,
@@ -383,13 +384,15 @@ pub fn table(set: &SetResult, seeds: &[u64], lds_eps: f32) -> String {
             at(p, &p.pgd_accuracy, 0.3),
             at(p, &p.pgd_accuracy, 0.6),
             p.minimal_eps.mean,
+            p.certified_radius.map_or(0.0, |c| c.mean),
             p.lds_mean
         );
     }
     let _ = writeln!(
         s,
         "(PGD: robust accuracy under 10-step L2 PGD; min eps: mean smallest L2 radius at which \
-         PGD flips a correct prediction; LDS at eps {lds_eps}, K = 5)"
+         PGD flips a correct prediction; cert r: mean L2 radius CROWN proves for the correct \
+         predictions, a lower bound; LDS at eps {lds_eps}, K = 5)"
     );
     s
 }

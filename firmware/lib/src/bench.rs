@@ -12,6 +12,7 @@ use core::fmt::{self, Write};
 use core::hint::black_box;
 
 use vatic::attack::{self, Norm};
+use vatic::certify::{self, Bound};
 use vatic::semi::{self, SemiConfig};
 use vatic::vat::VatConfig;
 use vatic::{pass, Dense, Network};
@@ -61,6 +62,7 @@ pub fn run<
         grad,
         opt,
         ws,
+        cert,
         ..
     } = st;
     let Loaded { net, xs, ys } = loaded;
@@ -112,8 +114,27 @@ pub fn run<
             net, opt, grad, ws, xl, yl, xu, &mut rng, &semi_cfg,
         ));
     });
+    // One certificate (CROWN, L∞, at the FGSM radius) of the first sample: the device's cost
+    // per certified sample and radius.
+    let certify = {
+        let net = &*net;
+        counter.count(&mut || {
+            let _ = black_box(certify::certified(
+                net,
+                black_box(x),
+                y,
+                eps,
+                Norm::LInf,
+                None,
+                Bound::Crown,
+                cert,
+            ));
+        })
+    };
     let p = cfg.name();
     let u = if p.is_empty() { "" } else { "_" };
+    writeln!(out, "bench: one CROWN certificate {certify}")?;
+    writeln!(out, "# bench.{p}{u}certify {certify}")?;
     writeln!(
         out,
         "bench ({}{}{}, {unit}): inference {inference}, FGSM example {fgsm}, \
