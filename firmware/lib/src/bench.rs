@@ -17,9 +17,8 @@ use vatic::semi::{self, SemiConfig};
 use vatic::vat::VatConfig;
 use vatic::{pass, Dense, Network};
 
-use crate::config::ModelConfig;
+use crate::config::StoredModel;
 use crate::model::{load_into, sgd_config, Loaded, State};
-use crate::suite::{M0Ram, M4fRam};
 
 /// Something that can count what a closure executes.
 pub trait Counter {
@@ -30,10 +29,10 @@ pub trait Counter {
     fn unit(&self) -> &'static str;
 }
 
-/// Counts one inference, one FGSM example and one semi-supervised VAT step (labelled anchors +
-/// a full ring buffer of unlabelled samples) on the stored model, loaded into `st`, and prints
-/// `# bench.<prefix><what> N` lines (not compared with the host: counts are the target's; the
-/// prefix is `cfg.prefix` with `_` for `.`).
+/// Counts one inference, one FGSM example, one semi-supervised VAT step (labelled anchors + a
+/// full ring buffer of unlabelled samples) and one certificate on the stored `model`, loaded
+/// into `st`, and prints `# bench.<prefix><what> N` lines (not compared with the host: counts
+/// are the target's; the prefix is its `config.prefix` with `_` for `.`).
 ///
 /// # Errors
 ///
@@ -48,13 +47,13 @@ pub fn run<
     const WS: usize,
     const CWS: usize,
 >(
-    blob_bytes: &[u8],
-    cfg: &ModelConfig,
+    model: &StoredModel,
     st: &mut State<N, IN, S, RING, COPY, WS, CWS>,
     counter: &mut dyn Counter,
     out: &mut impl Write,
 ) -> fmt::Result {
-    if let Err(e) = load_into(blob_bytes, &mut st.loaded) {
+    let cfg = &model.config;
+    if let Err(e) = load_into(model.blob, &mut st.loaded) {
         return writeln!(out, "bench: cannot load the model: {e}");
     }
     let State {
@@ -256,35 +255,6 @@ impl fmt::Display for PerMac {
         let hundredths = (u64::from(self.0) * 100 + macs / 2) / macs;
         write!(f, "{}.{:02}", hundredths / 100, hundredths % 100)
     }
-}
-
-/// Every count for the Cortex-M4F boards, in `ram` (the suite's, one phase at a time): [`run`]
-/// on the stored `m4f_model` and `m4f_deep` and [`kernels`] on the `m4f_kernel` layer (the
-/// counterpart of [`crate::suite::m4f`]).
-///
-/// # Errors
-///
-/// Only the sink's.
-pub fn m4f(ram: &mut M4fRam, counter: &mut dyn Counter, out: &mut impl Write) -> fmt::Result {
-    use crate::config::{m4f_deep as d, m4f_kernel as k, m4f_model as m};
-    // All run even if an earlier one's output failed, as the boards did before.
-    let model = run(m::BLOB, &m::CONFIG, ram.model(), counter, out);
-    let deep = run(d::BLOB, &d::CONFIG, ram.deep(), counter, out);
-    let kernel = kernels(k::SEED, ram.kernels(), counter, out);
-    model.and(deep).and(kernel)
-}
-
-/// Every count for the Cortex-M0 board, in `ram`: [`run`] on the stored `m0_model` and
-/// [`kernels`] on the `m0_kernel` layer (the counterpart of [`crate::suite::m0`]).
-///
-/// # Errors
-///
-/// Only the sink's.
-pub fn m0(ram: &mut M0Ram, counter: &mut dyn Counter, out: &mut impl Write) -> fmt::Result {
-    use crate::config::{m0_kernel as k, m0_model as m};
-    // Both run even if the first one's output failed, as the boards did before.
-    let model = run(m::BLOB, &m::CONFIG, ram.model(), counter, out);
-    model.and(kernels(k::SEED, ram.kernels(), counter, out))
 }
 
 #[cfg(test)]

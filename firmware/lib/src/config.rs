@@ -1,6 +1,12 @@
-//! What each board runs: network shapes and seeds, shared by the firmware and the host tests so
-//! both sides compute exactly the same thing, and the types of the state each phase keeps in
-//! RAM (with workspaces of [`vatic::BLOCK`] samples, `Net::WORKSPACE`, on both sides).
+//! What each class of device runs, one profile per class ([`m4f`], [`m0`]): the networks and
+//! sample counts (in the types of the phases' RAM), the stored models' blobs and the settings.
+//! The firmware and the host tests share them, so both sides compute exactly the same thing
+//! (with workspaces of [`vatic::BLOCK`] samples, `Net::WORKSPACE`, on both sides);
+//! [`crate::suite`] runs them.
+//!
+//! A phase's RAM type spells every size as a const generic: stable Rust cannot compute an
+//! array length from a type parameter, so a profile names the sizes where its types are
+//! concrete, and `model_state!` fills in those that follow from the network.
 
 use vatic::attack::Norm;
 use vatic::vat::VatConfig;
@@ -17,55 +23,6 @@ pub struct ProbeConfig {
     pub label: usize,
     /// Adam steps of the short training check.
     pub train_steps: u32,
-}
-
-/// Cortex-M4F boards (QEMU `mps2-an386`, nRF52840-DK): a 64-32-10 ReLU network, the size the
-/// core's docs measure (9 KB of parameters, about 28 KB with gradient and Adam state).
-pub mod m4f {
-    use super::*;
-
-    /// Input width.
-    pub const IN: usize = 64;
-    /// Hidden width.
-    pub const H: usize = 32;
-    /// Number of classes.
-    pub const OUT: usize = 10;
-    /// The network.
-    pub type Net = vatic::Mlp<IN, H, OUT>;
-    /// What the self-test keeps in RAM (network, re-drawn copy, gradient, Adam, workspace).
-    pub type State = crate::probe::State<Net, { Net::WORKSPACE }>;
-
-    /// The self-test settings.
-    pub const PROBE: ProbeConfig = ProbeConfig {
-        seed: 42,
-        activation: Activation::Relu,
-        label: 3,
-        train_steps: 10,
-    };
-}
-
-/// Cortex-M0 with 16 KB of RAM (QEMU `microbit`): a 16-8-4 tanh network.
-pub mod m0 {
-    use super::*;
-
-    /// Input width.
-    pub const IN: usize = 16;
-    /// Hidden width.
-    pub const H: usize = 8;
-    /// Number of classes.
-    pub const OUT: usize = 4;
-    /// The network.
-    pub type Net = vatic::Mlp<IN, H, OUT>;
-    /// What the self-test keeps in RAM (network, re-drawn copy, gradient, Adam, workspace).
-    pub type State = crate::probe::State<Net, { Net::WORKSPACE }>;
-
-    /// The self-test settings.
-    pub const PROBE: ProbeConfig = ProbeConfig {
-        seed: 7,
-        activation: Activation::Tanh,
-        label: 1,
-        train_steps: 10,
-    };
 }
 
 /// Settings of the on-device robustness check and VAT fine-tuning ([`crate::model`]).
@@ -114,181 +71,144 @@ impl ModelConfig {
     pub const NORM: Norm = Norm::LInf;
 }
 
-/// The stored model of the Cortex-M4F suite: a 16-32-4 ReLU network trained on the host on four
-/// Gaussian clusters in 16-D (`cargo run -p vatic-qemu-tests --bin vatic-make-blobs`), with 64
-/// held-out samples.
-pub mod m4f_model {
-    use super::ModelConfig;
-
-    /// Input width.
-    pub const IN: usize = 16;
-    /// Hidden width.
-    pub const H: usize = 32;
-    /// Number of classes.
-    pub const OUT: usize = 4;
-    /// The network.
-    pub type Net = vatic::Mlp<IN, H, OUT>;
-    /// Hidden activation (what `vatic-make-blobs` trains it with).
-    pub const ACTIVATION: vatic::Activation = vatic::Activation::Relu;
-    /// Stored samples.
-    pub const SAMPLES: usize = 64;
-    /// Capacity of the fine-tuning's ring buffer of unlabelled samples.
-    pub const RING: usize = 8;
-    /// Buffer for the corrupted copy of the blob: the blob's size.
-    pub const COPY: usize = vatic::blob::len(&[IN, H, OUT], SAMPLES);
-    /// What the model phase keeps in RAM.
-    pub type State = crate::model::State<
-        Net,
-        IN,
-        SAMPLES,
-        RING,
-        COPY,
-        { Net::WORKSPACE },
-        { Net::CERTIFY_WORKSPACE },
-    >;
-    /// The blob (see [`vatic::blob`]).
-    pub static BLOB: &[u8] = include_bytes!("../blobs/m4f.vatc");
+/// A stored model: its blob, the hidden activation it is trained with, and the settings of its
+/// checks and fine-tuning. Its network type and sample counts are those of its phase's RAM
+/// (declared next to it with `model_state!`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StoredModel {
+    /// The blob ([`vatic::blob`] format): the network and its held-out samples.
+    pub blob: &'static [u8],
+    /// Hidden activation (what `vatic-make-blobs` trains the network with).
+    pub activation: Activation,
     /// Check and fine-tuning settings.
-    pub const CONFIG: ModelConfig = ModelConfig {
-        prefix: "",
-        fgsm_eps: &[0.0, 0.05, 0.1, 0.2, 0.3, 0.5],
-        pgd_eps: &[0.1, 0.2, 0.3],
-        pgd_iterations: 5,
-        min_eps: (1.0, 8),
-        vat_eps: 1.0,
-        seed: 11,
-        anchors: 8,
-        steps: 24,
-        lr: 0.02,
+    pub config: ModelConfig,
+}
+
+/// The type of a stored model's RAM, [`crate::model::State`], for the vatic network
+/// `$net<$widths>` (`Mlp<16, 32, 4>`) with `$s` stored samples and a ring of `$r`: the sizes
+/// that follow from those are filled in (the input width, the blob's length for its corrupted
+/// copy, the pass and certificate workspaces).
+macro_rules! model_state {
+    ($net:ident<$($w:literal),+>, samples: $s:literal, ring: $r:literal) => {
+        $crate::model::State<
+            ::vatic::$net<$($w),+>,
+            { [$($w),+][0] },
+            $s,
+            $r,
+            { ::vatic::blob::len(&[$($w),+], $s) },
+            { ::vatic::$net::<$($w),+>::WORKSPACE },
+            { ::vatic::$net::<$($w),+>::CERTIFY_WORKSPACE },
+        >
     };
 }
 
-/// The second stored model of the Cortex-M4F suite: a 16-24-16-8-4 tanh network (three hidden
-/// layers) trained on the host on four Gaussian clusters in 16-D, with 64 held-out samples; its
-/// keys and checks are prefixed `deep.`. The tanh network is smooth at ε = 1 (mean LDS about
-/// 0.13, which fine-tuning does not lower), so its LDS and VAT use ε = 2 and 48 steps.
-pub mod m4f_deep {
-    use super::ModelConfig;
+/// The Cortex-M4F boards (QEMU `mps2-an386`, nRF52840-DK).
+pub mod m4f {
+    use super::{ModelConfig, ProbeConfig, StoredModel};
+    use crate::{bench, probe};
+    use vatic::{Activation, Mlp};
 
-    /// Input width.
-    pub const IN: usize = 16;
-    /// First hidden width.
-    pub const H1: usize = 24;
-    /// Second hidden width.
-    pub const H2: usize = 16;
-    /// Third hidden width.
-    pub const H3: usize = 8;
-    /// Number of classes.
-    pub const OUT: usize = 4;
-    /// The network.
-    pub type Net = vatic::Mlp3<IN, H1, H2, H3, OUT>;
-    /// Hidden activation (what `vatic-make-blobs` trains it with).
-    pub const ACTIVATION: vatic::Activation = vatic::Activation::Tanh;
-    /// Stored samples.
-    pub const SAMPLES: usize = 64;
-    /// Capacity of the fine-tuning's ring buffer of unlabelled samples.
-    pub const RING: usize = 8;
-    /// Buffer for the corrupted copy of the blob: the blob's size.
-    pub const COPY: usize = vatic::blob::len(&[IN, H1, H2, H3, OUT], SAMPLES);
-    /// What the model phase keeps in RAM.
-    pub type State = crate::model::State<
-        Net,
-        IN,
-        SAMPLES,
-        RING,
-        COPY,
-        { Net::WORKSPACE },
-        { Net::CERTIFY_WORKSPACE },
-    >;
-    /// The blob (see [`vatic::blob`]).
-    pub static BLOB: &[u8] = include_bytes!("../blobs/m4f-deep.vatc");
-    /// Check and fine-tuning settings.
-    pub const CONFIG: ModelConfig = ModelConfig {
-        prefix: "deep.",
-        fgsm_eps: &[0.0, 0.05, 0.1, 0.2, 0.3, 0.5],
-        pgd_eps: &[0.1, 0.2, 0.3],
-        pgd_iterations: 5,
-        min_eps: (1.0, 8),
-        vat_eps: 2.0,
-        seed: 17,
-        anchors: 8,
-        steps: 48,
-        lr: 0.05,
+    /// The self-test's RAM: a 64-32-10 network, the size the core's docs measure (9 KB of
+    /// parameters, about 28 KB with gradient and Adam state).
+    pub type Probe = probe::State<Mlp<64, 32, 10>, { Mlp::<64, 32, 10>::WORKSPACE }>;
+    /// The self-test's settings: ReLU.
+    pub const PROBE: ProbeConfig = ProbeConfig {
+        seed: 42,
+        activation: Activation::Relu,
+        label: 3,
+        train_steps: 10,
     };
-}
 
-/// The stored model of the Cortex-M0 suite: an 8-16-2 tanh network on two Gaussian clusters in
-/// 8-D, with 32 held-out samples (fits the micro:bit's 16 KB of RAM with room to spare).
-pub mod m0_model {
-    use super::ModelConfig;
-
-    /// Input width.
-    pub const IN: usize = 8;
-    /// Hidden width.
-    pub const H: usize = 16;
-    /// Number of classes.
-    pub const OUT: usize = 2;
-    /// The network.
-    pub type Net = vatic::Mlp<IN, H, OUT>;
-    /// Hidden activation (what `vatic-make-blobs` trains it with).
-    pub const ACTIVATION: vatic::Activation = vatic::Activation::Tanh;
-    /// Stored samples.
-    pub const SAMPLES: usize = 32;
-    /// Capacity of the fine-tuning's ring buffer of unlabelled samples.
-    pub const RING: usize = 4;
-    /// Buffer for the corrupted copy of the blob: the blob's size.
-    pub const COPY: usize = vatic::blob::len(&[IN, H, OUT], SAMPLES);
-    /// What the model phase keeps in RAM.
-    pub type State = crate::model::State<
-        Net,
-        IN,
-        SAMPLES,
-        RING,
-        COPY,
-        { Net::WORKSPACE },
-        { Net::CERTIFY_WORKSPACE },
-    >;
-    /// The blob (see [`vatic::blob`]).
-    pub static BLOB: &[u8] = include_bytes!("../blobs/m0.vatc");
-    /// Check and fine-tuning settings.
-    pub const CONFIG: ModelConfig = ModelConfig {
-        prefix: "",
-        fgsm_eps: &[0.0, 0.1, 0.2, 0.4],
-        pgd_eps: &[0.2, 0.4],
-        pgd_iterations: 3,
-        min_eps: (1.5, 6),
-        vat_eps: 1.0,
-        seed: 13,
-        anchors: 4,
-        steps: 12,
-        lr: 0.02,
+    /// The stored model's RAM: a 16-32-4 network with 64 held-out samples, fine-tuned through a
+    /// ring of 8.
+    pub type Model = model_state!(Mlp<16, 32, 4>, samples: 64, ring: 8);
+    /// The stored model: ReLU, trained on the host on four Gaussian clusters in 16-D
+    /// (`cargo run -p vatic-qemu-tests --bin vatic-make-blobs`).
+    pub const MODEL: StoredModel = StoredModel {
+        blob: include_bytes!("../blobs/m4f.vatc"),
+        activation: Activation::Relu,
+        config: ModelConfig {
+            prefix: "",
+            fgsm_eps: &[0.0, 0.05, 0.1, 0.2, 0.3, 0.5],
+            pgd_eps: &[0.1, 0.2, 0.3],
+            pgd_iterations: 5,
+            min_eps: (1.0, 8),
+            vat_eps: 1.0,
+            seed: 11,
+            anchors: 8,
+            steps: 24,
+            lr: 0.02,
+        },
     };
+
+    /// The second stored model's RAM: a 16-24-16-8-4 network (three hidden layers), 64 samples,
+    /// a ring of 8.
+    pub type Deep = model_state!(Mlp3<16, 24, 16, 8, 4>, samples: 64, ring: 8);
+    /// The second stored model: tanh, on four Gaussian clusters in 16-D; its keys and checks
+    /// are prefixed `deep.`. It is attacked as [`MODEL`] is, but the tanh network is smooth at
+    /// ε = 1 (mean LDS about 0.13, which fine-tuning does not lower), so its LDS and VAT use
+    /// ε = 2 and 48 steps.
+    pub const DEEP: StoredModel = StoredModel {
+        blob: include_bytes!("../blobs/m4f-deep.vatc"),
+        activation: Activation::Tanh,
+        config: ModelConfig {
+            prefix: "deep.",
+            vat_eps: 2.0,
+            seed: 17,
+            steps: 48,
+            lr: 0.05,
+            ..MODEL.config
+        },
+    };
+
+    /// The RAM of the kernel counts ([`bench::kernels`]): a 64 × 32 layer (2 048 multiply-adds
+    /// per pass, so the loops' overhead is amortised) and its gradient, 2 × 8 320 bytes.
+    pub type Kernels = bench::Kernels<64, 32>;
+    /// Seed of [`vatic::Rng`] for the kernel counts: draws the weights, the gradient, the input
+    /// and `dy`.
+    pub const KERNEL_SEED: u64 = 5;
 }
 
-/// The layer whose dense kernels [`crate::bench::kernels`] counts on the Cortex-M4F boards:
-/// 64 inputs × 32 outputs (2 048 multiply-adds per pass, so the loops' overhead is amortised).
-/// The layer and a gradient of the same shape take 2 × 8 320 bytes.
-pub mod m4f_kernel {
-    /// Inputs.
-    pub const IN: usize = 64;
-    /// Outputs.
-    pub const OUT: usize = 32;
-    /// What the kernel counts keep in RAM (layer, gradient, `x`, `dy`, `y`, `dx`).
-    pub type State = crate::bench::Kernels<IN, OUT>;
-    /// Seed of [`vatic::Rng`]: draws the weights, the gradient, the input and `dy`.
-    pub const SEED: u64 = 5;
-}
+/// The Cortex-M0 with 16 KB of RAM (QEMU `microbit`): smaller networks.
+pub mod m0 {
+    use super::{ModelConfig, ProbeConfig, StoredModel};
+    use crate::{bench, probe};
+    use vatic::{Activation, Mlp};
 
-/// The layer whose dense kernels [`crate::bench::kernels`] counts on the Cortex-M0: 32 × 32
-/// (1 024 multiply-adds per pass; the layer and its gradient take 2 × 4 224 bytes of the
-/// micro:bit's 16 KB).
-pub mod m0_kernel {
-    /// Inputs.
-    pub const IN: usize = 32;
-    /// Outputs.
-    pub const OUT: usize = 32;
-    /// What the kernel counts keep in RAM (layer, gradient, `x`, `dy`, `y`, `dx`).
-    pub type State = crate::bench::Kernels<IN, OUT>;
-    /// Seed of [`vatic::Rng`]: draws the weights, the gradient, the input and `dy`.
-    pub const SEED: u64 = 5;
+    /// The self-test's RAM: a 16-8-4 network.
+    pub type Probe = probe::State<Mlp<16, 8, 4>, { Mlp::<16, 8, 4>::WORKSPACE }>;
+    /// The self-test's settings: tanh.
+    pub const PROBE: ProbeConfig = ProbeConfig {
+        seed: 7,
+        activation: Activation::Tanh,
+        label: 1,
+        train_steps: 10,
+    };
+
+    /// The stored model's RAM: an 8-16-2 network with 32 held-out samples, fine-tuned through a
+    /// ring of 4 (fits the micro:bit's 16 KB with room to spare).
+    pub type Model = model_state!(Mlp<8, 16, 2>, samples: 32, ring: 4);
+    /// The stored model: tanh, on two Gaussian clusters in 8-D.
+    pub const MODEL: StoredModel = StoredModel {
+        blob: include_bytes!("../blobs/m0.vatc"),
+        activation: Activation::Tanh,
+        config: ModelConfig {
+            prefix: "",
+            fgsm_eps: &[0.0, 0.1, 0.2, 0.4],
+            pgd_eps: &[0.2, 0.4],
+            pgd_iterations: 3,
+            min_eps: (1.5, 6),
+            vat_eps: 1.0,
+            seed: 13,
+            anchors: 4,
+            steps: 12,
+            lr: 0.02,
+        },
+    };
+
+    /// The RAM of the kernel counts ([`bench::kernels`]): a 32 × 32 layer (1 024 multiply-adds
+    /// per pass) and its gradient, 2 × 4 224 bytes of the micro:bit's 16 KB.
+    pub type Kernels = bench::Kernels<32, 32>;
+    /// Seed of [`vatic::Rng`] for the kernel counts.
+    pub const KERNEL_SEED: u64 = 5;
 }

@@ -16,7 +16,7 @@ use vatic::semi::{self, SemiConfig};
 use vatic::vat::VatConfig;
 use vatic::{blob, Error, Network, Parameters, Rng, Zeroed};
 
-use crate::config::ModelConfig;
+use crate::config::{ModelConfig, StoredModel};
 use crate::report::{bits, digest, Tally};
 
 /// A network with its stored samples (at most `S` of `IN` features each).
@@ -494,8 +494,9 @@ fn certification<N: Network>(
     Ok((acc, [mean, if n > 0 { lo } else { 0.0 }, hi]))
 }
 
-/// The whole model suite on `st`: load, corruption checks, robustness, VAT fine-tuning
-/// through the ring buffer, robustness again. Keys and check names carry `cfg.prefix`.
+/// The whole model suite of `model` on `st`: load its blob, corruption checks, robustness, VAT
+/// fine-tuning through the ring buffer, robustness again. Keys and check names carry its
+/// `config.prefix`.
 ///
 /// # Errors
 ///
@@ -511,12 +512,12 @@ pub fn run<
     const CWS: usize,
     W: Write,
 >(
-    blob_bytes: &[u8],
-    cfg: &ModelConfig,
+    model: &StoredModel,
     st: &mut State<N, IN, S, RING, COPY, WS, CWS>,
     out: &mut W,
     tally: &mut Tally,
 ) -> fmt::Result {
+    let (blob_bytes, cfg) = (model.blob, &model.config);
     let p = cfg.prefix;
     let name = Tag(cfg.name(), "model");
     writeln!(out, "{name}: blob of {} bytes", blob_bytes.len())?;

@@ -1,39 +1,26 @@
 //! Builds each QEMU firmware, runs it, and demands its summary equals the host's bit for bit.
 
-use std::sync::{Mutex, PoisonError};
-
-use vatic_firmware::suite::{self, M0Ram, M4fRam};
+use vatic_firmware::suite::{M4f, Profile, M0};
 use vatic_firmware::Tally;
 use vatic_qemu_tests::{
     assert_same_bits, build, run_qemu, should_run, summary_lines, Board, MICROBIT, MPS2_AN386,
 };
 
-type Suite = fn(&mut String, &mut Tally) -> core::fmt::Result;
+type Suite = fn() -> (String, Tally);
 
-// The suites' RAM in statics, as on the device (the tests may run in parallel: one at a time).
-static M4F_RAM: Mutex<M4fRam> = Mutex::new(M4fRam::IDLE);
-static M0_RAM: Mutex<M0Ram> = Mutex::new(M0Ram::IDLE);
-
-fn m4f(out: &mut String, tally: &mut Tally) -> core::fmt::Result {
-    let mut ram = M4F_RAM.lock().unwrap_or_else(PoisonError::into_inner);
-    suite::m4f(&mut ram, out, tally)
-}
-
-fn m0(out: &mut String, tally: &mut Tally) -> core::fmt::Result {
-    let mut ram = M0_RAM.lock().unwrap_or_else(PoisonError::into_inner);
-    suite::m0(&mut ram, out, tally)
-}
-
-fn host_transcript(suite: Suite) -> (String, Tally) {
+/// `P`'s checks on the host, in a RAM of its own (boxed: the device's is a `static`), with the
+/// closing tally line.
+fn transcript<P: Profile>() -> (String, Tally) {
+    let mut ram = Box::new(P::IDLE);
     let mut out = String::new();
     let mut tally = Tally::new();
-    suite(&mut out, &mut tally).expect("writing to a String");
+    P::check(&mut ram, &mut out, &mut tally).expect("writing to a String");
     tally.write_summary(&mut out).expect("writing to a String");
     (out, tally)
 }
 
 fn device_matches_host(board: &Board, suite: Suite) {
-    let (host, tally) = host_transcript(suite);
+    let (host, tally) = suite();
     assert!(tally.success(), "the host's own checks failed:\n{host}");
     if !should_run(board) {
         return;
@@ -59,18 +46,18 @@ fn device_matches_host(board: &Board, suite: Suite) {
 
 #[test]
 fn mps2_an386_matches_host_bit_for_bit() {
-    device_matches_host(&MPS2_AN386, m4f);
+    device_matches_host(&MPS2_AN386, transcript::<M4f>);
 }
 
 #[test]
 fn microbit_matches_host_bit_for_bit() {
-    device_matches_host(&MICROBIT, m0);
+    device_matches_host(&MICROBIT, transcript::<M0>);
 }
 
 #[test]
 fn host_suites_pass_their_own_checks() {
-    for s in [m4f as Suite, m0] {
-        let (out, tally) = host_transcript(s);
+    for s in [transcript::<M4f> as Suite, transcript::<M0>] {
+        let (out, tally) = s();
         eprintln!("{out}");
         assert!(tally.success(), "{out}");
     }

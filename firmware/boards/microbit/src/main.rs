@@ -12,7 +12,8 @@
 
 use cortex_m_rt::entry;
 use semihosting::{io::Write as _, println};
-use vatic_firmware::{status, suite, Tally};
+use vatic_firmware::suite::{Profile as _, Ram, M0};
+use vatic_firmware::{status, Tally};
 
 /// `core::fmt::Write` over semihosting's stdout.
 struct Console(semihosting::io::Stdout);
@@ -27,7 +28,7 @@ impl core::fmt::Write for Console {
 fn main() -> ! {
     // The suite's networks, gradients, optimiser state and workspace: `.bss`, counted by the
     // linker (cortex-m-rt hands a `static mut` declared here to `main` as a `&'static mut`).
-    static mut RAM: suite::M0Ram = suite::M0Ram::IDLE;
+    static mut RAM: Ram<M0> = M0::IDLE;
     vatic_fw_stack::paint();
     let code = match semihosting::io::stdout() {
         Ok(stdout) => run(&mut Console(stdout), RAM),
@@ -36,15 +37,15 @@ fn main() -> ! {
     semihosting::process::exit(code)
 }
 
-fn run(out: &mut Console, ram: &mut suite::M0Ram) -> i32 {
+fn run(out: &mut Console, ram: &mut Ram<M0>) -> i32 {
     println!("vatic firmware: microbit (Cortex-M0)");
     let mut tally = Tally::new();
-    let ok = suite::m0(ram, out, &mut tally).is_ok();
+    let ok = M0::check(ram, out, &mut tally).is_ok();
     let peak = vatic_fw_stack::peak();
     // Instruction counts under `qemu-system-arm -icount shift=0` (see vatic_fw_stack::SysTickCounter).
     if let Some(p) = cortex_m::Peripherals::take() {
         let mut counter = vatic_fw_stack::SysTickCounter::new(p.SYST);
-        let _ = vatic_firmware::bench::m0(ram, &mut counter, out);
+        let _ = M0::count(ram, &mut counter, out);
     }
     let with_bench = vatic_fw_stack::peak();
     println!(

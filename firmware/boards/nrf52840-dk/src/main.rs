@@ -1,5 +1,5 @@
-//! vatic on the nRF52840-DK (Cortex-M4F, 64 MHz): the same checks as the QEMU boards, logged
-//! with defmt over RTT, outcome on LED1 (P0.13, active low), cycle counts from the DWT.
+//! vatic on the nRF52840-DK (Cortex-M4F, 64 MHz): the [`M4f`] profile, as on QEMU's mps2-an386,
+//! logged with defmt over RTT, outcome on LED1 (P0.13, active low), cycle counts from the DWT.
 //!
 //! ```text
 //! cargo run --release -p vatic-fw-nrf52840-dk     # probe-rs run --chip nRF52840_xxAA
@@ -15,7 +15,8 @@ use defmt_rtt as _;
 use embedded_hal::digital::OutputPin;
 use nrf52840_hal::{self as hal, gpio::Level};
 use panic_probe as _;
-use vatic_firmware::{status, suite, Tally};
+use vatic_firmware::suite::{M4f, Profile as _, Ram};
+use vatic_firmware::{status, Tally};
 
 /// Forwards the library's text to defmt, one line per `println!`.
 struct DefmtLines(heapless::String<256>);
@@ -41,7 +42,7 @@ impl core::fmt::Write for DefmtLines {
 fn main() -> ! {
     // The suite's networks, gradients, optimiser state and workspace: `.bss`, counted by the
     // linker (cortex-m-rt hands a `static mut` declared here to `main` as a `&'static mut`).
-    static mut RAM: suite::M4fRam = suite::M4fRam::IDLE;
+    static mut RAM: Ram<M4f> = M4f::IDLE;
     vatic_fw_stack::paint();
     let mut cp = cortex_m::Peripherals::take().unwrap();
     let dp = hal::pac::Peripherals::take().unwrap();
@@ -58,14 +59,14 @@ fn main() -> ! {
     let mut out = DefmtLines(heapless::String::new());
     let mut tally = Tally::new();
     let start = cortex_m::peripheral::DWT::cycle_count();
-    let ok = suite::m4f(RAM, &mut out, &mut tally).is_ok();
+    let ok = M4f::check(RAM, &mut out, &mut tally).is_ok();
     let cycles = cortex_m::peripheral::DWT::cycle_count().wrapping_sub(start);
     defmt::println!("suite: {=u32} cycles (DWT)", cycles);
     defmt::println!(
         "stack: peak {=usize} bytes (stack painting)",
         vatic_fw_stack::peak()
     );
-    let _ = vatic_firmware::bench::m4f(RAM, &mut DwtCounter, &mut out);
+    let _ = M4f::count(RAM, &mut DwtCounter, &mut out);
     let _ = tally.write_summary(&mut out);
     let failed = if ok {
         tally.failed

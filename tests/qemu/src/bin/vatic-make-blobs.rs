@@ -10,8 +10,9 @@
 use std::path::Path;
 
 use vatic::optim::{Adam, AdamConfig, Optimizer};
-use vatic::{blob, supervised, Activation, Network, Rng, Zeroed, BLOCK};
-use vatic_firmware::config::{m0_model, m4f_deep, m4f_model};
+use vatic::{blob, supervised, Network, Rng, Zeroed, BLOCK};
+use vatic_firmware::config::{m0, m4f, StoredModel};
+use vatic_firmware::model::{self, Loaded};
 
 /// `n` samples per class around the `centres` (`k` rows of `inputs`), noise `N(0, noise² I)`,
 /// classes interleaved; row-major features.
@@ -34,14 +35,16 @@ fn clusters(
     (xs, ys)
 }
 
-/// Trains an `N` (300 Adam steps on 32 samples per class) from `seed` and writes it with
-/// `samples` held-out samples to `path`.
-fn make<N: Network + Zeroed + Clone>(
+/// Trains the network of `dst`'s type, `N` (300 Adam steps on 32 samples per class), from
+/// `seed` with `stored`'s activation, writes it with as many held-out samples as `dst` holds
+/// (`S`) to `path`, and checks that the device's loader reads the blob back into `dst`.
+fn make<N: Network + Zeroed + Clone + PartialEq, const IN: usize, const S: usize>(
     seed: u64,
-    activation: Activation,
-    samples: usize,
+    stored: &StoredModel,
+    dst: &mut Loaded<N, IN, S>,
     path: &Path,
 ) {
+    let (activation, samples) = (stored.activation, S);
     let mut net = N::ZERO;
     let (inputs, classes) = (net.width(0), net.width(net.depth()));
     let mut rng = Rng::new(seed);
@@ -73,6 +76,12 @@ fn make<N: Network + Zeroed + Clone>(
     let mut buf = vec![0u8; blob::len(&widths, ty.len())];
     let len = blob::write(&net, &tx, &ty, &mut buf).expect("buffer sized by blob::len");
     std::fs::write(path, &buf[..len]).expect("write blob");
+    model::load_into(&buf[..len], dst).expect("the device loads the blob");
+    assert!(
+        dst.net == net && dst.xs_flat() == &tx[..] && dst.ys[..] == ty[..],
+        "{}: the device loads another model than was written",
+        path.display()
+    );
     let shape: Vec<String> = widths.iter().map(usize::to_string).collect();
     println!(
         "{}: {} {}, train accuracy {train:.3}, stored {} samples (accuracy {test:.3}), {len} bytes",
@@ -86,22 +95,23 @@ fn make<N: Network + Zeroed + Clone>(
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../firmware/lib/blobs");
     std::fs::create_dir_all(&dir).expect("create blobs/");
-    make::<m4f_model::Net>(
+    // Into the phases' RAM types (boxed: the device's are `static`s).
+    make(
         2024,
-        m4f_model::ACTIVATION,
-        m4f_model::SAMPLES,
+        &m4f::MODEL,
+        &mut Box::new(m4f::Model::ZERO).loaded,
         &dir.join("m4f.vatc"),
     );
-    make::<m0_model::Net>(
+    make(
         2025,
-        m0_model::ACTIVATION,
-        m0_model::SAMPLES,
+        &m0::MODEL,
+        &mut Box::new(m0::Model::ZERO).loaded,
         &dir.join("m0.vatc"),
     );
-    make::<m4f_deep::Net>(
+    make(
         2026,
-        m4f_deep::ACTIVATION,
-        m4f_deep::SAMPLES,
+        &m4f::DEEP,
+        &mut Box::new(m4f::Deep::ZERO).loaded,
         &dir.join("m4f-deep.vatc"),
     );
 }
