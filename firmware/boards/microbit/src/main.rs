@@ -3,8 +3,7 @@
 //! ([`vatic_fw_qemu::run`]):
 //!
 //! ```text
-//! qemu-system-arm -machine microbit -nographic \
-//!   -semihosting-config enable=on,target=native -kernel <ELF>
+//! cargo run --release -p vatic-fw-microbit --target thumbv6m-none-eabi    # (../board run)
 //! ```
 #![no_std]
 #![no_main]

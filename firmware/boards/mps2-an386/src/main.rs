@@ -2,8 +2,7 @@
 //! with QEMU's exit code 0 when every check passed ([`vatic_fw_qemu::run`]):
 //!
 //! ```text
-//! qemu-system-arm -machine mps2-an386 -nographic \
-//!   -semihosting-config enable=on,target=native -kernel <ELF>
+//! cargo run --release -p vatic-fw-mps2-an386     # qemu-system-arm -machine mps2-an386 (../board run)
 //! ```
 #![no_std]
 #![no_main]

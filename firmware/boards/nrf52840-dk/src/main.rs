@@ -2,7 +2,7 @@
 //! logged with defmt over RTT, outcome on LED1 (P0.13, active low), cycle counts from the DWT.
 //!
 //! ```text
-//! cargo run --release -p vatic-fw-nrf52840-dk     # probe-rs run --chip nRF52840_xxAA
+//! cargo run --release -p vatic-fw-nrf52840-dk     # probe-rs run --chip nRF52840_xxAA (../board run)
 //! ```
 //!
 //! Only verified on hardware: that it flashes, the RTT log, LED1 and the cycle counts (CI can
