@@ -1,4 +1,5 @@
-//! Helpers of the QEMU tests: find the toolchain and QEMU, build a firmware binary with
+//! Helpers of the QEMU tests: read the firmware's QEMU boards from its board list
+//! (`firmware/boards/board`), find the toolchain and QEMU, build a board's binary with
 //! `scripts/thumb-cargo`, run it under `qemu-system-arm`, and compare its machine-readable lines
 //! (`@ …`, `f32` bit patterns) with the host's.
 //!
@@ -10,30 +11,59 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// A QEMU board of the firmware workspace.
-#[derive(Debug, Clone, Copy)]
+/// A QEMU board of the firmware's board list (`firmware/boards/board list --qemu`, from each
+/// board's `[package.metadata.vatic-board]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Board {
     /// Cargo package of the binary (also the binary's name).
-    pub package: &'static str,
+    pub package: String,
     /// Rust target.
-    pub target: &'static str,
+    pub target: String,
+    /// The suite it runs (`vatic_firmware::suite::Profile::NAME`).
+    pub profile: String,
     /// `qemu-system-arm -machine …`.
-    pub machine: &'static str,
+    pub machine: String,
 }
 
-/// QEMU `mps2-an386` (Cortex-M4F).
-pub const MPS2_AN386: Board = Board {
-    package: "vatic-fw-mps2-an386",
-    target: "thumbv7em-none-eabihf",
-    machine: "mps2-an386",
-};
+impl Board {
+    /// A line of `board list`: `package target profile machine`.
+    pub fn parse(line: &str) -> Option<Board> {
+        let mut f = line.split_whitespace().map(String::from);
+        let board = Board {
+            package: f.next()?,
+            target: f.next()?,
+            profile: f.next()?,
+            machine: f.next().filter(|m| m != "-")?,
+        };
+        f.next().is_none().then_some(board)
+    }
+}
 
-/// QEMU `microbit` (Cortex-M0, 16 KB RAM).
-pub const MICROBIT: Board = Board {
-    package: "vatic-fw-microbit",
-    target: "thumbv6m-none-eabi",
-    machine: "microbit",
-};
+/// The firmware's board script, `firmware/boards/board`.
+fn board_script() -> PathBuf {
+    repo_root().join("firmware/boards/board")
+}
+
+/// Every QEMU board of the firmware's board list.
+///
+/// # Panics
+///
+/// When the list cannot be read or has a malformed line.
+pub fn qemu_boards() -> Vec<Board> {
+    let out = Command::new(board_script())
+        .args(["list", "--qemu"])
+        .output()
+        .expect("run firmware/boards/board");
+    assert!(
+        out.status.success(),
+        "firmware/boards/board list --qemu failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| Board::parse(l).unwrap_or_else(|| panic!("malformed board line: {l:?}")))
+        .collect()
+}
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -72,7 +102,7 @@ pub fn missing_tools(board: &Board) -> Option<String> {
     let fallback = Path::new("/usr/bin/cargo").exists()
         && Path::new("/usr/bin/rustc").exists()
         && on_path("ld.lld-22");
-    if !rustup_has_target(board.target) && !fallback {
+    if !rustup_has_target(&board.target) && !fallback {
         return Some(format!(
             "neither `rustup target add {}` nor Debian's rustc-web/cargo-web/rust-web-src/lld-22 \
              is installed",
@@ -115,9 +145,9 @@ pub fn build(board: &Board) -> PathBuf {
             "build",
             "--release",
             "-p",
-            board.package,
+            &board.package,
             "--target",
-            board.target,
+            &board.target,
             "--message-format=json-render-diagnostics",
         ])
         .current_dir(root.join("firmware"))
@@ -150,18 +180,17 @@ pub struct Run {
     pub code: Option<i32>,
 }
 
-/// Runs `elf` on `board`'s QEMU machine, at most 120 s.
-pub fn run_qemu(board: &Board, elf: &Path) -> Run {
+/// Runs `elf` as cargo's runner does (`firmware/boards/board run`: under its board's QEMU
+/// machine, with semihosting), at most 120 s.
+pub fn run_qemu(elf: &Path) -> Run {
     let out = Command::new("timeout")
         .arg("120")
-        .arg("qemu-system-arm")
-        .args(["-machine", board.machine, "-nographic"])
-        .args(["-semihosting-config", "enable=on,target=native"])
-        .arg("-kernel")
+        .arg(board_script())
+        .arg("run")
         .arg(elf)
         .stdin(Stdio::null())
         .output()
-        .expect("run qemu-system-arm");
+        .expect("run firmware/boards/board run");
     let mut stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     stdout.push_str(&String::from_utf8_lossy(&out.stderr));
     Run {
@@ -185,20 +214,18 @@ pub fn summary_lines(transcript: &str) -> Vec<&str> {
 /// # Panics
 ///
 /// On any difference.
-pub fn assert_same_bits(board: &Board, host: &str, device: &str) {
+pub fn assert_same_bits(package: &str, host: &str, device: &str) {
     let (h, d) = (summary_lines(host), summary_lines(device));
     for (i, (a, b)) in h.iter().zip(&d).enumerate() {
         assert_eq!(
             a, b,
-            "{}: line {i} of the summary differs\n  host:   {a}\n  device: {b}\n\ndevice output:\n{device}",
-            board.package
+            "{package}: line {i} of the summary differs\n  host:   {a}\n  device: {b}\n\ndevice output:\n{device}"
         );
     }
     assert_eq!(
         h.len(),
         d.len(),
-        "{}: host printed {} summary lines, the device {}\n\ndevice output:\n{device}",
-        board.package,
+        "{package}: host printed {} summary lines, the device {}\n\ndevice output:\n{device}",
         h.len(),
         d.len()
     );
@@ -212,6 +239,31 @@ mod tests {
     const HOST: &str = "probe\n@ probe.loss 40219e38\nok   probe.finite\n6 passed, 0 failed\n";
 
     #[test]
+    fn board_lines_parse() {
+        let b = Board::parse("vatic-fw-microbit thumbv6m-none-eabi m0 microbit").unwrap();
+        assert_eq!(
+            (&*b.package, &*b.target, &*b.profile, &*b.machine),
+            ("vatic-fw-microbit", "thumbv6m-none-eabi", "m0", "microbit")
+        );
+        assert_eq!(
+            Board::parse("vatic-fw-nrf52840-dk thumbv7em-none-eabihf m4f -"),
+            None
+        );
+        assert_eq!(
+            Board::parse("vatic-fw-microbit thumbv6m-none-eabi m0"),
+            None
+        );
+        assert_eq!(Board::parse("a b c d e"), None);
+    }
+
+    #[test]
+    fn the_board_list_has_qemu_boards() {
+        let boards = qemu_boards();
+        assert!(boards.iter().any(|b| b.profile == "m4f"), "{boards:?}");
+        assert!(boards.iter().any(|b| b.profile == "m0"), "{boards:?}");
+    }
+
+    #[test]
     fn summary_keeps_bit_lines_and_tally() {
         assert_eq!(
             summary_lines(HOST),
@@ -223,19 +275,19 @@ mod tests {
     fn same_bits_pass() {
         let device =
             "vatic firmware: mps2\r\n@ probe.loss 40219e38\nstack: 1\n6 passed, 0 failed\n";
-        assert_same_bits(&MPS2_AN386, HOST, device);
+        assert_same_bits("vatic-fw-mps2-an386", HOST, device);
     }
 
     #[test]
     #[should_panic(expected = "line 0 of the summary differs")]
     fn one_bit_differs() {
         let device = "@ probe.loss 40219e39\n6 passed, 0 failed\n";
-        assert_same_bits(&MPS2_AN386, HOST, device);
+        assert_same_bits("vatic-fw-mps2-an386", HOST, device);
     }
 
     #[test]
     #[should_panic(expected = "summary lines")]
     fn missing_lines_fail() {
-        assert_same_bits(&MPS2_AN386, HOST, "@ probe.loss 40219e38\n");
+        assert_same_bits("vatic-fw-mps2-an386", HOST, "@ probe.loss 40219e38\n");
     }
 }
