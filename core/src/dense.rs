@@ -112,10 +112,7 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
     pub(crate) fn backprop_block(&self, src: &[f32], dst: &mut [f32]) {
         if let (Some(dy), Some(dx)) = (src.first_chunk::<OUT>(), dst.first_chunk_mut::<IN>()) {
             if src.len() == OUT {
-                dx.fill(0.0);
-                for (w, &d) in self.weight.iter().zip(dy) {
-                    axpy(dx, d, w);
-                }
+                transposed_one(&self.weight, dy, dx);
                 return;
             }
         }
@@ -127,14 +124,69 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
     pub(crate) fn accumulate_block(&mut self, xs: &[f32], dys: &[f32]) {
         if let (Some(x), Some(dy)) = (xs.first_chunk::<IN>(), dys.first_chunk::<OUT>()) {
             if xs.len() == IN {
-                for ((w, b), &d) in self.weight.iter_mut().zip(&mut self.bias).zip(dy) {
-                    axpy(w, d, x);
+                rank1_one(&mut self.weight, x, dy);
+                for (b, &d) in self.bias.iter_mut().zip(dy) {
                     *b += d;
                 }
                 return;
             }
         }
         self.view_mut().accumulate_rows_in(IN, OUT, xs, dys);
+    }
+}
+
+/// `dx = Wᵀ dy` of one sample with constant widths, column chunk by column chunk: the
+/// [`LANES`] partial sums of a chunk stay in registers while every row passes (one load of `W`
+/// per multiply-add, none of `dx`), summed over outputs in increasing `o` from `0.0`, the
+/// order of `dx.fill(0); for o { axpy(dx, dy[o], W[o]) }` element by element.
+#[inline(always)]
+fn transposed_one<const IN: usize, const OUT: usize>(
+    w: &[[f32; IN]; OUT],
+    dy: &[f32; OUT],
+    dx: &mut [f32; IN],
+) {
+    let (chunks, tail) = dx.as_chunks_mut::<LANES>();
+    for (c, out) in chunks.iter_mut().enumerate() {
+        let mut acc = f32x8::ZERO;
+        for (row, &d) in w.iter().zip(dy) {
+            acc += f32x8::splat(d) * load8(row, c * LANES);
+        }
+        *out = acc.to_array();
+    }
+    let full = IN - IN % LANES;
+    for (i, out) in (full..).zip(tail) {
+        let mut acc = 0.0;
+        for (row, &d) in w.iter().zip(dy) {
+            acc += d * row.get(i).copied().unwrap_or(0.0);
+        }
+        *out = acc;
+    }
+}
+
+/// `W += dy xᵀ` of one sample with constant widths, column chunk by column chunk: the chunk of
+/// `x` stays in registers while every row is updated (one rounding per element, as
+/// [`axpy`] row by row).
+#[inline(always)]
+fn rank1_one<const IN: usize, const OUT: usize>(
+    w: &mut [[f32; IN]; OUT],
+    x: &[f32; IN],
+    dy: &[f32; OUT],
+) {
+    let full = IN - IN % LANES;
+    for c in (0..full).step_by(LANES) {
+        let xv = load8(x, c);
+        for (row, &d) in w.iter_mut().zip(dy) {
+            let v = load8(row, c) + f32x8::splat(d) * xv;
+            store8(row, c, v);
+        }
+    }
+    for i in full..IN {
+        let xi = x.get(i).copied().unwrap_or(0.0);
+        for (row, &d) in w.iter_mut().zip(dy) {
+            if let Some(v) = row.get_mut(i) {
+                *v += d * xi;
+            }
+        }
     }
 }
 
@@ -598,5 +650,68 @@ mod tests {
         g.view_mut().accumulate_rows(&[1.0, 2.0, 3.0], &[1.0, -1.0]);
         assert_eq!(g.weight, [[1.0, 2.0, 3.0], [-1.0, -2.0, -3.0]]);
         assert_eq!(g.bias, [1.0, -1.0]);
+    }
+
+    /// Values of every sign and magnitude, with zeros of both signs (a sum's bits depend on
+    /// its order, and `0.0 + -0.0` on whether it starts from `0.0`).
+    fn values<const N: usize>(seed: u32) -> [f32; N] {
+        let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+        core::array::from_fn(|i| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            match i % 11 {
+                3 => 0.0,
+                7 => -0.0,
+                _ => (s as f32 / u32::MAX as f32 - 0.5) * [1.0, 1e4, 1e-4][i % 3],
+            }
+        })
+    }
+
+    /// The lone-sample kernels against the row-by-row `axpy` order they must equal, bit for
+    /// bit, at widths below, at and between multiples of the vector width.
+    fn one_sample_kernels_equal_row_by_row<const IN: usize, const OUT: usize>() {
+        let layer = Dense::<IN, OUT> {
+            weight: core::array::from_fn(|o| values(o as u32 + 1)),
+            bias: values(99),
+        };
+        let (x, dy) = (values::<IN>(7), values::<OUT>(8));
+
+        let mut dx = [1.0; IN];
+        layer.backprop(&dy, &mut dx);
+        let mut want = [0.0; IN];
+        for (w, &d) in layer.weight.iter().zip(&dy) {
+            axpy(&mut want, d, w);
+        }
+        assert_eq!(
+            dx.map(f32::to_bits),
+            want.map(f32::to_bits),
+            "Wᵀ dy, {IN}x{OUT}"
+        );
+
+        let mut got = layer.clone();
+        got.accumulate(&x, &dy);
+        let mut want = layer.clone();
+        for ((w, b), &d) in want.weight.iter_mut().zip(&mut want.bias).zip(&dy) {
+            axpy(w, d, &x);
+            *b += d;
+        }
+        let bits = |l: &Dense<IN, OUT>| {
+            (
+                l.weight.map(|r| r.map(f32::to_bits)),
+                l.bias.map(f32::to_bits),
+            )
+        };
+        assert_eq!(bits(&got), bits(&want), "W += dy xᵀ, {IN}x{OUT}");
+    }
+
+    #[test]
+    fn one_sample_kernels_keep_the_row_by_row_bits() {
+        one_sample_kernels_equal_row_by_row::<1, 3>();
+        one_sample_kernels_equal_row_by_row::<7, 1>();
+        one_sample_kernels_equal_row_by_row::<8, 5>();
+        one_sample_kernels_equal_row_by_row::<13, 17>();
+        one_sample_kernels_equal_row_by_row::<64, 32>();
+        one_sample_kernels_equal_row_by_row::<37, 10>();
     }
 }
