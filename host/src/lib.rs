@@ -16,5 +16,4 @@ pub mod models;
 pub mod output;
 pub mod plot;
 pub mod progress;
-pub mod provenance;
 pub mod train;

@@ -4,10 +4,14 @@
 //! Every loader checks its input and explains what is wrong (ragged rows, NaN, labels out of
 //! range, wrong magic, …) with an error instead of panicking.
 
+pub mod args;
 pub mod csv;
 pub mod digits;
 pub mod mnist;
+pub mod provenance;
 pub mod synthetic;
+
+pub use args::DataArgs;
 
 use anyhow::{bail, ensure, Context, Result};
 use vatic::attack::Clip;
@@ -278,6 +282,28 @@ impl std::str::FromStr for Source {
                 }
             }
         })
+    }
+}
+
+impl Source {
+    /// Which synthetic set this is (its 100-D and 2-D versions alike); `None` for the others.
+    pub fn synthetic_kind(&self) -> Option<synthetic::Kind> {
+        match self {
+            Source::Moons | Source::Moons2d => Some(synthetic::Kind::Moons),
+            Source::Circles | Source::Circles2d => Some(synthetic::Kind::Circles),
+            _ => None,
+        }
+    }
+
+    /// `true` for the synthetic sets.
+    pub fn is_synthetic(&self) -> bool {
+        self.synthetic_kind().is_some()
+    }
+
+    /// The VAT authors' ε of VAT for the synthetic sets (moons 0.6, circles 0.5, from their
+    /// `vis_model_contours.sh`); otherwise `None`.
+    pub fn paper_eps(&self) -> Option<f32> {
+        self.synthetic_kind().map(synthetic::Kind::paper_eps)
     }
 }
 

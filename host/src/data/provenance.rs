@@ -10,7 +10,7 @@
 //! different from the model's, they are refused unless `--force` says the other split is
 //! meant. `--test` and `--clip` come from the model when left out and replace it when given.
 
-use crate::data::Source;
+use super::{LoadOptions, Source, TrainTest};
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
 use vatic::attack::Clip;
@@ -128,10 +128,30 @@ impl Provenance {
                 .with_context(|| format!("the model has {DATA} but no {SEED}"))?,
             test_size: num(meta, TEST_SIZE)?,
             label_column: num(meta, LABEL_COLUMN)?,
-            unlabelled_pool: num(meta, POOL)?.unwrap_or(crate::data::synthetic::DEFAULT_POOL),
+            unlabelled_pool: num(meta, POOL)?.unwrap_or(super::synthetic::DEFAULT_POOL),
             test: meta.get(TEST).map(|v| source(TEST, v)).transpose()?,
             clip,
         }))
+    }
+
+    /// Loads the data this describes.
+    ///
+    /// # Errors
+    ///
+    /// Whatever the loader reports, named with `--data`.
+    pub fn load(&self) -> Result<TrainTest> {
+        super::load(
+            &self.data,
+            &LoadOptions {
+                seed: self.seed,
+                test_size: self.test_size,
+                label_column: self.label_column,
+                unlabelled_pool: self.unlabelled_pool,
+                test: self.test.clone(),
+                clip: self.clip,
+            },
+        )
+        .with_context(|| format!("loading --data {}", self.data))
     }
 
     /// The command-line flags that reproduce this data, e.g. `--data moons --seed 3`.
@@ -143,10 +163,7 @@ impl Provenance {
         if let Some(c) = self.label_column {
             s += &format!(" --label-column {c}");
         }
-        if matches!(
-            self.data,
-            Source::Moons | Source::Circles | Source::Moons2d | Source::Circles2d
-        ) {
+        if self.data.is_synthetic() {
             s += &format!(" --unlabelled-pool {}", self.unlabelled_pool);
         }
         if let Some(t) = &self.test {
@@ -254,7 +271,7 @@ impl Given {
             label_column: self.label_column,
             unlabelled_pool: self
                 .unlabelled_pool
-                .unwrap_or(crate::data::synthetic::DEFAULT_POOL),
+                .unwrap_or(super::synthetic::DEFAULT_POOL),
             test: self.test.clone(),
             clip: self.clip,
         }
