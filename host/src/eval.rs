@@ -546,7 +546,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     let loaded = crate::model_io::load(&a.model)?;
     let model = loaded.model;
     let data = a.data.for_model(&loaded.metadata, a.force, &a.model)?;
-    let tt = data.load()?;
+    let tt = crate::data::load(&data)?;
     let mut test = tt.test;
     if let Some(n) = a.limit {
         test = test.subset(&(0..n.min(test.len())).collect::<Vec<_>>())?;

@@ -213,7 +213,7 @@ pub fn run(a: &ExportArgs) -> Result<()> {
     let loaded = crate::model_io::load(&a.model)?;
     let model = loaded.model;
     let data = a.data.for_model(&loaded.metadata, a.force, &a.model)?;
-    let test = data.load()?.test;
+    let test = crate::data::load(&data)?.test;
     let n = a.samples.min(test.len());
     let samples = test.subset(&(0..n).collect::<Vec<_>>())?;
     let (bytes, expected) = export(&model, &samples, a.fgsm_eps, a.lds_eps, data.seed)?;
