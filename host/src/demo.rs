@@ -17,13 +17,12 @@
 //! Then UCI digits with 10 labels per class: supervised vs VAT test accuracy (`--skip-digits`
 //! to leave it out).
 
-use crate::cli::DirectionArg;
 use crate::data::synthetic::{Kind, Synthetic};
 use crate::data::{Dataset, Split};
 use crate::eval::{evaluate, EvalOptions, Report};
 use crate::models::Model;
 use crate::plot;
-use crate::train::{self, Method, TrainConfig};
+use crate::train::{self, DirectionArg, Method, TrainConfig};
 use anyhow::{Context, Result};
 use clap::Args;
 use serde::Serialize;
