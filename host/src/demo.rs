@@ -152,7 +152,7 @@ pub fn config(a: &DemoArgs, kind: Kind, method: Method) -> TrainConfig {
     let mut cfg = TrainConfig::authors(kind, method);
     cfg.epochs = a.epochs;
     if a.direction == DirectionArg::Exact {
-        cfg.vat = VatConfig::new(cfg.vat.eps);
+        cfg.semi.vat = VatConfig::new(cfg.semi.vat.eps);
     }
     // 0: the whole unlabelled set every step.
     cfg.unlabelled_batch = (a.unlabelled_batch > 0).then_some(a.unlabelled_batch);
@@ -163,7 +163,7 @@ pub fn config(a: &DemoArgs, kind: Kind, method: Method) -> TrainConfig {
 /// The radius of `method` in `cfg` (0 when it has none).
 fn radius(cfg: &TrainConfig) -> f32 {
     match cfg.method {
-        Method::Vat | Method::VatEnt => cfg.vat.eps,
+        Method::Vat | Method::VatEnt => cfg.semi.vat.eps,
         Method::Random => cfg.random_eps,
         Method::At => cfg.at.eps,
         Method::Supervised | Method::WeightDecay => 0.0,

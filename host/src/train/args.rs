@@ -160,7 +160,7 @@ impl TrainArgs {
             // The VAT authors' protocol (ALGORITHMS.md §7), every radius theirs unless given.
             let mut cfg = TrainConfig::authors(kind, self.method);
             if let Some(e) = self.eps {
-                cfg.vat.eps = e;
+                cfg.semi.vat.eps = e;
                 cfg.random_eps = e;
             }
             cfg
@@ -206,12 +206,12 @@ impl TrainArgs {
             Some(n) => cfg.unlabelled_batch = Some(n),
             None => {}
         }
-        cfg.vat.xi = self.xi;
-        cfg.vat.iterations = self.power_iterations;
+        cfg.semi.vat.xi = self.xi;
+        cfg.semi.vat.iterations = self.power_iterations;
         if let Some(d) = self.direction {
-            cfg.vat.direction = d.into();
+            cfg.semi.vat.direction = d.into();
         }
-        cfg.vat_weight = self.vat_weight;
+        cfg.semi.vat_weight = self.vat_weight;
         cfg.l2 = self.l2;
         if let Some(e) = self.at_eps {
             cfg.at.eps = e;
@@ -309,10 +309,10 @@ mod tests {
         let a = train_args(&["--data", "circles"]);
         let cfg = a.config().unwrap();
         assert_eq!(cfg.epochs, 1000);
-        assert_eq!(cfg.vat.eps, 0.5);
+        assert_eq!(cfg.semi.vat.eps, 0.5);
         assert_eq!(cfg.optimizer, OptimizerKind::Sgd(SgdConfig::VAT_SYNTHETIC));
-        assert_eq!(cfg.vat.direction, Direction::FiniteDifference);
-        assert_eq!(cfg.vat.xi, 1e-6);
+        assert_eq!(cfg.semi.vat.direction, Direction::FiniteDifference);
+        assert_eq!(cfg.semi.vat.xi, 1e-6);
         assert_eq!(a.widths(100, 2).unwrap(), vec![100, 100, 2]);
         let a = train_args(&[
             "--data",
@@ -327,14 +327,14 @@ mod tests {
         let cfg = a.config().unwrap();
         assert_eq!(a.widths(64, 10).unwrap(), vec![64, 128, 10]);
         assert!(matches!(cfg.optimizer, OptimizerKind::Adam(_)));
-        assert_eq!(cfg.vat.direction, Direction::FiniteDifference);
-        assert_eq!(cfg.vat.xi, 1e-3);
+        assert_eq!(cfg.semi.vat.direction, Direction::FiniteDifference);
+        assert_eq!(cfg.semi.vat.xi, 1e-3);
         assert_eq!(cfg.unlabelled_batch, None);
     }
 
     #[test]
     fn image_data_default_eps_follows_the_direction() {
-        let eps = |args: &[&str]| train_args(args).config().unwrap().vat.eps;
+        let eps = |args: &[&str]| train_args(args).config().unwrap().semi.vat.eps;
         assert_eq!(eps(&["--data", "digits"]), 0.6);
         assert_eq!(eps(&["--data", "digits", "--direction", "exact"]), 0.6);
         assert_eq!(eps(&["--data", "digits", "--direction", "fd"]), 1.0);
@@ -359,14 +359,20 @@ mod tests {
                 "VAT on the labelled points"
             );
             let cfg = a.config().unwrap();
-            assert_eq!((cfg.vat.eps, cfg.at.eps, cfg.random_eps), (vat, at, random));
+            assert_eq!(
+                (cfg.semi.vat.eps, cfg.at.eps, cfg.random_eps),
+                (vat, at, random)
+            );
             assert_eq!((cfg.at.alpha, cfg.at_weight), (0.5, 2.0));
             assert_eq!(cfg.optimizer, OptimizerKind::Sgd(SgdConfig::VAT_SYNTHETIC));
         }
         let cfg = train_args(&["--data", "moons", "--eps", "0.3"])
             .config()
             .unwrap();
-        assert_eq!((cfg.vat.eps, cfg.random_eps, cfg.at.eps), (0.3, 0.3, 0.2));
+        assert_eq!(
+            (cfg.semi.vat.eps, cfg.random_eps, cfg.at.eps),
+            (0.3, 0.3, 0.2)
+        );
         let cfg = train_args(&["--data", "moons", "--dampening", "0"])
             .config()
             .unwrap();
@@ -378,6 +384,9 @@ mod tests {
         for bad in ["1.5", "-0.1", "nan"] {
             assert!(parse(&["--dampening", bad]).is_err());
         }
+        let cfg = train_args(&["--method", "vat-ent", "--vat-weight", "0.5"]).config();
+        let semi = cfg.unwrap().semi;
+        assert_eq!((semi.vat_weight, semi.entropy_weight), (0.5, 1.0));
         let a = train_args(&["--data", "moons", "--unlabelled-pool", "1000"]);
         assert_eq!(a.data.provenance().unlabelled_pool, 1000);
     }

@@ -6,6 +6,7 @@ use crate::data::synthetic::Kind;
 use serde::Serialize;
 use vatic::adversarial::AdversarialConfig;
 use vatic::optim::{AdamConfig, SgdConfig};
+use vatic::semi::SemiConfig;
 use vatic::vat::VatConfig;
 
 /// Unlabelled minibatch of each VAT step on the synthetic sets when an unlabelled pool is given
@@ -71,10 +72,12 @@ pub struct TrainConfig {
     pub batch_size: Option<usize>,
     /// Unlabelled minibatch size for VAT (`None`: the whole unlabelled set every step).
     pub unlabelled_batch: Option<usize>,
-    /// VAT's ε, ξ, K and direction.
-    pub vat: VatConfig,
-    /// Weight α of the LDS term.
-    pub vat_weight: f32,
+    /// The objective of [`Method::Vat`] and [`Method::VatEnt`], as the core's
+    /// [`semi_supervised_grad`](vatic::semi::semi_supervised_grad) takes it: VAT's ε, ξ, K and
+    /// direction, the weight α of the LDS term and the weight β of the entropy (the presets:
+    /// 1 for [`Method::VatEnt`], 0 otherwise). [`Method::Random`] uses it with `K = 0` at
+    /// [`random_eps`](TrainConfig::random_eps).
+    pub semi: SemiConfig,
     /// Adversarial training's settings.
     pub at: AdversarialConfig,
     /// Scale of adversarial training's objective: with `α = 0.5`, 2 gives the authors'
@@ -98,7 +101,7 @@ impl TrainConfig {
     /// difference with ξ = 1e-6 ([`VatConfig::paper`]).
     pub fn authors(kind: Kind, method: Method) -> Self {
         let mut cfg = Self::synthetic(method, kind.paper_eps());
-        cfg.vat = VatConfig::paper(kind.paper_eps());
+        cfg.semi.vat = VatConfig::paper(kind.paper_eps());
         cfg.at.eps = kind.at_eps();
         cfg.random_eps = kind.random_eps();
         cfg
@@ -119,8 +122,7 @@ impl TrainConfig {
             optimizer: OptimizerKind::Sgd(SgdConfig::VAT_SYNTHETIC),
             batch_size: None,
             unlabelled_batch: Some(SYNTHETIC_UNLABELLED_BATCH),
-            vat: VatConfig::new(eps),
-            vat_weight: 1.0,
+            semi: semi(method, VatConfig::new(eps)),
             at,
             at_weight: 2.0,
             random_eps: eps,
@@ -142,8 +144,7 @@ impl TrainConfig {
             optimizer: OptimizerKind::Adam(AdamConfig::DEFAULT),
             batch_size: Some(64),
             unlabelled_batch: Some(128),
-            vat: VatConfig::new(eps),
-            vat_weight: 1.0,
+            semi: semi(method, VatConfig::new(eps)),
             at,
             at_weight: 1.0,
             random_eps: eps,
@@ -151,6 +152,15 @@ impl TrainConfig {
             seed: 1,
             eval_every: 10,
         }
+    }
+}
+
+/// The core's objective for `method` with VAT settings `vat`: plain VAT (`α = 1`), with the
+/// entropy term (`β = 1`) for [`Method::VatEnt`].
+const fn semi(method: Method, vat: VatConfig) -> SemiConfig {
+    match method {
+        Method::VatEnt => SemiConfig::vat_entmin(vat),
+        _ => SemiConfig::vat(vat),
     }
 }
 
@@ -165,12 +175,12 @@ mod tests {
             (Kind::Circles, 0.5, 0.65, 2.8),
         ] {
             let c = TrainConfig::authors(kind, Method::Vat);
-            assert_eq!((c.vat.eps, c.at.eps, c.random_eps), (vat, at, random));
+            assert_eq!((c.semi.vat.eps, c.at.eps, c.random_eps), (vat, at, random));
             assert_eq!(c.at.norm, vatic::attack::Norm::L2);
             // α = 0.5 with weight 2: CE(x) + CE(x_adv), weight 1 on each.
             assert_eq!((c.at.alpha, c.at_weight), (0.5, 2.0));
             assert_eq!(c.l2, 1e-4);
-            assert_eq!(c.vat, VatConfig::paper(vat));
+            assert_eq!(c.semi, SemiConfig::vat(VatConfig::paper(vat)));
             assert_eq!(c.epochs, 1000);
             assert_eq!(c.batch_size, None);
             let OptimizerKind::Sgd(sgd) = c.optimizer else {
@@ -188,5 +198,9 @@ mod tests {
             );
         }
         assert_eq!(crate::data::synthetic::DEFAULT_POOL, 0);
+        let ent = TrainConfig::authors(Kind::Moons, Method::VatEnt).semi;
+        assert_eq!((ent.vat_weight, ent.entropy_weight), (1.0, 1.0));
+        let img = TrainConfig::images(Method::Vat, 1, 0.6, 0.1).semi;
+        assert_eq!(img, SemiConfig::vat(VatConfig::new(0.6)));
     }
 }

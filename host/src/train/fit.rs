@@ -97,22 +97,17 @@ pub fn train(
     xu.extend_from_slice(&unlabelled.x);
     let nu = xu.len() / inputs;
     let mut rng = Rng::new(cfg.seed);
-    let semi = SemiConfig {
-        vat: if cfg.method == Method::Random {
-            VatConfig {
+    // Random perturbation: VAT without power iteration, at its own radius.
+    let semi = match cfg.method {
+        Method::Random => SemiConfig {
+            vat: VatConfig {
                 eps: cfg.random_eps,
                 iterations: 0,
-                ..cfg.vat
-            }
-        } else {
-            cfg.vat
+                ..cfg.semi.vat
+            },
+            ..cfg.semi
         },
-        vat_weight: cfg.vat_weight,
-        entropy_weight: if cfg.method == Method::VatEnt {
-            1.0
-        } else {
-            0.0
-        },
+        _ => cfg.semi,
     };
     let lb = cfg.batch_size.unwrap_or(nl).clamp(1, nl);
     let ub = cfg.unlabelled_batch.unwrap_or(nu).clamp(1, nu);
@@ -370,10 +365,10 @@ mod tests {
         };
         let mut vat = cfg;
         vat.method = Method::Vat;
-        vat.vat.iterations = 0;
-        vat.vat.eps = 2.8;
+        vat.semi.vat.iterations = 0;
+        vat.semi.vat.eps = 2.8;
         assert_eq!(run(&cfg), run(&vat));
-        vat.vat.iterations = 1;
+        vat.semi.vat.iterations = 1;
         assert_ne!(run(&cfg), run(&vat));
     }
 
