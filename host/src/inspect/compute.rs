@@ -9,9 +9,9 @@ use crate::models::{Model, Net};
 use anyhow::Result;
 use vatic::adversarial::{adversarial_grad, AdversarialConfig};
 use vatic::attack::{self, Norm};
-use vatic::semi::{semi_supervised_grad_with_directions, SemiConfig};
+use vatic::semi::{semi_supervised_grad_with_directions, SemiConfig, SemiLoss};
 use vatic::vat::{self, Direction, VatConfig};
-use vatic::{loss, pass, supervised, Network, Parameters};
+use vatic::{loss, pass, supervised, Parameters};
 
 /// Power iterations at most for `eig_top` (stops earlier once the direction has converged).
 pub const EIG_MAX_ITERATIONS: usize = 500;
@@ -55,6 +55,8 @@ struct LdsStage {
     semi_grad: Grad,
     semi_ent_total: f32,
     semi_ent_grad: Grad,
+    /// The mean entropy, `semi_ent_total − semi_total`.
+    entropy_mean: f32,
 }
 
 impl Core<'_> {
@@ -96,48 +98,82 @@ impl Core<'_> {
             .map_err(core_err(what))
     }
 
+    /// The core's semi-supervised objective `cfg` with the labelled batch `(xl, yl)` and the
+    /// batch's samples as the unlabelled one, from the batch's start directions; **adds** its
+    /// gradient to `self.g`.
+    fn semi(
+        &mut self,
+        b: &Batch,
+        (xl, yl): (&[f32], &[usize]),
+        cfg: &SemiConfig,
+        what: &'static str,
+    ) -> Result<SemiLoss> {
+        semi_supervised_grad_with_directions(
+            self.net,
+            xl,
+            yl,
+            &b.xs,
+            &b.d0s,
+            cfg,
+            &mut self.g,
+            &mut self.ws,
+        )
+        .map_err(core_err(what))
+    }
+
+    /// Adds `∂(mean H(p(x)))/∂θ` over the batch to `self.g` and returns the mean entropy `H`.
+    ///
+    /// The core differentiates the entropy only inside the semi-supervised objective; with no
+    /// labelled batch and the LDS term switched off (`α = 0`, and `ε = 0`, `K = 0` so nothing is
+    /// perturbed) that objective is `β · mean H` with `β = 1`. The LDS term's gradient is then
+    /// `0 ·` a finite value, which adds nothing.
+    fn add_entropy_grad(&mut self, b: &Batch) -> Result<f32> {
+        let entropy_only = SemiConfig {
+            vat: VatConfig {
+                iterations: 0,
+                ..VatConfig::new(0.0)
+            },
+            vat_weight: 0.0,
+            entropy_weight: 1.0,
+        };
+        let l = self.semi(b, (&[], &[]), &entropy_only, "semi_ent_grad")?;
+        Ok(l.entropy)
+    }
+
     /// The LDS stage at the core's own finite-difference `r_vadv`.
     fn lds_stage(&mut self, b: &Batch) -> Result<LdsStage> {
         let cfg = Self::vat(b, b.power_iterations, Direction::FiniteDifference);
         let (r_vadv, lds) = self.virtual_adversarial(b, &cfg, "r_vadv")?;
         let lds_mean = self.lds_grad(b, &cfg, "lds_grad")?;
         let lds_grad = grad_dict(&self.g);
-        let mut semi = |entropy_weight: f32| -> Result<(f32, Grad)> {
+        let mut objective = |entropy_weight: f32| -> Result<(SemiLoss, Grad)> {
             let semi_cfg = SemiConfig {
                 vat: cfg,
                 vat_weight: b.lambda,
                 entropy_weight,
             };
             self.g.zero();
-            let l = semi_supervised_grad_with_directions(
-                self.net,
-                &b.xs,
-                &b.ys,
-                &b.xs,
-                &b.d0s,
-                &semi_cfg,
-                &mut self.g,
-                &mut self.ws,
-            )
-            .map_err(core_err("the semi-supervised objective"))?;
-            Ok((l.total, grad_dict(&self.g)))
+            let labelled = (&b.xs[..], &b.ys[..]);
+            let l = self.semi(b, labelled, &semi_cfg, "the semi-supervised objective")?;
+            Ok((l, grad_dict(&self.g)))
         };
-        let (semi_total, semi_grad) = semi(0.0)?;
-        let (semi_ent_total, semi_ent_grad) = semi(1.0)?;
+        let (plain, semi_grad) = objective(0.0)?;
+        let (ent, semi_ent_grad) = objective(1.0)?;
         Ok(LdsStage {
             r_vadv,
             lds,
             lds_mean,
             lds_grad,
-            semi_total,
+            semi_total: plain.total,
             semi_grad,
-            semi_ent_total,
+            semi_ent_total: ent.total,
             semi_ent_grad,
+            entropy_mean: ent.entropy,
         })
     }
 
     /// The LDS stage at the given perturbations `rs` ([`vat::lds_at`]).
-    fn lds_stage_at(&mut self, b: &Batch, rs: &[f32], entropy_mean: f32) -> Result<LdsStage> {
+    fn lds_stage_at(&mut self, b: &Batch, rs: &[f32]) -> Result<LdsStage> {
         // Per-sample LDS: its gradient goes to a scratch network nobody reads.
         let mut scratch = self.g.clone();
         let mut lds = Vec::with_capacity(b.ys.len());
@@ -153,7 +189,8 @@ impl Core<'_> {
         let lds_mean = vat::lds_at(self.net, &b.xs, rs, 1.0, &mut self.g, &mut self.ws)
             .map_err(core_err("lds_grad"))?;
         let lds_grad = grad_dict(&self.g);
-        // CE(x, y) + λ · LDS at the given r (+ the mean entropy).
+        // CE(x, y) + λ · LDS at the given r, as the core's objective adds its terms (+ the mean
+        // entropy).
         self.g.zero();
         let ce =
             supervised::cross_entropy_grad(self.net, &b.xs, &b.ys, 1.0, &mut self.g, &mut self.ws)
@@ -162,7 +199,7 @@ impl Core<'_> {
             .map_err(core_err("semi_grad"))?;
         let semi_total = ce + b.lambda * l;
         let semi_grad = grad_dict(&self.g);
-        add_entropy_grad(self.net, &b.xs, 1.0 / b.ys.len() as f32, &mut self.g);
+        let entropy_mean = self.add_entropy_grad(b)?;
         let semi_ent_total = semi_total + entropy_mean;
         let semi_ent_grad = grad_dict(&self.g);
         Ok(LdsStage {
@@ -174,25 +211,8 @@ impl Core<'_> {
             semi_grad,
             semi_ent_total,
             semi_ent_grad,
+            entropy_mean,
         })
-    }
-}
-
-/// Adds `scale · ∂H(p(x))/∂θ` for every sample of `xs` to `grad` (`H` the entropy; the core's
-/// [`loss::entropy_grad`] gives `∂H/∂z`, backpropagated through the network by the core's
-/// [`pass`]).
-fn add_entropy_grad(net: &Net, xs: &[f32], scale: f32, grad: &mut Net) {
-    let s = net.shape();
-    let mut trace = vec![0.0; pass::trace_len(&s, 1)];
-    let mut scratch = vec![0.0; pass::scratch_len(&s, 1)];
-    let mut z = vec![0.0; s.outputs];
-    for x in xs.chunks_exact(s.inputs) {
-        pass::forward(net, x, &mut trace, &mut z);
-        loss::entropy_grad(&mut z);
-        for v in &mut z {
-            *v *= scale;
-        }
-        pass::backward(net, x, &trace, &z, Some(grad), None, &mut scratch);
     }
 }
 
@@ -212,20 +232,23 @@ fn fix_sign(d: &mut [f32]) {
     }
 }
 
-/// Top eigenpair of the VAT Hessian at `x` by exact power iteration from `d0`
-/// ([`vat::hessian_vector_product`]).
+/// Top eigenpair of the VAT Hessian at `x`: the core's exact power iteration
+/// ([`vat::power_iteration`], one step at a time) from `d0` until no entry moves by `1e-7`, at
+/// most [`EIG_MAX_ITERATIONS`] steps, and the Rayleigh quotient `dᵀHd / dᵀd` with the core's
+/// [`vat::hessian_vector_product`], summed in `f64`.
 fn top_eigenpair(net: &Net, x: &[f32], d0: &[f32], ws: &mut [f32]) -> Result<(Vec<f32>, f32)> {
+    // ε plays no part in the direction; K = 1: one step per call.
+    let step = VatConfig::new(0.0);
     let mut d = d0.to_vec();
     attack::normalize(&mut d);
-    let mut next = vec![0.0; d.len()];
+    let mut next = d0.to_vec();
     for _ in 0..EIG_MAX_ITERATIONS {
-        vat::hessian_vector_product(net, x, &d, &mut next, ws).map_err(core_err("eig_top"))?;
-        attack::normalize(&mut next);
+        vat::power_iteration(net, x, &mut next, &step, ws).map_err(core_err("eig_top"))?;
         let moved = next
             .iter()
             .zip(&d)
             .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
-        std::mem::swap(&mut d, &mut next);
+        d.copy_from_slice(&next);
         if moved < 1e-7 {
             break;
         }
@@ -271,7 +294,6 @@ fn compute(model: &Model, b: &Batch) -> Result<Outputs> {
         ce.push(loss::cross_entropy(z, ys[i]).map_err(core_err("ce"))?);
         entropy.push(loss::entropy(z));
     }
-    let entropy_mean = entropy.iter().sum::<f32>() / n as f32;
 
     let g = &mut core.g;
     let ce_mean =
@@ -348,7 +370,7 @@ fn compute(model: &Model, b: &Batch) -> Result<Outputs> {
     // given one.
     let s = match &b.given_r {
         None => core.lds_stage(b)?,
-        Some(rs) => core.lds_stage_at(b, rs, entropy_mean)?,
+        Some(rs) => core.lds_stage_at(b, rs)?,
     };
 
     Ok(Outputs {
@@ -379,7 +401,7 @@ fn compute(model: &Model, b: &Batch) -> Result<Outputs> {
         lds_exact,
         lds_exact_mean,
         entropy,
-        entropy_mean,
+        entropy_mean: s.entropy_mean,
         semi_total: s.semi_total,
         semi_grad: s.semi_grad,
         semi_ent_total: s.semi_ent_total,
