@@ -9,12 +9,13 @@
 //! * [`train`]: the training loop, one epoch a pass over the labelled set (`fit.rs`).
 //! * [`TrainArgs`]: `vatic train`'s flags and the configuration and widths they select
 //!   (`args.rs`).
-//! * [`run`]: the subcommand — load the data, draw the labelled samples, train, write the
-//!   model (here).
+//! * [`run`]: the subcommand — load the data, draw the labelled samples, train (with a
+//!   progress bar, `progress.rs`), write the model (here).
 
 mod args;
 mod config;
 mod fit;
+mod progress;
 
 pub use args::{default_image_eps, ActivationArg, DirectionArg, OptimizerArg, TrainArgs};
 pub use config::{Method, OptimizerKind, TrainConfig, SYNTHETIC_UNLABELLED_BATCH};
@@ -85,14 +86,14 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         tt.test.len(),
         cfg.epochs
     );
-    let bar = crate::progress::bar(cfg.epochs as u64, a.quiet);
+    let bar = progress::bar(cfg.epochs as u64, a.quiet);
     let out = train(
         &mut model,
         &cfg,
         &split.labelled,
         &split.unlabelled,
         Some(&tt.test),
-        &mut |log| crate::progress::update(&bar, log),
+        &mut |log| progress::update(&bar, log),
     )?;
     bar.finish_and_clear();
     let acc = out.test_accuracy.unwrap_or(f32::NAN);
