@@ -17,13 +17,12 @@
 //! Then UCI digits with 10 labels per class: supervised vs VAT test accuracy (`--skip-digits`
 //! to leave it out).
 
-use crate::cli::DirectionArg;
 use crate::data::synthetic::{Kind, Synthetic};
 use crate::data::{Dataset, Split};
 use crate::eval::{evaluate, EvalOptions, Report};
 use crate::models::Model;
 use crate::plot;
-use crate::train::{self, Method, TrainConfig};
+use crate::train::{self, DirectionArg, Method, TrainConfig};
 use anyhow::{Context, Result};
 use clap::Args;
 use serde::Serialize;
@@ -153,7 +152,7 @@ pub fn config(a: &DemoArgs, kind: Kind, method: Method) -> TrainConfig {
     let mut cfg = TrainConfig::authors(kind, method);
     cfg.epochs = a.epochs;
     if a.direction == DirectionArg::Exact {
-        cfg.vat = VatConfig::new(cfg.vat.eps);
+        cfg.semi.vat = VatConfig::new(cfg.semi.vat.eps);
     }
     // 0: the whole unlabelled set every step.
     cfg.unlabelled_batch = (a.unlabelled_batch > 0).then_some(a.unlabelled_batch);
@@ -164,7 +163,7 @@ pub fn config(a: &DemoArgs, kind: Kind, method: Method) -> TrainConfig {
 /// The radius of `method` in `cfg` (0 when it has none).
 fn radius(cfg: &TrainConfig) -> f32 {
     match cfg.method {
-        Method::Vat | Method::VatEnt => cfg.vat.eps,
+        Method::Vat | Method::VatEnt => cfg.semi.vat.eps,
         Method::Random => cfg.random_eps,
         Method::At => cfg.at.eps,
         Method::Supervised | Method::WeightDecay => 0.0,
@@ -179,27 +178,30 @@ fn train_all(
     seed: u64,
     epochs: usize,
 ) -> Result<Vec<(Model, f32)>> {
+    let runs = in_parallel(&METHODS, |&method| -> Result<(Model, f32)> {
+        let mut model = Model::new(&[100, 100, 2], Activation::Relu, seed)?;
+        let mut cfg = config(a, kind, method);
+        cfg.epochs = epochs;
+        cfg.seed = seed;
+        let out = train::train(
+            &mut model,
+            &cfg,
+            &s.train,
+            &s.pool,
+            Some(&s.test),
+            &mut |_| {},
+        )?;
+        Ok((model, 1.0 - out.test_accuracy.unwrap_or(f32::NAN)))
+    });
+    runs.into_iter().collect()
+}
+
+/// `f` of every item, each on a thread of its own, in the items' order; a thread's panic
+/// goes on here.
+fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     std::thread::scope(|scope| {
-        let handles: Vec<_> = METHODS
-            .iter()
-            .map(|&method| {
-                scope.spawn(move || -> Result<(Model, f32)> {
-                    let mut model = Model::new(&[100, 100, 2], Activation::Relu, seed)?;
-                    let mut cfg = config(a, kind, method);
-                    cfg.epochs = epochs;
-                    cfg.seed = seed;
-                    let out = train::train(
-                        &mut model,
-                        &cfg,
-                        &s.train,
-                        &s.pool,
-                        Some(&s.test),
-                        &mut |_| {},
-                    )?;
-                    Ok((model, 1.0 - out.test_accuracy.unwrap_or(f32::NAN)))
-                })
-            })
-            .collect();
+        let f = &f;
+        let handles: Vec<_> = items.iter().map(|x| scope.spawn(move || f(x))).collect();
         handles
             .into_iter()
             .map(|h| match h.join() {
@@ -264,22 +266,8 @@ pub fn demo(a: &DemoArgs) -> Result<DemoResult> {
             bisection_steps: 8,
             ..EvalOptions::synthetic(kind.paper_eps())
         };
-        let reports: Vec<Report> = std::thread::scope(|scope| {
-            let handles: Vec<_> = runs
-                .iter()
-                .map(|(m, _)| {
-                    let (test, opts) = (&s.test, &opts);
-                    scope.spawn(move || evaluate(m, test, opts))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| match h.join() {
-                    Ok(r) => r,
-                    Err(p) => std::panic::resume_unwind(p),
-                })
-                .collect::<Result<Vec<_>>>()
-        })?;
+        let reports = in_parallel(&runs, |(m, _)| evaluate(m, &s.test, &opts));
+        let reports = reports.into_iter().collect::<Result<Vec<Report>>>()?;
         let rows: Vec<Row> = METHODS
             .iter()
             .zip(&runs)

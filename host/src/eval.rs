@@ -2,7 +2,7 @@
 //! robust accuracy over an ε sweep, minimal-ε statistics (bisection over PGD) and mean/max LDS —
 //! printed as a table and written as JSON.
 
-use crate::cli::DataArgs;
+use crate::data::DataArgs;
 use crate::models::Model;
 use anyhow::{ensure, Context, Result};
 use clap::{Args, ValueEnum};
@@ -546,7 +546,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     let loaded = crate::model_io::load(&a.model)?;
     let model = loaded.model;
     let data = a.data.for_model(&loaded.metadata, a.force, &a.model)?;
-    let tt = crate::cli::load(&data)?;
+    let tt = crate::data::load(&data)?;
     let mut test = tt.test;
     if let Some(n) = a.limit {
         test = test.subset(&(0..n.min(test.len())).collect::<Vec<_>>())?;
@@ -559,11 +559,8 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         data.data,
         test.features
     );
-    let synthetic = crate::cli::is_synthetic(&data.data);
-    let lds_eps = a
-        .lds_eps
-        .or(crate::cli::paper_eps(&data.data))
-        .unwrap_or(1.0);
+    let synthetic = data.data.is_synthetic();
+    let lds_eps = a.lds_eps.or(data.data.paper_eps()).unwrap_or(1.0);
     let mut opts = if synthetic {
         EvalOptions::synthetic(lds_eps)
     } else {

@@ -4,7 +4,7 @@
 //! CRC-32) — plus the host's own results for that model and subset as JSON, so the firmware's
 //! output can be compared bit for bit (`f32` values are also given as their bits).
 
-use crate::cli::DataArgs;
+use crate::data::DataArgs;
 use crate::data::Dataset;
 use crate::models::Model;
 use anyhow::{ensure, Context, Result};
@@ -213,7 +213,7 @@ pub fn run(a: &ExportArgs) -> Result<()> {
     let loaded = crate::model_io::load(&a.model)?;
     let model = loaded.model;
     let data = a.data.for_model(&loaded.metadata, a.force, &a.model)?;
-    let test = crate::cli::load(&data)?.test;
+    let test = crate::data::load(&data)?.test;
     let n = a.samples.min(test.len());
     let samples = test.subset(&(0..n).collect::<Vec<_>>())?;
     let (bytes, expected) = export(&model, &samples, a.fgsm_eps, a.lds_eps, data.seed)?;

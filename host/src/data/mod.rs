@@ -4,10 +4,15 @@
 //! Every loader checks its input and explains what is wrong (ragged rows, NaN, labels out of
 //! range, wrong magic, …) with an error instead of panicking.
 
+pub mod args;
 pub mod csv;
 pub mod digits;
 pub mod mnist;
+pub mod provenance;
 pub mod synthetic;
+
+pub use args::DataArgs;
+pub use provenance::Provenance;
 
 use anyhow::{bail, ensure, Context, Result};
 use vatic::attack::Clip;
@@ -281,6 +286,28 @@ impl std::str::FromStr for Source {
     }
 }
 
+impl Source {
+    /// Which synthetic set this is (its 100-D and 2-D versions alike); `None` for the others.
+    pub fn synthetic_kind(&self) -> Option<synthetic::Kind> {
+        match self {
+            Source::Moons | Source::Moons2d => Some(synthetic::Kind::Moons),
+            Source::Circles | Source::Circles2d => Some(synthetic::Kind::Circles),
+            _ => None,
+        }
+    }
+
+    /// `true` for the synthetic sets.
+    pub fn is_synthetic(&self) -> bool {
+        self.synthetic_kind().is_some()
+    }
+
+    /// The VAT authors' ε of VAT for the synthetic sets (moons 0.6, circles 0.5, from their
+    /// `vis_model_contours.sh`); otherwise `None`.
+    pub fn paper_eps(&self) -> Option<f32> {
+        self.synthetic_kind().map(synthetic::Kind::paper_eps)
+    }
+}
+
 /// `~` and a leading `~/` as the home directory (`$HOME`), as a shell would expand them (the
 /// shell does not, after `csv:` or `mnist:`); any other path, or no `$HOME`, as given.
 fn expand_home(p: &str) -> std::path::PathBuf {
@@ -306,71 +333,48 @@ impl std::fmt::Display for Source {
     }
 }
 
-/// How [`load`] builds the training and test sets.
-#[derive(Debug, Clone)]
-pub struct LoadOptions {
-    /// Seed of the synthetic sets' generator and of the train/test split.
-    pub seed: u64,
-    /// For data without its own test set (digits, CSV): how many samples to hold out.
-    pub test_size: Option<usize>,
-    /// CSV only: the label column (default: the last one).
-    pub label_column: Option<usize>,
-    /// Synthetic sets only: extra unlabelled training points from the same distribution.
-    pub unlabelled_pool: usize,
-    /// A separate test set (`--test`): all of its samples (for MNIST its test files, for a
-    /// synthetic set its test points); `--data` is then not split.
-    pub test: Option<Source>,
-    /// The attack box (`--clip`), replacing the data set's own.
-    pub clip: Option<Clip>,
-}
-
-impl Default for LoadOptions {
-    fn default() -> Self {
-        Self {
-            seed: 1,
-            test_size: None,
-            label_column: None,
-            unlabelled_pool: synthetic::DEFAULT_POOL,
-            test: None,
-            clip: None,
-        }
-    }
-}
-
-/// Loads a data set and its test set.
+/// Loads the data set `p` describes and its test set.
 ///
 /// Synthetic sets have their own test set (1000 points) and a training set of the 16 labelled
 /// points followed by `unlabelled_pool` unlabelled ones; MNIST has its own test files; digits and
 /// CSV data are split with a seeded shuffle (`test_size`, default a quarter of the samples, 500
-/// for digits). With `opts.test`, that source's samples are the test set and `source` is not
-/// split ([`load_test`]).
+/// for digits). With `p.test`, that source's samples are the test set and `p.data` is not
+/// split ([`load_test`]); `p.clip` replaces the data set's own box.
 ///
 /// # Errors
 ///
-/// Whatever the loader reports; a test set whose features or classes do not fit the data.
-pub fn load(source: &Source, opts: &LoadOptions) -> Result<TrainTest> {
-    let mut tt = load_own(source, opts)?;
-    if let Some(t) = &opts.test {
+/// Whatever the loader reports, named with `--data`; a test set whose features or classes do
+/// not fit the data.
+pub fn load(p: &Provenance) -> Result<TrainTest> {
+    load_with_test(p).with_context(|| format!("loading --data {}", p.data))
+}
+
+/// [`load`], before its errors are named with `--data`.
+fn load_with_test(p: &Provenance) -> Result<TrainTest> {
+    let mut tt = load_own(&p.data, p)?;
+    if let Some(t) = &p.test {
         ensure!(
-            opts.test_size.is_none(),
+            p.test_size.is_none(),
             "--test-size splits --data into training and test samples; with --test {t} the \
              test set is given, so drop one of them"
         );
-        let test = load_test(t, opts).with_context(|| format!("loading --test {t}"))?;
+        let test = load_test(t, p).with_context(|| format!("loading --test {t}"))?;
         ensure!(
             test.features == tt.train.features,
-            "--test {t} has {} features but --data {source} has {}",
+            "--test {t} has {} features but --data {} has {}",
             test.features,
+            p.data,
             tt.train.features
         );
         ensure!(
             test.classes <= tt.train.classes,
-            "--test {t} has labels up to {} but --data {source} has only {} classes",
+            "--test {t} has labels up to {} but --data {} has only {} classes",
             test.classes - 1,
+            p.data,
             tt.train.classes
         );
         // Without a held-out part, everything in --data trains.
-        if matches!(source, Source::Digits | Source::Csv(_)) {
+        if matches!(p.data, Source::Digits | Source::Csv(_)) {
             tt.train = tt.train.concat(&tt.test)?;
         }
         tt.test = Dataset {
@@ -378,19 +382,19 @@ pub fn load(source: &Source, opts: &LoadOptions) -> Result<TrainTest> {
             ..test
         };
     }
-    if opts.clip.is_some() {
-        tt.domain = opts.clip;
+    if p.clip.is_some() {
+        tt.domain = p.clip;
     }
     Ok(tt)
 }
 
 /// Every sample of `source` as a test set: a CSV file's or the digits' rows, MNIST's test
-/// files, a synthetic set's test points.
+/// files, a synthetic set's test points (generated with `opts`' seed and pool).
 ///
 /// # Errors
 ///
 /// Whatever the loader reports.
-pub fn load_test(source: &Source, opts: &LoadOptions) -> Result<Dataset> {
+pub fn load_test(source: &Source, opts: &Provenance) -> Result<Dataset> {
     Ok(match source {
         Source::Digits => digits::load()?,
         Source::Csv(path) => csv::load(path, opts.label_column)
@@ -399,8 +403,8 @@ pub fn load_test(source: &Source, opts: &LoadOptions) -> Result<Dataset> {
     })
 }
 
-/// [`load`] without `--test` and `--clip`.
-fn load_own(source: &Source, opts: &LoadOptions) -> Result<TrainTest> {
+/// [`load`] of `source` with `opts`' seed, split and pool, without `--test` and `--clip`.
+fn load_own(source: &Source, opts: &Provenance) -> Result<TrainTest> {
     let mut rng = Rng::new(opts.seed ^ 0x5eed_da7a);
     let held_out = |d: Dataset, default: usize, rng: &mut Rng| -> Result<TrainTest> {
         let n = opts.test_size.unwrap_or(default);

@@ -5,17 +5,17 @@
 //! is evaluated on the test set it was trained beside — not on another seed's split, which for
 //! the digits would put training samples into the test set.
 //!
-//! The split-defining settings (`--data`, `--seed`, `--test-size`, `--label-column`,
-//! `--unlabelled-pool`) come from the model when the command line leaves them out; given and
-//! different from the model's, they are refused unless `--force` says the other split is
-//! meant. `--test` and `--clip` come from the model when left out and replace it when given.
+//! A [`Provenance`] is also what [`load`](super::load) reads: the one description of which
+//! data a command uses. The command line's flags ([`DataArgs`](super::DataArgs)) become one,
+//! completed from the model's where they are left out.
 
-use crate::data::Source;
-use anyhow::{bail, Context, Result};
+use super::Source;
+use anyhow::{Context, Result};
 use std::collections::HashMap;
 use vatic::attack::Clip;
 
-/// The data settings a model was trained with.
+/// Which data: the source and every setting that decides its training and test sets — what
+/// a model was trained with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Provenance {
     /// `--data`.
@@ -128,7 +128,7 @@ impl Provenance {
                 .with_context(|| format!("the model has {DATA} but no {SEED}"))?,
             test_size: num(meta, TEST_SIZE)?,
             label_column: num(meta, LABEL_COLUMN)?,
-            unlabelled_pool: num(meta, POOL)?.unwrap_or(crate::data::synthetic::DEFAULT_POOL),
+            unlabelled_pool: num(meta, POOL)?.unwrap_or(super::synthetic::DEFAULT_POOL),
             test: meta.get(TEST).map(|v| source(TEST, v)).transpose()?,
             clip,
         }))
@@ -143,10 +143,7 @@ impl Provenance {
         if let Some(c) = self.label_column {
             s += &format!(" --label-column {c}");
         }
-        if matches!(
-            self.data,
-            Source::Moons | Source::Circles | Source::Moons2d | Source::Circles2d
-        ) {
+        if self.data.is_synthetic() {
             s += &format!(" --unlabelled-pool {}", self.unlabelled_pool);
         }
         if let Some(t) = &self.test {
@@ -156,108 +153,6 @@ impl Provenance {
             s += &format!(" --clip {}", clip_text(c));
         }
         s
-    }
-
-    /// The data to use: `given` (the command line's values, `None` where a flag was left out)
-    /// completed from `self`. A split-defining flag that contradicts the model is refused
-    /// unless `force`.
-    ///
-    /// # Errors
-    ///
-    /// Names the flag, both values and the two ways out.
-    pub fn complete(&self, given: &Given, force: bool, model: &std::path::Path) -> Result<Self> {
-        fn pick<T: PartialEq + std::fmt::Debug + Clone>(
-            flag: &str,
-            given: &Option<T>,
-            model: &T,
-            force: bool,
-            path: &std::path::Path,
-            show: impl Fn(&T) -> String,
-        ) -> Result<T> {
-            match given {
-                None => Ok(model.clone()),
-                Some(g) if g == model || force => Ok(g.clone()),
-                Some(g) => bail!(
-                    "{flag} {} contradicts the model {}, which was trained with {flag} {} (its \
-                     metadata); leave {flag} out to use the model's data, or add --force to \
-                     evaluate on another split on purpose",
-                    show(g),
-                    path.display(),
-                    show(model)
-                ),
-            }
-        }
-        let opt = |o: &Option<usize>| o.map_or("(default)".to_string(), |v| v.to_string());
-        Ok(Self {
-            data: pick("--data", &given.data, &self.data, force, model, |s| {
-                s.to_string()
-            })?,
-            seed: pick("--seed", &given.seed, &self.seed, force, model, |s| {
-                s.to_string()
-            })?,
-            test_size: pick(
-                "--test-size",
-                &given.test_size.map(Some),
-                &self.test_size,
-                force,
-                model,
-                opt,
-            )?,
-            label_column: pick(
-                "--label-column",
-                &given.label_column.map(Some),
-                &self.label_column,
-                force,
-                model,
-                opt,
-            )?,
-            unlabelled_pool: pick(
-                "--unlabelled-pool",
-                &given.unlabelled_pool,
-                &self.unlabelled_pool,
-                force,
-                model,
-                |s| s.to_string(),
-            )?,
-            test: given.test.clone().or_else(|| self.test.clone()),
-            clip: given.clip.or(self.clip),
-        })
-    }
-}
-
-/// The data flags as given on the command line (`None`: left out).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Given {
-    /// `--data`.
-    pub data: Option<Source>,
-    /// `--seed`.
-    pub seed: Option<u64>,
-    /// `--test-size`.
-    pub test_size: Option<usize>,
-    /// `--label-column`.
-    pub label_column: Option<usize>,
-    /// `--unlabelled-pool`.
-    pub unlabelled_pool: Option<usize>,
-    /// `--test`.
-    pub test: Option<Source>,
-    /// `--clip`.
-    pub clip: Option<Clip>,
-}
-
-impl Given {
-    /// The defaults for what is left out: moons, seed 1, the loaders' own splits.
-    pub fn or_defaults(&self) -> Provenance {
-        Provenance {
-            data: self.data.clone().unwrap_or(Source::Moons),
-            seed: self.seed.unwrap_or(1),
-            test_size: self.test_size,
-            label_column: self.label_column,
-            unlabelled_pool: self
-                .unlabelled_pool
-                .unwrap_or(crate::data::synthetic::DEFAULT_POOL),
-            test: self.test.clone(),
-            clip: self.clip,
-        }
     }
 }
 
@@ -273,17 +168,18 @@ fn normalisation(source: &Source) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
+    /// Digits, seed 3, 200 test samples, the box [0, 1].
     fn prov() -> Provenance {
-        Given {
-            data: Some(Source::Digits),
-            seed: Some(3),
+        Provenance {
+            data: Source::Digits,
+            seed: 3,
             test_size: Some(200),
+            label_column: None,
+            unlabelled_pool: crate::data::synthetic::DEFAULT_POOL,
+            test: None,
             clip: Some(Clip { min: 0.0, max: 1.0 }),
-            ..Given::default()
         }
-        .or_defaults()
     }
 
     #[test]
@@ -304,53 +200,6 @@ mod tests {
             p.flags(),
             "--data digits --seed 3 --test-size 200 --clip 0,1"
         );
-    }
-
-    #[test]
-    fn left_out_flags_come_from_the_model_and_contradictions_are_refused() {
-        let p = prov();
-        let path = Path::new("m.safetensors");
-        assert_eq!(p.complete(&Given::default(), false, path).unwrap(), p);
-        let same = Given {
-            seed: Some(3),
-            ..Given::default()
-        };
-        assert_eq!(p.complete(&same, false, path).unwrap(), p);
-        let other = Given {
-            seed: Some(4),
-            ..Given::default()
-        };
-        let e = p.complete(&other, false, path).unwrap_err().to_string();
-        assert!(
-            e.contains(
-                "--seed 4 contradicts the model m.safetensors, which was trained with --seed 3"
-            ),
-            "{e}"
-        );
-        assert_eq!(p.complete(&other, true, path).unwrap().seed, 4);
-        let e = p
-            .complete(
-                &Given {
-                    test_size: Some(100),
-                    ..Given::default()
-                },
-                false,
-                path,
-            )
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("--test-size 100"), "{e}");
-        // A separate test set or box is a choice, not a contradiction.
-        let t = Given {
-            test: Some(Source::Moons),
-            clip: Some(Clip {
-                min: -1.0,
-                max: 1.0,
-            }),
-            ..Given::default()
-        };
-        let c = p.complete(&t, false, path).unwrap();
-        assert_eq!((c.test, c.clip), (t.test, t.clip));
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Progress bars for training runs (indicatif; hidden when stderr is not a terminal).
+//! `vatic train`'s progress bar (indicatif; hidden when stderr is not a terminal), one step
+//! an epoch.
 
-use crate::train::EpochLog;
+use super::EpochLog;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// A bar of `len` epochs, or a hidden one when `quiet`.
