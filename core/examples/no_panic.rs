@@ -13,11 +13,12 @@
 //! including the argument validation of each (which returns `Err` instead of panicking).
 
 use vatic::adversarial::{adversarial_grad, AdversarialConfig};
-use vatic::attack::{fgsm, normalize, pgd, Norm, Pgd};
+use vatic::attack::{fgsm, pgd, Norm, Pgd};
 use vatic::metrics::{lds_stats, minimal_epsilon_stats, robust_accuracy_sweep, Attack};
 use vatic::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use vatic::semi::{semi_supervised_step, SemiConfig};
 use vatic::vat::{vat_grad, VatConfig};
+use vatic::vector::normalize;
 use vatic::{blob, loss, pass, supervised, Mlp, Mlp2, Mlp3, Parameters, Result, Rng, Sequential};
 
 type Net = Mlp<6, 10, 3>;

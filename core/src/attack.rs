@@ -5,7 +5,7 @@
 //!
 //! * L∞ FGSM (Goodfellow et al. 2015): `x_adv = x + ε · sign(g)`, `sign(0) = 0`;
 //! * L2 fast gradient method (Miyato's `norm_constraint='L2'`): `x_adv = x + ε · g / ‖g‖₂`
-//!   with [`normalize`]'s per-sample normalisation, made scale-free so that tiny gradients of
+//!   with [`normalize`](crate::vector::normalize)'s per-sample normalisation, made scale-free so that tiny gradients of
 //!   confident predictions still give a step of norm ε (see [`steepest_direction`]; a zero
 //!   gradient stays zero);
 //! * [`pgd`]: `x_{t+1} = Π_{B_ε(x)}(x_t + α · dir(∇_x J(x_t)))`, starting at `x`, where `Π`
@@ -17,6 +17,7 @@
 
 use crate::error::{Error, Result};
 use crate::supervised::input_gradient_unchecked;
+use crate::vector::{max_abs, normalize, sign};
 use crate::{check, kernels, math, workspace, Network};
 
 /// The norm an attack's budget `ε` is measured in.
@@ -69,58 +70,6 @@ impl Clip {
     }
 }
 
-/// Per-sample normalisation of the VAT authors' code (`get_normalized_vector`):
-///
-/// ```text
-/// d ← d / (1e-12 + max_i |d_i|)
-/// d ← d / √(1e-6 + Σ_i d_i²)
-/// ```
-///
-/// The first step guards the second against overflow and underflow; a zero vector stays zero.
-/// The result has norm `1/√(1 + 1e-6/‖d′‖²)` with `‖d′‖ ≥ max|d| / (1e-12 + max|d|)`: within
-/// `5e-7` of 1 when `max_i |d_i| ≥ 1e-6`, but not for tiny vectors, where the `1e-12` guard
-/// dominates (a one-hot `d` of size `1e-15` gets norm 0.71, of size `1e-16` about 0.1). Input
-/// gradients that small occur for very confident predictions (a logit margin above ~40), and
-/// there the L2 attack steps and VAT's `r_vadv` are much shorter than `ε`.
-///
-/// # Examples
-///
-/// ```
-/// let mut d = [3.0f32, 4.0];
-/// vatic::attack::normalize(&mut d);
-/// assert!((d[0] - 0.6).abs() < 1e-6 && (d[1] - 0.8).abs() < 1e-6);
-/// let mut z = [0.0f32; 3];
-/// vatic::attack::normalize(&mut z);
-/// assert_eq!(z, [0.0; 3]);
-/// ```
-#[inline]
-pub fn normalize(d: &mut [f32]) {
-    let m = d.iter().fold(
-        0.0f32,
-        |a, &v| if math::abs(v) > a { math::abs(v) } else { a },
-    );
-    let m = 1e-12 + m;
-    for v in d.iter_mut() {
-        *v /= m;
-    }
-    let n = math::sqrt(1e-6 + kernels::dot(d, d));
-    for v in d.iter_mut() {
-        *v /= n;
-    }
-}
-
-/// `sign(v)` with `sign(0) = 0`.
-#[inline]
-pub fn sign(v: f32) -> f32 {
-    if v > 0.0 {
-        1.0
-    } else if v < 0.0 {
-        -1.0
-    } else {
-        0.0
-    }
-}
-
 /// Turns a gradient into the unit step direction of `norm` in place: `sign(g)` (L∞) or
 /// `g / ‖g‖₂` (L2).
 ///
@@ -140,10 +89,7 @@ pub fn steepest_direction(g: &mut [f32], norm: Norm) {
             }
         }
         Norm::L2 => {
-            let m = g.iter().fold(
-                0.0f32,
-                |a, &v| if math::abs(v) > a { math::abs(v) } else { a },
-            );
+            let m = max_abs(g);
             if m > 0.0 {
                 for v in g.iter_mut() {
                     *v /= m;

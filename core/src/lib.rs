@@ -121,6 +121,7 @@ pub mod pass;
 pub mod semi;
 pub mod supervised;
 pub mod vat;
+pub mod vector;
 
 pub use activation::Activation;
 pub use dense::{Dense, DenseMut, DenseRef};

@@ -7,7 +7,8 @@
 //! `f32::EPSILON · (|x| + ε)` per coordinate (and `√IN` times that in L2).
 
 use proptest::prelude::*;
-use vatic::attack::{self, normalize, project, sign, Clip, Norm, Pgd};
+use vatic::attack::{self, project, Clip, Norm, Pgd};
+use vatic::vector::{normalize, sign};
 use vatic::{pass, Activation, Mlp, Network, Rng, Zeroed};
 
 const IN: usize = 8;

@@ -346,11 +346,11 @@ fn fix_sign(d: &mut [f32]) {
 /// ([`vat::hessian_vector_product`]).
 fn top_eigenpair(net: &Net, x: &[f32], d0: &[f32], ws: &mut [f32]) -> Result<(Vec<f32>, f32)> {
     let mut d = d0.to_vec();
-    attack::normalize(&mut d);
+    vatic::vector::normalize(&mut d);
     let mut next = vec![0.0; d.len()];
     for _ in 0..EIG_MAX_ITERATIONS {
         vat::hessian_vector_product(net, x, &d, &mut next, ws).map_err(core_err("eig_top"))?;
-        attack::normalize(&mut next);
+        vatic::vector::normalize(&mut next);
         let moved = next
             .iter()
             .zip(&d)
@@ -509,7 +509,7 @@ fn compute(model: &Model, input: &Input) -> Result<Outputs> {
     for (i, (x, d0)) in samples().zip(d0s.chunks_exact(inputs)).enumerate() {
         let row = i * inputs..(i + 1) * inputs;
         let d = &mut vat_d0_normalized[row.clone()];
-        attack::normalize(d);
+        vatic::vector::normalize(d);
         vat::finite_difference_gradient(net, x, d, xi, &mut vat_g1[row], &mut ws)
             .map_err(core_err("vat_g1"))?;
         for (iterations, direction, out) in [
