@@ -454,6 +454,8 @@ fn errors_have_messages() {
         Error::InvalidRange,
         Error::InvalidShape,
         Error::WorkspaceTooSmall,
+        Error::TooLarge,
+        Error::BufferTooSmall { needed: 9, got: 8 },
     ] {
         assert!(!e.to_string().is_empty());
     }
