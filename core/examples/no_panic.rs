@@ -13,8 +13,8 @@
 //! including the argument validation of each (which returns `Err` instead of panicking).
 
 use vatic::adversarial::{adversarial_grad, AdversarialConfig};
-use vatic::attack::{fgsm, pgd, Norm, Pgd};
-use vatic::metrics::{lds_stats, minimal_epsilon_stats, robust_accuracy_sweep, Attack};
+use vatic::attack::{Attack, Clip, Norm};
+use vatic::metrics::{lds_stats, minimal_epsilon_stats, robust_accuracy_sweep};
 use vatic::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use vatic::semi::{semi_supervised_step, SemiConfig};
 use vatic::vat::{vat_grad, VatConfig};
@@ -138,8 +138,12 @@ pub fn proof_attacks(
     b: &mut [f32],
     ws: &mut [f32],
 ) -> Result<()> {
-    fgsm(net, x, y, eps, Norm::L2, None, a, ws)?;
-    pgd(net, a, y, &Pgd::new(eps, 5, Norm::LInf)?, b, ws)
+    Attack::fgsm(Norm::L2).perturb(net, x, y, eps, a, ws)?;
+    let pgd = Attack {
+        clip: Some(Clip::UNIT),
+        ..Attack::pgd(Norm::LInf, 5)
+    };
+    pgd.perturb(net, a, y, eps, b, ws)
 }
 
 #[inline(never)]
@@ -198,12 +202,9 @@ pub fn proof_metrics(
     rng: &mut Rng,
     ws: &mut [f32],
 ) -> Result<f32> {
-    let attack = Attack::Pgd {
-        norm: Norm::LInf,
-        iterations: 3,
-    };
-    robust_accuracy_sweep(net, xs, ys, attack, &[0.0, 0.1, 0.2], None, out, ws)?;
-    let m = minimal_epsilon_stats(net, xs, ys, attack, 1.0, 8, None, ws)?;
+    let attack = Attack::pgd(Norm::LInf, 3);
+    robust_accuracy_sweep(net, xs, ys, &attack, &[0.0, 0.1, 0.2], out, ws)?;
+    let m = minimal_epsilon_stats(net, xs, ys, &attack, 1.0, 8, ws)?;
     Ok(m.mean + lds_stats(net, xs, rng, &VatConfig::paper(0.5), ws)?.max)
 }
 

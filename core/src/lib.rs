@@ -79,9 +79,11 @@
 //! validated, the numeric paths contain no reachable panic; `scripts/no-panic` proves it on the
 //! optimised machine code of every entry point (see the README).
 //!
-//! Settings are checked when they are built: [`optim::Sgd::new`], [`optim::Adam::new`] and
-//! [`attack::Pgd::new`] return `Result`, and [`Error::InvalidSetting`] names the field (a NaN,
-//! zero or negative learning rate, a momentum outside `[0, 1)`, …). Parameters are checked
+//! Settings are checked when they are built ([`optim::Sgd::new`] and [`optim::Adam::new`]
+//! return `Result`) or, for an [`attack::Attack`] (a plain `const` value), by
+//! [`attack::Attack::validate`], which every function that takes an attack runs;
+//! [`Error::InvalidSetting`] names the field (a NaN, zero or negative learning rate, a momentum
+//! outside `[0, 1)`, zero PGD restarts, …). Parameters are checked
 //! where a network enters ([`blob::parse`]) and before a batch-level report counts anything
 //! ([`Parameters::check_finite`], [`Error::NonFiniteParameter`]); the per-sample primitives
 //! trust the network they are given.

@@ -8,9 +8,9 @@ use anyhow::{ensure, Context, Result};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use std::path::PathBuf;
-use vatic::attack::{Clip, Norm};
+use vatic::attack::{Attack, Clip, Norm};
 use vatic::certify::{self, Bound};
-use vatic::metrics::{self, Attack};
+use vatic::metrics;
 use vatic::vat::VatConfig;
 use vatic::{supervised, Rng};
 
@@ -305,29 +305,32 @@ pub fn evaluate(model: &Model, test: &crate::data::Dataset, opts: &EvalOptions) 
     let net = model.net();
     let clean = supervised::accuracy(net, xs, ys, &mut model.workspace())?;
     // The two sweeps are independent: one per core.
-    let sweep = |attack: Attack| -> Result<Vec<f32>> {
+    let sweep = |attack: &Attack| -> Result<Vec<f32>> {
         let mut out = vec![0.0; o.eps.len()];
         let mut ws = model.workspace();
-        metrics::robust_accuracy_sweep(net, xs, ys, attack, &o.eps, o.clip, &mut out, &mut ws)?;
+        metrics::robust_accuracy_sweep(net, xs, ys, attack, &o.eps, &mut out, &mut ws)?;
         Ok(out)
     };
-    let pgd = Attack::Pgd {
-        norm: o.norm,
-        iterations: o.pgd_iterations,
+    let fgsm = Attack {
+        clip: o.clip,
+        ..Attack::fgsm(o.norm)
+    };
+    let pgd = Attack {
+        clip: o.clip,
+        ..Attack::pgd(o.norm, o.pgd_iterations)
     };
     let eps_max = o.eps.iter().copied().fold(0.0, f32::max);
     let (fgsm, (pgd_acc, minimal)) = std::thread::scope(|s| {
-        let f = s.spawn(|| sweep(Attack::Fgsm { norm: o.norm }));
+        let f = s.spawn(|| sweep(&fgsm));
         let p = (
-            sweep(pgd),
+            sweep(&pgd),
             metrics::minimal_epsilon_stats(
                 net,
                 xs,
                 ys,
-                pgd,
+                &pgd,
                 eps_max,
                 o.bisection_steps,
-                o.clip,
                 &mut model.workspace(),
             ),
         );

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use vatic::adversarial::{adversarial_grad, AdversarialConfig};
-use vatic::attack::{self, Norm};
+use vatic::attack::{Attack, Norm};
 use vatic::semi::{semi_supervised_grad_with_directions, SemiConfig};
 use vatic::vat::{self, Direction, VatConfig};
 use vatic::{loss, pass, supervised, Network, Parameters};
@@ -469,19 +469,12 @@ fn compute(model: &Model, input: &Input) -> Result<Outputs> {
         supervised::input_gradient(net, x, y, &mut input_grad[row.clone()], &mut ws)
             .map_err(core_err("input_grad"))?;
         let linf = &mut fgsm_linf[row.clone()];
-        attack::fgsm(net, x, y, eps_fgsm, Norm::LInf, None, linf, &mut ws)
+        Attack::fgsm(Norm::LInf)
+            .perturb(net, x, y, eps_fgsm, linf, &mut ws)
             .map_err(core_err("fgsm_linf"))?;
-        attack::fgsm(
-            net,
-            x,
-            y,
-            eps_fgsm,
-            Norm::L2,
-            None,
-            &mut fgsm_l2[row],
-            &mut ws,
-        )
-        .map_err(core_err("fgsm_l2"))?;
+        Attack::fgsm(Norm::L2)
+            .perturb(net, x, y, eps_fgsm, &mut fgsm_l2[row], &mut ws)
+            .map_err(core_err("fgsm_l2"))?;
     }
     let fgsm_linf_loss = supervised::cross_entropy_loss(net, &fgsm_linf, &ys, &mut ws)
         .map_err(core_err("fgsm_linf_loss"))?;

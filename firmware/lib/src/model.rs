@@ -9,8 +9,9 @@
 use core::fmt::{self, Write};
 
 use heapless::{Deque, String, Vec};
+use vatic::attack::Attack;
 use vatic::certify::{self, Bound};
-use vatic::metrics::{self, Attack};
+use vatic::metrics;
 use vatic::optim::{Sgd, SgdConfig};
 use vatic::semi::{self, SemiConfig};
 use vatic::vat::VatConfig;
@@ -417,28 +418,16 @@ fn measure<N: Network>(
     let sweep = fgsm
         .get_mut(..cfg.fgsm_eps.len())
         .ok_or(full(cfg.fgsm_eps))?;
-    metrics::robust_accuracy_sweep(
-        net,
-        xs,
-        ys,
-        Attack::Fgsm { norm },
-        cfg.fgsm_eps,
-        None,
-        sweep,
-        ws,
-    )?;
+    metrics::robust_accuracy_sweep(net, xs, ys, &Attack::fgsm(norm), cfg.fgsm_eps, sweep, ws)?;
     let mut pgd = [0.0f32; MAX_EPS];
     let sweep = pgd.get_mut(..cfg.pgd_eps.len()).ok_or(full(cfg.pgd_eps))?;
-    let attack = Attack::Pgd {
-        norm,
-        iterations: cfg.pgd_iterations,
-    };
-    metrics::robust_accuracy_sweep(net, xs, ys, attack, cfg.pgd_eps, None, sweep, ws)?;
+    let attack = Attack::pgd(norm, cfg.pgd_iterations);
+    metrics::robust_accuracy_sweep(net, xs, ys, &attack, cfg.pgd_eps, sweep, ws)?;
     let exact = metrics::lds_stats(net, xs, &mut Rng::new(cfg.seed), &cfg.vat_exact(), ws)?;
     let fd = metrics::lds_stats(net, xs, &mut Rng::new(cfg.seed), &cfg.vat_paper(), ws)?;
     let (eps_max, steps) = cfg.min_eps;
-    let attack = Attack::Fgsm { norm };
-    let min = metrics::minimal_epsilon_stats(net, xs, ys, attack, eps_max, steps, None, ws)?;
+    let attack = Attack::fgsm(norm);
+    let min = metrics::minimal_epsilon_stats(net, xs, ys, &attack, eps_max, steps, ws)?;
     let (certified, radius) = certification(net, xs, ys, cfg, ws, cert)?;
     Ok(Stats {
         clean,

@@ -1,0 +1,132 @@
+//! [`Method::Pgd`](super::Method::Pgd): iterated FGSM / projected gradient descent (Kurakin et
+//! al. 2017, Madry et al. 2018).
+//!
+//! ```text
+//! x₀ = start (x itself, Start::Clean)
+//! x_{t+1} = Π_{B_ε(x)}(x_t + α · dir(∇_x J(x_t))),  clipped to the box,   t = 0 … T − 1
+//! ```
+//!
+//! with `dir` the [steepest direction](super::steepest_direction) of the norm and `Π` the
+//! [projection](super::project) onto its ε-ball. [`Pgd::restarts`] runs it several times; a
+//! sample counts as fooled when any run fools it.
+
+use super::{project, Clip, Norm};
+use crate::pass::predict_unchecked;
+use crate::supervised::input_gradient_unchecked;
+use crate::Network;
+
+/// The settings of PGD (the radius ε is given where the attack runs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Pgd {
+    /// Number of steps `T` (≥ 1).
+    pub iterations: u32,
+    /// The step size `α`.
+    pub step: Step,
+    /// Where each run starts.
+    pub start: Start,
+    /// Number of runs (≥ 1; AutoAttack's `n_restarts`: 1 is a single run). A sample is fooled
+    /// when any run fools it; the runs stop at the first that does. From
+    /// [`Start::Clean`] every run is the same, so more than one run needs a random start.
+    pub restarts: u32,
+}
+
+impl Pgd {
+    /// `iterations` steps of Madry et al.'s size `2.5 ε / iterations` from `x`, one run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use vatic::attack::{Pgd, Start, Step};
+    /// let p = Pgd::madry(10);
+    /// assert_eq!((p.step, p.start, p.restarts), (Step::Madry, Start::Clean, 1));
+    /// ```
+    pub const fn madry(iterations: u32) -> Self {
+        Pgd {
+            iterations,
+            step: Step::Madry,
+            start: Start::Clean,
+            restarts: 1,
+        }
+    }
+}
+
+/// The step size `α` of [`Pgd`], relative to the radius so that one setting serves a sweep.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Step {
+    /// `α = 2.5 ε / T` (Madry et al.): the walk can cross the ball 1.25 times.
+    Madry,
+    /// `α = ratio · ε` (`ratio` finite and `> 0`).
+    Ratio(f32),
+}
+
+impl Step {
+    /// `α` at radius `eps` for `iterations` steps.
+    #[inline]
+    pub fn size(self, eps: f32, iterations: u32) -> f32 {
+        match self {
+            Step::Madry => 2.5 * eps / iterations.max(1) as f32,
+            Step::Ratio(r) => r * eps,
+        }
+    }
+}
+
+/// Where a run of [`Pgd`] starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Start {
+    /// At `x` itself: deterministic.
+    Clean,
+}
+
+impl Start {
+    /// Writes the start of a run from `x` to `adv`.
+    #[inline]
+    fn place(self, x: &[f32], adv: &mut [f32]) {
+        match self {
+            Start::Clean => {
+                for (a, &v) in adv.iter_mut().zip(x) {
+                    *a = v;
+                }
+            }
+        }
+    }
+}
+
+/// PGD of one validated sample into `adv`; `true` when a run that is not the last fooled the
+/// network (the caller checks the last one). At `ε = 0` the ball is `{x}` and `adv = x`.
+pub(crate) fn pgd<N: Network + ?Sized>(
+    net: &N,
+    x: &[f32],
+    y: usize,
+    eps: f32,
+    p: &Pgd,
+    norm: Norm,
+    clip: Option<Clip>,
+    adv: &mut [f32],
+    ws: &mut [f32],
+) -> bool {
+    if eps == 0.0 {
+        Start::Clean.place(x, adv);
+        return false;
+    }
+    let alpha = p.step.size(eps, p.iterations);
+    let (g, ws) = ws.split_at_mut(x.len().min(ws.len()));
+    for run in 0..p.restarts {
+        p.start.place(x, adv);
+        for _ in 0..p.iterations {
+            input_gradient_unchecked(net, adv, y, g, ws);
+            super::fgsm::step(adv, g, alpha, norm, None);
+            for (a, &v) in adv.iter_mut().zip(g.iter()) {
+                *a = v;
+            }
+            project(x, adv, eps, norm);
+            Clip::apply(clip, adv);
+        }
+        if run + 1 < p.restarts && predict_unchecked(net, adv, ws) != y {
+            return true;
+        }
+    }
+    false
+}
