@@ -6,6 +6,8 @@
 //!
 //! * robust accuracy at ε = fraction of samples still classified correctly after the attack
 //!   (`1 −` the attack's success rate; samples misclassified to begin with count as failures);
+//!   PGD counts a sample as fooled when any of its iterates is, not only the last
+//!   ([`attack::Pgd`](crate::attack::Pgd));
 //! * minimal ε of a sample = the smallest radius at which the attack changes a correct
 //!   prediction, found by bisection (attack success need not be monotone in ε for FGSM, so
 //!   bisection returns *a* boundary: the first one when success is monotone);

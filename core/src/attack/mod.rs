@@ -13,7 +13,8 @@
 //!   a step of norm ε (see [`steepest_direction`]; a zero gradient stays zero);
 //! * [`Method::Pgd`] — iterated FGSM / projected gradient descent:
 //!   `x_{t+1} = Π_{B_ε(x)}(x_t + α · dir(∇_x J(x_t)))`, where `Π` clamps each coordinate (L∞)
-//!   or rescales the perturbation to norm `ε` (L2); step rule, start and restarts in [`Pgd`].
+//!   or rescales the perturbation to norm `ε` (L2); it keeps the first iterate that flips the
+//!   prediction (the best it found), not the last; step rule, start and restarts in [`Pgd`].
 //!
 //! The optional box keeps every coordinate in the data range after each step. Samples are
 //! slices of the network's input width; `ws` is the caller's
@@ -151,7 +152,9 @@ impl Attack {
         }
     }
 
-    /// The adversarial example of the sample `(x, y)` at radius `eps`, into `adv`.
+    /// The adversarial example of the sample `(x, y)` at radius `eps`, into `adv`. For PGD that
+    /// is the first iterate that changes the prediction (`x` itself when `x` is misclassified
+    /// already), or the last iterate when none does.
     ///
     /// # Errors
     ///

@@ -4,16 +4,27 @@
 //! ```text
 //! x₀ = start (x itself, Start::Clean)
 //! x_{t+1} = Π_{B_ε(x)}(x_t + α · dir(∇_x J(x_t))),  clipped to the box,   t = 0 … T − 1
+//! result: the first x_t with argmax f(x_t) ≠ y (the walk stops there), else x_T
 //! ```
 //!
 //! with `dir` the [steepest direction](super::steepest_direction) of the norm and `Π` the
 //! [projection](super::project) onto its ε-ball. [`Pgd::restarts`] runs it several times; a
 //! sample counts as fooled when any run fools it.
+//!
+//! **PGD keeps the best iterate**, the first that flips the prediction, instead of the last:
+//! with the fixed step `2.5 ε / T` the walk can cross the decision boundary and step back over
+//! it, and a last-iterate PGD then reports the sample robust although an iterate inside the
+//! ball fooled the network (robust accuracy that rises with ε, as issue 17 measured: L∞ PGD
+//! accuracy 0.1 % at ε 0.4, 1.4 % at ε 0.5). Stopping at the first flip walks the same path, so
+//! every sample the last iterate fools is fooled here too: robust accuracy is never above the
+//! last-iterate figure. The prediction of `x_t` comes from the forward pass of the gradient at
+//! `x_t`, so the check costs no pass. (Adversarial training, which per Madry et al. would
+//! train on the last iterate, uses FGSM here, which has no iterates.)
 
 use super::{project, Clip, Norm};
 use crate::pass::predict_unchecked;
-use crate::supervised::input_gradient_unchecked;
-use crate::Network;
+use crate::supervised::input_gradient_seeing_logits;
+use crate::{argmax, Network};
 
 /// The settings of PGD (the radius ε is given where the attack runs).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -94,8 +105,9 @@ impl Start {
     }
 }
 
-/// PGD of one validated sample into `adv`; `true` when a run that is not the last fooled the
-/// network (the caller checks the last one). At `ε = 0` the ball is `{x}` and `adv = x`.
+/// PGD of one validated sample into `adv`: the first iterate that fools the network, and then
+/// `true`; `false` when none before the last run's final iterate did (the caller checks that
+/// one, which `adv` holds). At `ε = 0` the ball is `{x}` and `adv = x`.
 pub(crate) fn pgd<N: Network + ?Sized>(
     net: &N,
     x: &[f32],
@@ -116,7 +128,11 @@ pub(crate) fn pgd<N: Network + ?Sized>(
     for run in 0..p.restarts {
         p.start.place(x, adv);
         for _ in 0..p.iterations {
-            input_gradient_unchecked(net, adv, y, g, ws);
+            let mut class = y;
+            input_gradient_seeing_logits(net, adv, y, g, ws, |z| class = argmax(z));
+            if class != y {
+                return true;
+            }
             super::fgsm::step(adv, g, alpha, norm, None);
             for (a, &v) in adv.iter_mut().zip(g.iter()) {
                 *a = v;
