@@ -2,7 +2,7 @@
 //! al. 2017, Madry et al. 2018).
 //!
 //! ```text
-//! x₀ = start (x itself, Start::Clean)
+//! x₀ = x (Start::Clean), or uniform in the ε-ball and clipped (Start::Uniform)
 //! x_{t+1} = Π_{B_ε(x)}(x_t + α · dir(∇_x J(x_t))),  clipped to the box,   t = 0 … T − 1
 //! result: the first x_t with argmax f(x_t) ≠ y (the walk stops there), else x_T
 //! ```
@@ -24,7 +24,7 @@
 use super::{project, Clip, Norm};
 use crate::pass::predict_unchecked;
 use crate::supervised::input_gradient_seeing_logits;
-use crate::{argmax, Network};
+use crate::{argmax, kernels, math, Network, Rng};
 
 /// The settings of PGD (the radius ε is given where the attack runs).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -38,7 +38,8 @@ pub struct Pgd {
     pub start: Start,
     /// Number of runs (≥ 1; AutoAttack's `n_restarts`: 1 is a single run). A sample is fooled
     /// when any run fools it; the runs stop at the first that does. From
-    /// [`Start::Clean`] every run is the same, so more than one run needs a random start.
+    /// [`Start::Clean`] every run is the same, so more than one run needs
+    /// [`Start::Uniform`].
     pub restarts: u32,
 }
 
@@ -89,20 +90,85 @@ impl Step {
 pub enum Start {
     /// At `x` itself: deterministic.
     Clean,
+    /// Uniform in the ε-ball around `x`, then clipped to the box (Madry et al.'s random
+    /// start): `ε (2u − 1)` per coordinate in L∞, `ε u^{1/d}` along a Gaussian direction in
+    /// L2. The draws of a run are a function of `seed`, the sample and the run's number: the
+    /// same at every ε of a sweep and every bisection step (scaled by ε), on every target, in
+    /// any order of the samples; no generator is passed around.
+    Uniform {
+        /// Seed of the draws.
+        seed: u64,
+    },
 }
 
 impl Start {
-    /// Writes the start of a run from `x` to `adv`.
+    /// Writes the start of run `run` on the sample `(x, y)` to `adv`.
     #[inline]
-    fn place(self, x: &[f32], adv: &mut [f32]) {
+    fn place(
+        self,
+        x: &[f32],
+        y: usize,
+        run: u32,
+        eps: f32,
+        norm: Norm,
+        clip: Option<Clip>,
+        adv: &mut [f32],
+    ) {
         match self {
             Start::Clean => {
                 for (a, &v) in adv.iter_mut().zip(x) {
                     *a = v;
                 }
             }
+            Start::Uniform { seed } => uniform(seed, x, y, run, eps, norm, clip, adv),
         }
     }
+}
+
+/// `adv ← x + r` with `r` uniform in the ε-ball of `norm`, clipped to the box:
+///
+/// ```text
+/// L∞: r_i = ε (2 u_i − 1),          u_i ~ U[0, 1)
+/// L2: r = ε u^{1/d} z / ‖z‖₂,        z ~ N(0, I_d), u ~ U[0, 1)
+/// ```
+///
+/// (in L2 the direction `z / ‖z‖` is uniform on the sphere and `P(‖r‖ ≤ ρε) = ρ^d` is the
+/// ball's volume fraction). The generator of run `run` on `(x, y)` is seeded with FNV-1a over
+/// `seed`, the bits of `x`, `y` and `run` (then mixed again by PCG32's own seeding).
+fn uniform(
+    seed: u64,
+    x: &[f32],
+    y: usize,
+    run: u32,
+    eps: f32,
+    norm: Norm,
+    clip: Option<Clip>,
+    adv: &mut [f32],
+) {
+    let words = x.iter().map(|v| u64::from(v.to_bits()));
+    let h = words
+        .chain([y as u64, u64::from(run)])
+        .fold(0xcbf2_9ce4_8422_2325 ^ seed, |h, w| {
+            (h ^ w).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    let mut rng = Rng::new(h);
+    match norm {
+        Norm::LInf => {
+            for (a, &v) in adv.iter_mut().zip(x) {
+                *a = v + eps * (2.0 * rng.uniform() - 1.0);
+            }
+        }
+        Norm::L2 => {
+            rng.fill_normal(adv);
+            let n = math::sqrt(kernels::dot(adv, adv));
+            let radius = eps * math::powf(rng.uniform(), 1.0 / x.len().max(1) as f32);
+            let s = if n > 0.0 { radius / n } else { 0.0 };
+            for (a, &v) in adv.iter_mut().zip(x) {
+                *a = v + s * *a;
+            }
+        }
+    }
+    Clip::apply(clip, adv);
 }
 
 /// PGD of one validated sample into `adv`: the first iterate that fools the network, and then
@@ -120,13 +186,13 @@ pub(crate) fn pgd<N: Network + ?Sized>(
     ws: &mut [f32],
 ) -> bool {
     if eps == 0.0 {
-        Start::Clean.place(x, adv);
+        Start::Clean.place(x, y, 0, eps, norm, clip, adv);
         return false;
     }
     let alpha = p.step.size(eps, p.iterations);
     let (g, ws) = ws.split_at_mut(x.len().min(ws.len()));
     for run in 0..p.restarts {
-        p.start.place(x, adv);
+        p.start.place(x, y, run, eps, norm, clip, adv);
         for _ in 0..p.iterations {
             let mut class = y;
             input_gradient_seeing_logits(net, adv, y, g, ws, |z| class = argmax(z));
