@@ -24,11 +24,12 @@
 //!
 //! ```
 //! use vatic::attack::{Attack, Clip, Norm};
-//! use vatic::{Activation, Mlp, Rng};
+//! use vatic::{pass, Activation, Mlp, Rng};
 //!
 //! let net: Mlp<4, 8, 3> = Mlp::new(Activation::Relu, &mut Rng::new(5));
 //! let mut ws = [0.0; Mlp::<4, 8, 3>::WORKSPACE_ONE];
-//! let (x, y) = ([0.2, -0.4, 0.1, 0.9], 1);
+//! let x = [0.2, 0.6, 0.1, 0.9];
+//! let y = pass::predict(&net, &x, &mut ws)?;
 //! let mut adv = [0.0; 4];
 //!
 //! Attack::fgsm(Norm::LInf).perturb(&net, &x, y, 0.1, &mut adv, &mut ws)?;
@@ -58,6 +59,8 @@ mod pgd;
 
 pub use ball::{project, steepest_direction, Clip, Norm};
 pub use pgd::{Pgd, Start, Step};
+
+use core::fmt;
 
 use crate::error::{Error, Result};
 use crate::pass::predict_unchecked;
@@ -209,6 +212,63 @@ impl Attack {
     ) -> bool {
         let (adv, ws) = ws.split_at_mut(x.len().min(ws.len()));
         self.run(net, x, y, eps, adv, ws) || predict_unchecked(net, adv, ws) != y
+    }
+}
+
+impl fmt::Display for Norm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Norm::LInf => "L∞",
+            Norm::L2 => "L2",
+        })
+    }
+}
+
+/// The description in words, every setting included (reports print it next to their numbers).
+///
+/// # Examples
+///
+/// ```
+/// use vatic::attack::{Attack, Clip, Method, Norm, Pgd, Start};
+///
+/// assert_eq!(Attack::fgsm(Norm::LInf).to_string(), "L∞ FGSM");
+/// assert_eq!(
+///     Attack::pgd(Norm::L2, 10).to_string(),
+///     "L2 PGD, 10 steps of 2.5ε/10 from x, restarts 1"
+/// );
+/// let random = Attack {
+///     method: Method::Pgd(Pgd { start: Start::Uniform { seed: 3 }, restarts: 5, ..Pgd::madry(20) }),
+///     norm: Norm::LInf,
+///     clip: Some(Clip::UNIT),
+/// };
+/// assert_eq!(
+///     random.to_string(),
+///     "L∞ PGD, 20 steps of 2.5ε/20 from a uniform random start (seed 3), restarts 5, box [0, 1]"
+/// );
+/// ```
+impl fmt::Display for Attack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.method {
+            Method::Fgsm => write!(f, "{} FGSM", self.norm)?,
+            Method::Pgd(p) => {
+                write!(f, "{} PGD, {} steps of ", self.norm, p.iterations)?;
+                match p.step {
+                    Step::Madry => write!(f, "2.5ε/{}", p.iterations)?,
+                    Step::Ratio(r) => write!(f, "{r}ε")?,
+                }
+                match p.start {
+                    Start::Clean => f.write_str(" from x")?,
+                    Start::Uniform { seed } => {
+                        write!(f, " from a uniform random start (seed {seed})")?
+                    }
+                }
+                write!(f, ", restarts {}", p.restarts)?;
+            }
+        }
+        match self.clip {
+            Some(c) => write!(f, ", box [{}, {}]", c.min, c.max),
+            None => Ok(()),
+        }
     }
 }
 
