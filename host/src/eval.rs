@@ -1,6 +1,8 @@
 //! `vatic eval`: the robustness report of a model on a test set — clean accuracy, FGSM and PGD
 //! robust accuracy over an ε sweep, minimal-ε statistics (bisection over PGD) and mean/max LDS —
-//! printed as a table and written as JSON.
+//! printed as a table and written as JSON. PGD keeps its first fooling iterate, and may start at
+//! random points of the ball with restarts (`--pgd-random-start`, `--pgd-restarts`); the report
+//! names the attack in full.
 
 use crate::cli::DataArgs;
 use crate::models::Model;
@@ -8,7 +10,7 @@ use anyhow::{ensure, Context, Result};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use std::path::PathBuf;
-use vatic::attack::{Attack, Clip, Norm};
+use vatic::attack::{Attack, Clip, Method, Norm, Pgd, Start};
 use vatic::certify::{self, Bound};
 use vatic::metrics;
 use vatic::vat::VatConfig;
@@ -53,6 +55,14 @@ pub struct EvalArgs {
     /// PGD steps (1 to 10 000).
     #[arg(long, default_value_t = 10, value_parser = crate::flags::iterations)]
     pub pgd_iterations: u32,
+    /// Start each PGD run at a uniform random point of the ε-ball (seeded by --seed) instead of
+    /// the sample itself.
+    #[arg(long)]
+    pub pgd_random_start: bool,
+    /// PGD runs per sample and radius (1 to 1000; needs --pgd-random-start, since from the
+    /// sample itself every run is the same): a sample counts as fooled when any run fools it.
+    #[arg(long, default_value_t = 1, value_parser = crate::flags::restarts, requires = "pgd_random_start")]
+    pub pgd_restarts: u32,
     /// Bisection steps of the minimal-ε search (1 to 24).
     #[arg(long, default_value_t = 10, value_parser = crate::flags::bisection_steps)]
     pub bisection_steps: u32,
@@ -101,8 +111,8 @@ pub struct EvalOptions {
     pub norm: Norm,
     /// The ε sweep.
     pub eps: Vec<f32>,
-    /// PGD steps (1 to 10 000).
-    pub pgd_iterations: u32,
+    /// PGD's settings (steps, step size, start, restarts).
+    pub pgd: Pgd,
     /// Bisection steps of the minimal-ε search (over `[0, max ε]`).
     pub bisection_steps: u32,
     /// Data range of adversarial examples.
@@ -122,7 +132,7 @@ impl EvalOptions {
         Self {
             norm: Norm::L2,
             eps: (0..=10).map(|i| i as f32 * 0.1).collect(),
-            pgd_iterations: 10,
+            pgd: Pgd::madry(10),
             bisection_steps: 10,
             clip: None,
             lds: VatConfig {
@@ -185,6 +195,12 @@ pub struct Report {
     pub pgd_accuracy: Vec<f32>,
     /// PGD steps (1 to 10 000).
     pub pgd_iterations: u32,
+    /// PGD runs per sample and radius (restarts; 1 is a single run).
+    pub pgd_restarts: u32,
+    /// Whether PGD starts at a uniform random point of the ball.
+    pub pgd_random_start: bool,
+    /// The PGD attack in words, every setting included.
+    pub pgd_attack: String,
     /// Minimal successful ε of PGD.
     pub minimal_eps: MinimalEps,
     /// VAT ε of the LDS statistics.
@@ -316,8 +332,8 @@ pub fn evaluate(model: &Model, test: &crate::data::Dataset, opts: &EvalOptions) 
         ..Attack::fgsm(o.norm)
     };
     let pgd = Attack {
-        clip: o.clip,
-        ..Attack::pgd(o.norm, o.pgd_iterations)
+        method: Method::Pgd(o.pgd),
+        ..fgsm
     };
     let eps_max = o.eps.iter().copied().fold(0.0, f32::max);
     let (fgsm, (pgd_acc, minimal)) = std::thread::scope(|s| {
@@ -366,7 +382,10 @@ pub fn evaluate(model: &Model, test: &crate::data::Dataset, opts: &EvalOptions) 
         eps: o.eps.clone(),
         fgsm_accuracy: fgsm?,
         pgd_accuracy: pgd_acc?,
-        pgd_iterations: o.pgd_iterations,
+        pgd_iterations: o.pgd.iterations,
+        pgd_restarts: o.pgd.restarts,
+        pgd_random_start: o.pgd.start != Start::Clean,
+        pgd_attack: pgd.to_string(),
         minimal_eps: MinimalEps {
             fooled: m.fooled,
             resisted: m.resisted,
@@ -396,6 +415,7 @@ pub fn table(r: &Report) -> String {
         r.samples,
         100.0 * r.clean_accuracy
     );
+    let _ = writeln!(s, "PGD: {}", r.pgd_attack);
     let _ = writeln!(
         s,
         "{:>8} {:>10} {:>10} {:>10}   ({} norm, PGD {} steps; accuracy in %; certified: \
@@ -585,7 +605,16 @@ pub fn run(a: &EvalArgs) -> Result<()> {
             opts.eps = sweep;
         }
     }
-    opts.pgd_iterations = a.pgd_iterations;
+    opts.pgd = Pgd {
+        iterations: a.pgd_iterations,
+        restarts: a.pgd_restarts,
+        start: if a.pgd_random_start {
+            Start::Uniform { seed: data.seed }
+        } else {
+            Start::Clean
+        },
+        ..opts.pgd
+    };
     opts.bisection_steps = a.bisection_steps;
     opts.lds.iterations = a.lds_iterations;
     opts.seed = data.seed;
