@@ -7,13 +7,14 @@
 //! ranges, unwraps, division by zero, `panic!`) is reachable. `canary_*` functions panic on
 //! purpose and must be found, so the check cannot pass vacuously. Together they cover the forward, backward and tangent passes
 //! of the compile-time networks (one, two and three hidden layers) and of the run-time
-//! [`Sequential`], the losses, the optimisers, the attacks, VAT (both direction methods,
+//! [`Sequential`], the losses, the optimisers, the attacks (PGD also from random starts with
+//! restarts), VAT (both direction methods,
 //! gradient included), the semi-supervised step, the metrics and the blob reader and writer,
 //! the certificates (IBP and CROWN bounds, the certified radius),
 //! including the argument validation of each (which returns `Err` instead of panicking).
 
 use vatic::adversarial::{adversarial_grad, AdversarialConfig};
-use vatic::attack::{Attack, Clip, Norm};
+use vatic::attack::{Attack, Clip, Method, Norm, Pgd, Start, Step};
 use vatic::metrics::{lds_stats, minimal_epsilon_stats, robust_accuracy_sweep};
 use vatic::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use vatic::semi::{semi_supervised_step, SemiConfig};
@@ -146,6 +147,33 @@ pub fn proof_attacks(
     pgd.perturb(net, a, y, eps, b, ws)
 }
 
+/// PGD from random starts with restarts, in a run-time norm and step rule, kept in a box.
+#[inline(never)]
+#[no_mangle]
+pub fn proof_random_pgd(
+    net: &Deep,
+    x: &[f32],
+    y: usize,
+    eps: f32,
+    norm: Norm,
+    step: Step,
+    seed: u64,
+    adv: &mut [f32],
+    ws: &mut [f32],
+) -> Result<()> {
+    let pgd = Attack {
+        method: Method::Pgd(Pgd {
+            step,
+            start: Start::Uniform { seed },
+            restarts: 3,
+            ..Pgd::madry(4)
+        }),
+        norm,
+        clip: Some(Clip::UNIT),
+    };
+    pgd.perturb(net, x, y, eps, adv, ws)
+}
+
 #[inline(never)]
 #[no_mangle]
 pub fn proof_normalise(d: &mut [f32]) {
@@ -204,7 +232,15 @@ pub fn proof_metrics(
 ) -> Result<f32> {
     let attack = Attack::pgd(Norm::LInf, 3);
     robust_accuracy_sweep(net, xs, ys, &attack, &[0.0, 0.1, 0.2], out, ws)?;
-    let m = minimal_epsilon_stats(net, xs, ys, &attack, 1.0, 8, ws)?;
+    let random = Attack {
+        method: Method::Pgd(Pgd {
+            start: Start::Uniform { seed: 7 },
+            restarts: 2,
+            ..Pgd::madry(3)
+        }),
+        ..Attack::pgd(Norm::L2, 3)
+    };
+    let m = minimal_epsilon_stats(net, xs, ys, &random, 1.0, 8, ws)?;
     Ok(m.mean + lds_stats(net, xs, rng, &VatConfig::paper(0.5), ws)?.max)
 }
 
@@ -281,6 +317,12 @@ fn main() {
     let (mut a, mut b) = ([0.0; 6], [0.0; 6]);
     assert!(proof_attacks(&net, &xs[..6], 1, 0.1, &mut a, &mut b, &mut ws).is_ok());
     assert!(proof_attacks(&net, &xs[..6], 1, -0.1, &mut a, &mut b, &mut ws).is_err());
+    let mut dws = [0.0; Deep::WORKSPACE];
+    for (norm, step) in [(Norm::LInf, Step::Madry), (Norm::L2, Step::Ratio(0.3))] {
+        assert!(proof_random_pgd(&deep, &xs[..6], 2, 0.2, norm, step, 5, &mut a, &mut dws).is_ok());
+    }
+    let bad = Step::Ratio(f32::NAN);
+    assert!(proof_random_pgd(&deep, &xs[..6], 2, 0.2, Norm::L2, bad, 5, &mut a, &mut dws).is_err());
     let mut d = [3.0, 4.0];
     proof_normalise(&mut d);
     assert!(proof_adversarial(&net, &xs, &ys, &mut g, &mut ws).is_ok());
