@@ -16,6 +16,11 @@
 //!   `nn.Sequential` order, in storage the caller chooses (a `Vec` on a host, a `static` buffer
 //!   loaded from a [`blob`] on a device).
 //!
+//! An attack is one value, [`attack::Attack`] (FGSM or PGD with its steps, start and restarts,
+//! its norm and box), used alike by [`attack::Attack::perturb`] for one sample and by the
+//! [`metrics`] over a data set; the radius ε is given where it runs, since the metrics sweep
+//! and bisect it.
+//!
 //! Batches are flat row-major slices (`xs: [n · IN]`), and every function that runs a network
 //! takes a caller-owned **workspace** `ws: &mut [f32]` for its traces and deltas:
 //! [`Net::WORKSPACE`] values (a constant) for blocks of [`BLOCK`] samples, or
