@@ -147,7 +147,8 @@ pub fn proof_attacks(
     pgd.perturb(net, a, y, eps, b, ws)
 }
 
-/// PGD from random starts with restarts, in a run-time norm and step rule, kept in a box.
+/// Any attack chosen at run time (`main` runs PGD from random starts with restarts, in both
+/// norms and step rules, kept in a box).
 #[inline(never)]
 #[no_mangle]
 pub fn proof_random_pgd(
@@ -155,23 +156,11 @@ pub fn proof_random_pgd(
     x: &[f32],
     y: usize,
     eps: f32,
-    norm: Norm,
-    step: Step,
-    seed: u64,
+    attack: &Attack,
     adv: &mut [f32],
     ws: &mut [f32],
 ) -> Result<()> {
-    let pgd = Attack {
-        method: Method::Pgd(Pgd {
-            step,
-            start: Start::Uniform { seed },
-            restarts: 3,
-            ..Pgd::madry(4)
-        }),
-        norm,
-        clip: Some(Clip::UNIT),
-    };
-    pgd.perturb(net, x, y, eps, adv, ws)
+    attack.perturb(net, x, y, eps, adv, ws)
 }
 
 #[inline(never)]
@@ -318,11 +307,22 @@ fn main() {
     assert!(proof_attacks(&net, &xs[..6], 1, 0.1, &mut a, &mut b, &mut ws).is_ok());
     assert!(proof_attacks(&net, &xs[..6], 1, -0.1, &mut a, &mut b, &mut ws).is_err());
     let mut dws = [0.0; Deep::WORKSPACE];
+    let random = |norm, step| Attack {
+        method: Method::Pgd(Pgd {
+            step,
+            start: Start::Uniform { seed: 5 },
+            restarts: 3,
+            ..Pgd::madry(4)
+        }),
+        norm,
+        clip: Some(Clip::UNIT),
+    };
     for (norm, step) in [(Norm::LInf, Step::Madry), (Norm::L2, Step::Ratio(0.3))] {
-        assert!(proof_random_pgd(&deep, &xs[..6], 2, 0.2, norm, step, 5, &mut a, &mut dws).is_ok());
+        let attack = random(norm, step);
+        assert!(proof_random_pgd(&deep, &xs[..6], 2, 0.2, &attack, &mut a, &mut dws).is_ok());
     }
-    let bad = Step::Ratio(f32::NAN);
-    assert!(proof_random_pgd(&deep, &xs[..6], 2, 0.2, Norm::L2, bad, 5, &mut a, &mut dws).is_err());
+    let bad = random(Norm::L2, Step::Ratio(f32::NAN));
+    assert!(proof_random_pgd(&deep, &xs[..6], 2, 0.2, &bad, &mut a, &mut dws).is_err());
     let mut d = [3.0, 4.0];
     proof_normalise(&mut d);
     assert!(proof_adversarial(&net, &xs, &ys, &mut g, &mut ws).is_ok());
