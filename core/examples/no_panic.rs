@@ -7,17 +7,19 @@
 //! ranges, unwraps, division by zero, `panic!`) is reachable. `canary_*` functions panic on
 //! purpose and must be found, so the check cannot pass vacuously. Together they cover the forward, backward and tangent passes
 //! of the compile-time networks (one, two and three hidden layers) and of the run-time
-//! [`Sequential`], the losses, the optimisers, the attacks, VAT (both direction methods,
+//! [`Sequential`], the losses, the optimisers, the attacks (PGD also from random starts with
+//! restarts), VAT (both direction methods,
 //! gradient included), the semi-supervised step, the metrics and the blob reader and writer,
 //! the certificates (IBP and CROWN bounds, the certified radius),
 //! including the argument validation of each (which returns `Err` instead of panicking).
 
 use vatic::adversarial::{adversarial_grad, AdversarialConfig};
-use vatic::attack::{fgsm, normalize, pgd, Norm, Pgd};
-use vatic::metrics::{lds_stats, minimal_epsilon_stats, robust_accuracy_sweep, Attack};
+use vatic::attack::{Attack, Clip, Method, Norm, Pgd, Start, Step};
+use vatic::metrics::{lds_stats, minimal_epsilon_stats, robust_accuracy_sweep};
 use vatic::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use vatic::semi::{semi_supervised_step, SemiConfig};
 use vatic::vat::{vat_grad, VatConfig};
+use vatic::vector::normalize;
 use vatic::{blob, loss, pass, supervised, Mlp, Mlp2, Mlp3, Parameters, Result, Rng, Sequential};
 
 type Net = Mlp<6, 10, 3>;
@@ -137,8 +139,28 @@ pub fn proof_attacks(
     b: &mut [f32],
     ws: &mut [f32],
 ) -> Result<()> {
-    fgsm(net, x, y, eps, Norm::L2, None, a, ws)?;
-    pgd(net, a, y, &Pgd::new(eps, 5, Norm::LInf)?, b, ws)
+    Attack::fgsm(Norm::L2).perturb(net, x, y, eps, a, ws)?;
+    let pgd = Attack {
+        clip: Some(Clip::UNIT),
+        ..Attack::pgd(Norm::LInf, 5)
+    };
+    pgd.perturb(net, a, y, eps, b, ws)
+}
+
+/// Any attack chosen at run time (`main` runs PGD from random starts with restarts, in both
+/// norms and step rules, kept in a box).
+#[inline(never)]
+#[no_mangle]
+pub fn proof_random_pgd(
+    net: &Deep,
+    x: &[f32],
+    y: usize,
+    eps: f32,
+    attack: &Attack,
+    adv: &mut [f32],
+    ws: &mut [f32],
+) -> Result<()> {
+    attack.perturb(net, x, y, eps, adv, ws)
 }
 
 #[inline(never)]
@@ -197,12 +219,17 @@ pub fn proof_metrics(
     rng: &mut Rng,
     ws: &mut [f32],
 ) -> Result<f32> {
-    let attack = Attack::Pgd {
-        norm: Norm::LInf,
-        iterations: 3,
+    let attack = Attack::pgd(Norm::LInf, 3);
+    robust_accuracy_sweep(net, xs, ys, &attack, &[0.0, 0.1, 0.2], out, ws)?;
+    let random = Attack {
+        method: Method::Pgd(Pgd {
+            start: Start::Uniform { seed: 7 },
+            restarts: 2,
+            ..Pgd::madry(3)
+        }),
+        ..Attack::pgd(Norm::L2, 3)
     };
-    robust_accuracy_sweep(net, xs, ys, attack, &[0.0, 0.1, 0.2], None, out, ws)?;
-    let m = minimal_epsilon_stats(net, xs, ys, attack, 1.0, 8, None, ws)?;
+    let m = minimal_epsilon_stats(net, xs, ys, &random, 1.0, 8, ws)?;
     Ok(m.mean + lds_stats(net, xs, rng, &VatConfig::paper(0.5), ws)?.max)
 }
 
@@ -279,6 +306,23 @@ fn main() {
     let (mut a, mut b) = ([0.0; 6], [0.0; 6]);
     assert!(proof_attacks(&net, &xs[..6], 1, 0.1, &mut a, &mut b, &mut ws).is_ok());
     assert!(proof_attacks(&net, &xs[..6], 1, -0.1, &mut a, &mut b, &mut ws).is_err());
+    let mut dws = [0.0; Deep::WORKSPACE];
+    let random = |norm, step| Attack {
+        method: Method::Pgd(Pgd {
+            step,
+            start: Start::Uniform { seed: 5 },
+            restarts: 3,
+            ..Pgd::madry(4)
+        }),
+        norm,
+        clip: Some(Clip::UNIT),
+    };
+    for (norm, step) in [(Norm::LInf, Step::Madry), (Norm::L2, Step::Ratio(0.3))] {
+        let attack = random(norm, step);
+        assert!(proof_random_pgd(&deep, &xs[..6], 2, 0.2, &attack, &mut a, &mut dws).is_ok());
+    }
+    let bad = random(Norm::L2, Step::Ratio(f32::NAN));
+    assert!(proof_random_pgd(&deep, &xs[..6], 2, 0.2, &bad, &mut a, &mut dws).is_err());
     let mut d = [3.0, 4.0];
     proof_normalise(&mut d);
     assert!(proof_adversarial(&net, &xs, &ys, &mut g, &mut ws).is_ok());

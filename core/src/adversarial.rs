@@ -1,7 +1,8 @@
 //! Adversarial training (Goodfellow et al. 2015):
 //! `J̃(θ, x, y) = α J(θ, x, y) + (1 − α) J(θ, x_adv, y)` with `x_adv` from FGSM held constant.
 
-use crate::attack::{perturb, Clip, Norm};
+use crate::attack::fgsm::step;
+use crate::attack::{Clip, Norm};
 use crate::error::{Error, Result};
 use crate::pass::{self, scratch_len, trace_len};
 use crate::{check, loss, workspace, Network};
@@ -108,7 +109,7 @@ pub fn adversarial_grad<N: Network + ?Sized>(
         }
         pass::backward(net, xs, trace, clean, Some(grad), None, scratch);
         for (g, x) in gs.chunks_exact_mut(i).zip(xs.chunks_exact(i)) {
-            perturb(x, g, cfg.eps, cfg.norm, cfg.clip);
+            step(x, g, cfg.eps, cfg.norm, cfg.clip);
         }
         let adv = &*gs;
         pass::forward(net, adv, trace, zs);

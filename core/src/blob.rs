@@ -451,9 +451,9 @@ impl Cursor<'_> {
 ///
 /// # Errors
 ///
-/// [`Error::Truncated`] when `buf` is too short, [`Error::LengthMismatch`] when `xs` is not
-/// `ys.len()` samples, [`Error::ShapeMismatch`] when the network has more than 255 layers or a
-/// size does not fit in `u32`.
+/// [`Error::BufferTooSmall`] when `buf` is shorter than the blob, [`Error::LengthMismatch`]
+/// when `xs` is not `ys.len()` samples, [`Error::TooLarge`] when the network has more than 255
+/// layers or a size does not fit in `u32`.
 pub fn write<N: Network + ?Sized>(
     net: &N,
     xs: &[f32],
@@ -461,17 +461,21 @@ pub fn write<N: Network + ?Sized>(
     buf: &mut [u8],
 ) -> Result<usize> {
     let depth = net.depth();
-    let layers = u8::try_from(depth).map_err(|_| Error::ShapeMismatch)?;
+    let layers = u8::try_from(depth).map_err(|_| Error::TooLarge)?;
     let input = net.width(0);
     if xs.len() != ys.len() * input {
         return Err(Error::LengthMismatch);
     }
-    let u = |v: usize| u32::try_from(v).map_err(|_| Error::ShapeMismatch);
+    let u = |v: usize| u32::try_from(v).map_err(|_| Error::TooLarge);
     let params = net.count();
     let head = FIXED_LEN + 4 * (depth + 1);
-    let total = body_len(head, input, params, ys.len()).ok_or(Error::ShapeMismatch)?;
+    let total = body_len(head, input, params, ys.len()).ok_or(Error::TooLarge)?;
+    let too_small = Error::BufferTooSmall {
+        needed: total,
+        got: buf.len(),
+    };
     let mut w = Cursor {
-        buf: buf.get_mut(..total).ok_or(Error::Truncated)?,
+        buf: buf.get_mut(..total).ok_or(too_small)?,
         at: 0,
     };
     w.put(&MAGIC);
@@ -493,7 +497,7 @@ pub fn write<N: Network + ?Sized>(
         }
         w.put(&u(y)?.to_le_bytes());
     }
-    let sum = crc32(w.buf.get(..w.at).ok_or(Error::Truncated)?);
+    let sum = crc32(w.buf.get(..w.at).ok_or(too_small)?);
     w.put(&sum.to_le_bytes());
     Ok(w.at)
 }
@@ -709,12 +713,34 @@ mod tests {
     fn writer_checks_its_buffer() {
         let net = Mlp::<3, 4, 2>::ZERO;
         let mut small = [0u8; LEN - 1];
-        assert_eq!(write(&net, &XS, &YS, &mut small), Err(Error::Truncated));
+        assert_eq!(
+            write(&net, &XS, &YS, &mut small),
+            Err(Error::BufferTooSmall {
+                needed: LEN,
+                got: LEN - 1
+            })
+        );
         let mut buf = [0u8; LEN];
         assert_eq!(
             write(&net, &XS, &YS[..1], &mut buf),
             Err(Error::LengthMismatch)
         );
+    }
+
+    #[test]
+    fn writer_refuses_what_the_format_cannot_hold() {
+        // 256 layers of width 1: the layer count is a u8.
+        let widths = [1usize; 257];
+        let mut params = [0.5f32; 2 * 256];
+        let deep = Sequential::new(&widths[..], &mut params[..], Activation::Relu).unwrap();
+        let mut buf = [0u8; 4096];
+        assert_eq!(write(&deep, &[0.0], &[0], &mut buf), Err(Error::TooLarge));
+        // A label beyond u32.
+        let net = Mlp::<3, 4, 2>::ZERO;
+        let mut buf = [0u8; LEN];
+        if let Ok(big) = usize::try_from(u64::from(u32::MAX) + 1) {
+            assert_eq!(write(&net, &XS, &[0, big], &mut buf), Err(Error::TooLarge));
+        }
     }
 
     #[test]

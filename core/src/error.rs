@@ -15,7 +15,7 @@ pub enum Error {
     /// An iteration count was zero where at least one is needed.
     ZeroIterations,
     /// A weight such as α was outside its range (`[0, 1]` for adversarial training, finite
-    /// and non-negative for regulariser weights), or a step size was not positive and finite.
+    /// and non-negative for loss and regulariser weights).
     InvalidWeight,
     /// A sample contained NaN or ±∞.
     NonFiniteInput {
@@ -42,6 +42,18 @@ pub enum Error {
     /// A network, model blob or buffer has another shape than the one expected (widths,
     /// parameter count).
     ShapeMismatch,
+    /// A network or data set is larger than the blob format can describe: more than 255
+    /// layers, or a width, parameter count, sample count, label or byte length beyond `u32`
+    /// (or `usize`).
+    TooLarge,
+    /// An output buffer cannot hold the result: it has room for `got` elements (bytes of a
+    /// blob, samples of a store, radii of a sweep) and `needed` are needed.
+    BufferTooSmall {
+        /// Elements the result needs.
+        needed: usize,
+        /// Elements the buffer holds.
+        got: usize,
+    },
     /// A model blob ended before its declared size, or has trailing bytes.
     Truncated,
     /// A model blob's checksum does not match its content.
@@ -75,7 +87,7 @@ impl fmt::Display for Error {
             Error::InvalidXi => f.write_str("xi must be finite and > 0"),
             Error::ZeroIterations => f.write_str("the number of iterations must be at least 1"),
             Error::InvalidWeight => {
-                f.write_str("a weight or step size is out of range (alpha in [0, 1], steps > 0)")
+                f.write_str("a weight is out of range (alpha in [0, 1], loss weights >= 0)")
             }
             Error::NonFiniteInput { sample } => {
                 write!(f, "sample {sample} contains NaN or infinity")
@@ -93,6 +105,12 @@ impl fmt::Display for Error {
             Error::UnsupportedVersion => f.write_str("unsupported model blob version"),
             Error::ShapeMismatch => {
                 f.write_str("the model blob's shape differs from the compiled network")
+            }
+            Error::TooLarge => {
+                f.write_str("too large for the blob format (at most 255 layers, sizes below 2^32)")
+            }
+            Error::BufferTooSmall { needed, got } => {
+                write!(f, "the buffer holds {got} elements but {needed} are needed")
             }
             Error::Truncated => f.write_str("the model blob is truncated or has trailing bytes"),
             Error::ChecksumMismatch => f.write_str("the model blob's checksum does not match"),

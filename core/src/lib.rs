@@ -16,6 +16,11 @@
 //!   `nn.Sequential` order, in storage the caller chooses (a `Vec` on a host, a `static` buffer
 //!   loaded from a [`blob`] on a device).
 //!
+//! An attack is one value, [`attack::Attack`] (FGSM or PGD with its steps, start and restarts,
+//! its norm and box), used alike by [`attack::Attack::perturb`] for one sample and by the
+//! [`metrics`] over a data set; the radius ε is given where it runs, since the metrics sweep
+//! and bisect it.
+//!
 //! Batches are flat row-major slices (`xs: [n · IN]`), and every function that runs a network
 //! takes a caller-owned **workspace** `ws: &mut [f32]` for its traces and deltas:
 //! [`Net::WORKSPACE`] values (a constant) for blocks of [`BLOCK`] samples, or
@@ -79,9 +84,11 @@
 //! validated, the numeric paths contain no reachable panic; `scripts/no-panic` proves it on the
 //! optimised machine code of every entry point (see the README).
 //!
-//! Settings are checked when they are built: [`optim::Sgd::new`], [`optim::Adam::new`] and
-//! [`attack::Pgd::new`] return `Result`, and [`Error::InvalidSetting`] names the field (a NaN,
-//! zero or negative learning rate, a momentum outside `[0, 1)`, …). Parameters are checked
+//! Settings are checked when they are built ([`optim::Sgd::new`] and [`optim::Adam::new`]
+//! return `Result`) or, for an [`attack::Attack`] (a plain `const` value), by
+//! [`attack::Attack::validate`], which every function that takes an attack runs;
+//! [`Error::InvalidSetting`] names the field (a NaN, zero or negative learning rate, a momentum
+//! outside `[0, 1)`, zero PGD restarts, …). Parameters are checked
 //! where a network enters ([`blob::parse`]) and before a batch-level report counts anything
 //! ([`Parameters::check_finite`], [`Error::NonFiniteParameter`]); the per-sample primitives
 //! trust the network they are given.
@@ -121,6 +128,7 @@ pub mod pass;
 pub mod semi;
 pub mod supervised;
 pub mod vat;
+pub mod vector;
 
 pub use activation::Activation;
 pub use dense::{Dense, DenseMut, DenseRef};

@@ -6,6 +6,8 @@
 //!
 //! * robust accuracy at ε = fraction of samples still classified correctly after the attack
 //!   (`1 −` the attack's success rate; samples misclassified to begin with count as failures);
+//!   PGD counts a sample as fooled when any of its iterates is, not only the last
+//!   ([`attack::Pgd`](crate::attack::Pgd));
 //! * minimal ε of a sample = the smallest radius at which the attack changes a correct
 //!   prediction, found by bisection (attack success need not be monotone in ε for FGSM, so
 //!   bisection returns *a* boundary: the first one when success is monotone);
@@ -21,8 +23,8 @@
 //! # Examples
 //!
 //! ```
-//! use vatic::attack::Norm;
-//! use vatic::metrics::{lds_stats, minimal_epsilon_stats, robust_accuracy_sweep, Attack};
+//! use vatic::attack::{Attack, Norm};
+//! use vatic::metrics::{lds_stats, minimal_epsilon_stats, robust_accuracy_sweep};
 //! use vatic::vat::VatConfig;
 //! use vatic::{Activation, Mlp, Rng};
 //!
@@ -34,11 +36,11 @@
 //!
 //! let eps = [0.0, 0.1, 0.3];
 //! let mut acc = [0.0; 3];
-//! let pgd = Attack::Pgd { norm: Norm::LInf, iterations: 10 };
-//! robust_accuracy_sweep(&net, &xs, &ys, pgd, &eps, None, &mut acc, &mut ws)?;
+//! let pgd = Attack::pgd(Norm::LInf, 10);
+//! robust_accuracy_sweep(&net, &xs, &ys, &pgd, &eps, &mut acc, &mut ws)?;
 //! assert!(acc[2] <= acc[0]);
 //!
-//! let m = minimal_epsilon_stats(&net, &xs, &ys, pgd, 2.0, 12, None, &mut ws)?;
+//! let m = minimal_epsilon_stats(&net, &xs, &ys, &pgd, 2.0, 12, &mut ws)?;
 //! assert_eq!(m.fooled + m.resisted + m.misclassified, ys.len());
 //!
 //! let lds = lds_stats(&net, &xs, &mut rng, &VatConfig::new(0.5), &mut ws)?;
@@ -46,115 +48,12 @@
 //! # Ok::<(), vatic::Error>(())
 //! ```
 
-use crate::attack::{fgsm_unchecked, pgd_unchecked, Clip, Norm, Pgd};
+use crate::attack::{Attack, Norm};
 use crate::error::{Error, Result};
 use crate::pass::predict_unchecked;
 use crate::vat::{self, VatConfig};
 use crate::{check, math, workspace, Network, Rng};
 
-/// An attack to measure robustness against.
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Attack {
-    /// One FGSM step of size ε.
-    Fgsm {
-        /// L∞ or L2.
-        norm: Norm,
-    },
-    /// PGD with `iterations` steps of `2.5 ε / iterations`, projected on the ε-ball.
-    Pgd {
-        /// L∞ or L2.
-        norm: Norm,
-        /// Number of steps (≥ 1).
-        iterations: u32,
-    },
-}
-
-impl Attack {
-    /// The attack's norm.
-    pub fn norm(&self) -> Norm {
-        match *self {
-            Attack::Fgsm { norm } | Attack::Pgd { norm, .. } => norm,
-        }
-    }
-
-    fn validate(&self) -> Result<()> {
-        match *self {
-            Attack::Pgd { iterations: 0, .. } => Err(Error::ZeroIterations),
-            _ => Ok(()),
-        }
-    }
-
-    /// The adversarial example of `x` at radius `eps`, into `adv` (arguments must be valid).
-    fn run<N: Network + ?Sized>(
-        &self,
-        net: &N,
-        x: &[f32],
-        y: usize,
-        eps: f32,
-        clip: Option<Clip>,
-        adv: &mut [f32],
-        ws: &mut [f32],
-    ) {
-        match *self {
-            Attack::Fgsm { norm } => fgsm_unchecked(net, x, y, eps, norm, clip, adv, ws),
-            Attack::Pgd { norm, iterations } => {
-                if eps == 0.0 {
-                    for (a, &v) in adv.iter_mut().zip(x) {
-                        *a = v;
-                    }
-                    return;
-                }
-                let cfg = Pgd {
-                    clip,
-                    ..Pgd::madry(eps, iterations, norm)
-                };
-                pgd_unchecked(net, x, y, &cfg, adv, ws)
-            }
-        }
-    }
-
-    /// Whether the attack at `eps` changes the prediction of `x` away from `y`.
-    fn fools<N: Network + ?Sized>(
-        &self,
-        net: &N,
-        x: &[f32],
-        y: usize,
-        eps: f32,
-        clip: Option<Clip>,
-        ws: &mut [f32],
-    ) -> bool {
-        let (adv, ws) = ws.split_at_mut(x.len().min(ws.len()));
-        self.run(net, x, y, eps, clip, adv, ws);
-        predict_unchecked(net, adv, ws) != y
-    }
-
-    /// Adversarial example of one sample at radius `eps`, into `adv`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidEpsilon`], [`Error::ZeroIterations`], [`Error::InvalidRange`], and the
-    /// sample errors.
-    pub fn perturb<N: Network + ?Sized>(
-        &self,
-        net: &N,
-        x: &[f32],
-        y: usize,
-        eps: f32,
-        clip: Option<Clip>,
-        adv: &mut [f32],
-        ws: &mut [f32],
-    ) -> Result<()> {
-        self.validate()?;
-        check::epsilon(eps)?;
-        Clip::check(clip)?;
-        crate::attack::sample(net, x, y, adv, ws)?;
-        self.run(net, x, y, eps, clip, adv, ws);
-        Ok(())
-    }
-}
-
-/// Checks a labelled batch and a workspace that holds a sample plus its adversarial example.
 /// A labelled batch for `net` (which must hold finite parameters) and a workspace for it.
 fn batch<N: Network + ?Sized>(net: &N, xs: &[f32], ys: &[usize], ws: &[f32]) -> Result<usize> {
     net.check_finite()?;
@@ -174,13 +73,12 @@ pub fn robust_accuracy<N: Network + ?Sized>(
     net: &N,
     xs: &[f32],
     ys: &[usize],
-    attack: Attack,
+    attack: &Attack,
     eps: f32,
-    clip: Option<Clip>,
     ws: &mut [f32],
 ) -> Result<f32> {
     let mut out = [0.0];
-    robust_accuracy_sweep(net, xs, ys, attack, &[eps], clip, &mut out, ws)?;
+    robust_accuracy_sweep(net, xs, ys, attack, &[eps], &mut out, ws)?;
     Ok(out[0])
 }
 
@@ -194,14 +92,12 @@ pub fn robust_accuracy_sweep<N: Network + ?Sized>(
     net: &N,
     xs: &[f32],
     ys: &[usize],
-    attack: Attack,
+    attack: &Attack,
     eps: &[f32],
-    clip: Option<Clip>,
     out: &mut [f32],
     ws: &mut [f32],
 ) -> Result<()> {
     attack.validate()?;
-    Clip::check(clip)?;
     let n = batch(net, xs, ys, ws)?;
     if out.len() != eps.len() {
         return Err(Error::LengthMismatch);
@@ -215,7 +111,7 @@ pub fn robust_accuracy_sweep<N: Network + ?Sized>(
             continue;
         }
         for (o, &e) in out.iter_mut().zip(eps) {
-            if !attack.fools(net, x, y, e, clip, ws) {
+            if !attack.fools(net, x, y, e, ws) {
                 *o += 1.0;
             }
         }
@@ -239,29 +135,27 @@ pub fn minimal_epsilon<N: Network + ?Sized>(
     net: &N,
     x: &[f32],
     y: usize,
-    attack: Attack,
+    attack: &Attack,
     eps_max: f32,
     steps: u32,
-    clip: Option<Clip>,
     ws: &mut [f32],
 ) -> Result<Option<f32>> {
-    check_bisection(attack, eps_max, steps, clip)?;
+    check_bisection(attack, eps_max, steps)?;
     net.check_finite()?;
     if x.len() != net.width(0) {
         return Err(Error::LengthMismatch);
     }
     batch(net, x, &[y], ws)?;
     Ok(minimal_epsilon_unchecked(
-        net, x, y, attack, eps_max, steps, clip, ws,
+        net, x, y, attack, eps_max, steps, ws,
     ))
 }
 
-/// The arguments shared by [`minimal_epsilon`] and [`minimal_epsilon_stats`], checked in the
-/// same order as before: attack, radius, clip range, then the bisection step count.
-fn check_bisection(attack: Attack, eps_max: f32, steps: u32, clip: Option<Clip>) -> Result<()> {
+/// The arguments shared by [`minimal_epsilon`] and [`minimal_epsilon_stats`]: attack, radius,
+/// then the bisection step count.
+fn check_bisection(attack: &Attack, eps_max: f32, steps: u32) -> Result<()> {
     attack.validate()?;
     check::epsilon(eps_max)?;
-    Clip::check(clip)?;
     if steps == 0 {
         return Err(Error::ZeroIterations);
     }
@@ -272,22 +166,21 @@ fn minimal_epsilon_unchecked<N: Network + ?Sized>(
     net: &N,
     x: &[f32],
     y: usize,
-    attack: Attack,
+    attack: &Attack,
     eps_max: f32,
     steps: u32,
-    clip: Option<Clip>,
     ws: &mut [f32],
 ) -> Option<f32> {
     if predict_unchecked(net, x, ws) != y {
         return Some(0.0);
     }
-    if !attack.fools(net, x, y, eps_max, clip, ws) {
+    if !attack.fools(net, x, y, eps_max, ws) {
         return None;
     }
     let (mut lo, mut hi) = (0.0f32, eps_max);
     for _ in 0..steps {
         let mid = 0.5 * (lo + hi);
-        if attack.fools(net, x, y, mid, clip, ws) {
+        if attack.fools(net, x, y, mid, ws) {
             hi = mid;
         } else {
             lo = mid;
@@ -326,13 +219,12 @@ pub fn minimal_epsilon_stats<N: Network + ?Sized>(
     net: &N,
     xs: &[f32],
     ys: &[usize],
-    attack: Attack,
+    attack: &Attack,
     eps_max: f32,
     steps: u32,
-    clip: Option<Clip>,
     ws: &mut [f32],
 ) -> Result<MinimalEpsilon> {
-    check_bisection(attack, eps_max, steps, clip)?;
+    check_bisection(attack, eps_max, steps)?;
     batch(net, xs, ys, ws)?;
     let mut s = MinimalEpsilon {
         min: f32::INFINITY,
@@ -346,7 +238,7 @@ pub fn minimal_epsilon_stats<N: Network + ?Sized>(
             s.misclassified += 1;
             continue;
         }
-        match minimal_epsilon_unchecked(net, x, y, attack, eps_max, steps, clip, ws) {
+        match minimal_epsilon_unchecked(net, x, y, attack, eps_max, steps, ws) {
             None => s.resisted += 1,
             Some(e) => {
                 s.fooled += 1;
@@ -354,8 +246,8 @@ pub fn minimal_epsilon_stats<N: Network + ?Sized>(
                 s.min = if e < s.min { e } else { s.min };
                 s.max = if e > s.max { e } else { s.max };
                 let (adv, rest) = ws.split_at_mut(w.min(ws.len()));
-                attack.run(net, x, y, e, clip, adv, rest);
-                let (num, den) = norms(attack.norm(), x, adv);
+                attack.run(net, x, y, e, adv, rest);
+                let (num, den) = norms(attack.norm, x, adv);
                 if den > 0.0 {
                     er_sum += num / den;
                     er_n += 1;

@@ -114,6 +114,20 @@ pub(crate) fn input_gradient_unchecked<N: Network + ?Sized>(
     dx: &mut [f32],
     ws: &mut [f32],
 ) -> f32 {
+    input_gradient_seeing_logits(net, x, y, dx, ws, |_| ())
+}
+
+/// [`input_gradient_unchecked`] that first shows the logits `f(x)` of its forward pass to
+/// `logits` (PGD reads its prediction there, without a second forward pass).
+#[inline]
+pub(crate) fn input_gradient_seeing_logits<N: Network + ?Sized>(
+    net: &N,
+    x: &[f32],
+    y: usize,
+    dx: &mut [f32],
+    ws: &mut [f32],
+    logits: impl FnOnce(&[f32]),
+) -> f32 {
     let s = net.shape();
     let Some([trace, z, scratch]) =
         workspace::carve(ws, [trace_len(&s, 1), s.outputs, scratch_len(&s, 1)])
@@ -121,6 +135,7 @@ pub(crate) fn input_gradient_unchecked<N: Network + ?Sized>(
         return f32::NAN;
     };
     pass::forward(net, x, trace, z);
+    logits(z);
     match loss::cross_entropy_grad(z, y) {
         Ok(ce) => {
             pass::backward(net, x, trace, z, None, Some(dx), scratch);

@@ -33,9 +33,9 @@
 //! The parameter gradient of the mean LDS flows only through `f(x + r_vadv)`: `∂LDS/∂z_adv =
 //! softmax(z_adv) − p`, backpropagated at `x + r_vadv`.
 
-use crate::attack::normalize;
 use crate::error::{Error, Result};
 use crate::pass::{self, scratch_len, trace_len};
+use crate::vector::normalize;
 use crate::{check, kernels, loss, workspace, Network, Rng, Shape};
 
 /// How the power iteration obtains `H d`.

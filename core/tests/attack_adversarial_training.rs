@@ -12,7 +12,7 @@ mod common;
 
 use common::*;
 use vatic::adversarial::{adversarial_grad, AdversarialConfig};
-use vatic::attack::{self, Clip, Norm};
+use vatic::attack::{Attack, Clip, Norm};
 use vatic::{Activation, Mlp, Mlp2, Mlp3, Network, Rng};
 
 /// `∇_x CE` in f64: `Jᵀ (p − onehot(y))`.
@@ -45,7 +45,11 @@ fn check_at<N: Network + Clone>(label: &str, net: &N, cfg: &AdversarialConfig, s
         .zip(&ys)
         .map(|(x, &y)| {
             let mut a = vec![f32::NAN; inputs];
-            attack::fgsm(net, x, y, cfg.eps, cfg.norm, cfg.clip, &mut a, &mut ws).unwrap();
+            let fgsm = Attack {
+                clip: cfg.clip,
+                ..Attack::fgsm(cfg.norm)
+            };
+            fgsm.perturb(net, x, y, cfg.eps, &mut a, &mut ws).unwrap();
             a
         })
         .collect();

@@ -4,8 +4,8 @@
 //! smaller than one sample (`Error::WorkspaceTooSmall`).
 
 use vatic::adversarial::{adversarial_grad, AdversarialConfig};
-use vatic::attack::{self, Clip, Norm, Pgd};
-use vatic::metrics::{self, Attack};
+use vatic::attack::{Attack, Clip, Method, Norm, Pgd, Step};
+use vatic::metrics;
 use vatic::vat::VatConfig;
 use vatic::{Activation, Error, Mlp, Network, Result, Rng, Zeroed};
 
@@ -20,7 +20,18 @@ fn ws() -> Vec<f32> {
     vec![0.0; Net::WORKSPACE]
 }
 
-/// `attack::fgsm` into a fresh buffer.
+/// `a` with the box `clip`.
+fn boxed(a: Attack, clip: Option<Clip>) -> Attack {
+    Attack { clip, ..a }
+}
+
+/// `a` at `eps` into a fresh buffer.
+fn perturb(a: &Attack, net: &Net, x: &[f32], y: usize, eps: f32) -> Result<Vec<f32>> {
+    let mut adv = vec![f32::NAN; 3];
+    a.perturb(net, x, y, eps, &mut adv, &mut ws()).map(|()| adv)
+}
+
+/// FGSM into a fresh buffer.
 fn fgsm(
     net: &Net,
     x: &[f32],
@@ -29,14 +40,17 @@ fn fgsm(
     norm: Norm,
     clip: Option<Clip>,
 ) -> Result<Vec<f32>> {
-    let mut adv = vec![f32::NAN; 3];
-    attack::fgsm(net, x, y, eps, norm, clip, &mut adv, &mut ws()).map(|()| adv)
+    perturb(&boxed(Attack::fgsm(norm), clip), net, x, y, eps)
 }
 
-/// `attack::pgd` into a fresh buffer.
-fn pgd(net: &Net, x: &[f32], y: usize, cfg: &Pgd) -> Result<Vec<f32>> {
-    let mut adv = vec![f32::NAN; 3];
-    attack::pgd(net, x, y, cfg, &mut adv, &mut ws()).map(|()| adv)
+/// PGD with settings `p` into a fresh buffer.
+fn pgd(net: &Net, x: &[f32], y: usize, eps: f32, p: Pgd, clip: Option<Clip>) -> Result<Vec<f32>> {
+    let a = Attack {
+        method: Method::Pgd(p),
+        clip,
+        ..Attack::fgsm(Norm::LInf)
+    };
+    perturb(&a, net, x, y, eps)
 }
 
 fn robust_accuracy(
@@ -47,7 +61,7 @@ fn robust_accuracy(
     eps: f32,
     clip: Option<Clip>,
 ) -> Result<f32> {
-    metrics::robust_accuracy(net, xs.as_flattened(), ys, a, eps, clip, &mut ws())
+    metrics::robust_accuracy(net, xs.as_flattened(), ys, &boxed(a, clip), eps, &mut ws())
 }
 
 fn robust_accuracy_sweep(
@@ -59,7 +73,8 @@ fn robust_accuracy_sweep(
     clip: Option<Clip>,
     out: &mut [f32],
 ) -> Result<()> {
-    metrics::robust_accuracy_sweep(net, xs.as_flattened(), ys, a, eps, clip, out, &mut ws())
+    let a = boxed(a, clip);
+    metrics::robust_accuracy_sweep(net, xs.as_flattened(), ys, &a, eps, out, &mut ws())
 }
 
 fn minimal_epsilon(
@@ -71,7 +86,7 @@ fn minimal_epsilon(
     steps: u32,
     clip: Option<Clip>,
 ) -> Result<Option<f32>> {
-    metrics::minimal_epsilon(net, x, y, a, eps_max, steps, clip, &mut ws())
+    metrics::minimal_epsilon(net, x, y, &boxed(a, clip), eps_max, steps, &mut ws())
 }
 
 fn minimal_epsilon_stats(
@@ -83,29 +98,8 @@ fn minimal_epsilon_stats(
     steps: u32,
     clip: Option<Clip>,
 ) -> Result<metrics::MinimalEpsilon> {
-    metrics::minimal_epsilon_stats(
-        net,
-        xs.as_flattened(),
-        ys,
-        a,
-        eps_max,
-        steps,
-        clip,
-        &mut ws(),
-    )
-}
-
-fn perturb(
-    a: Attack,
-    net: &Net,
-    x: &[f32],
-    y: usize,
-    eps: f32,
-    clip: Option<Clip>,
-) -> Result<Vec<f32>> {
-    let mut adv = vec![f32::NAN; 3];
-    a.perturb(net, x, y, eps, clip, &mut adv, &mut ws())
-        .map(|()| adv)
+    let a = boxed(a, clip);
+    metrics::minimal_epsilon_stats(net, xs.as_flattened(), ys, &a, eps_max, steps, &mut ws())
 }
 
 fn lds_stats(
@@ -184,47 +178,46 @@ fn fgsm_rejects_bad_input() {
 #[test]
 fn pgd_rejects_bad_input() {
     let net = net();
-    let ok = Pgd::new(0.1, 5, Norm::LInf).unwrap();
-    assert!(pgd(&net, &X, 0, &ok).is_ok());
+    let ok = Pgd::madry(5);
+    assert!(pgd(&net, &X, 0, 0.1, ok, None).is_ok());
     for e in BAD_EPS {
-        let cfg = Pgd { eps: e, ..ok };
-        assert_eq!(pgd(&net, &X, 0, &cfg), Err(Error::InvalidEpsilon));
+        assert_eq!(pgd(&net, &X, 0, e, ok, None), Err(Error::InvalidEpsilon));
     }
+    let none = Pgd {
+        iterations: 0,
+        ..ok
+    };
     assert_eq!(
-        pgd(
-            &net,
-            &X,
-            0,
-            &Pgd {
-                iterations: 0,
-                ..ok
-            }
-        ),
+        pgd(&net, &X, 0, 0.1, none, None),
         Err(Error::ZeroIterations)
     );
-    for step in [0.0, -0.01, f32::NAN, f32::INFINITY] {
-        let cfg = Pgd { step, ..ok };
+    let no_run = Pgd { restarts: 0, ..ok };
+    assert_eq!(
+        pgd(&net, &X, 0, 0.1, no_run, None),
+        Err(Error::InvalidSetting { name: "restarts" })
+    );
+    for r in [0.0, -0.01, f32::NAN, f32::INFINITY] {
+        let p = Pgd {
+            step: Step::Ratio(r),
+            ..ok
+        };
         assert_eq!(
-            pgd(&net, &X, 0, &cfg),
+            pgd(&net, &X, 0, 0.1, p, None),
             Err(Error::InvalidSetting { name: "step" }),
-            "step {step}"
+            "step ratio {r}"
         );
     }
     for c in BAD_CLIPS {
-        let cfg = Pgd {
-            clip: Some(c),
-            ..ok
-        };
-        assert_eq!(pgd(&net, &X, 0, &cfg), Err(Error::InvalidRange));
+        assert_eq!(pgd(&net, &X, 0, 0.1, ok, Some(c)), Err(Error::InvalidRange));
     }
     for x in non_finite_samples() {
         assert_eq!(
-            pgd(&net, &x, 0, &ok),
+            pgd(&net, &x, 0, 0.1, ok, None),
             Err(Error::NonFiniteInput { sample: 0 })
         );
     }
     assert_eq!(
-        pgd(&net, &X, 7, &ok),
+        pgd(&net, &X, 7, 0.1, ok, None),
         Err(Error::LabelOutOfRange {
             sample: 0,
             label: 7
@@ -234,12 +227,12 @@ fn pgd_rejects_bad_input() {
 
 #[test]
 fn pgd_with_eps_zero_is_the_identity() {
-    // ε = 0 is a valid radius (as for FGSM and the metrics' sweeps): the ball is {x}. Pgd::new
-    // derives the step 2.5 ε / iterations = 0 from it, which must not make the call fail.
+    // ε = 0 is a valid radius (as for FGSM and the metrics' sweeps): the ball is {x}, and the
+    // step 2.5 ε / iterations = 0 derived from it must not make the call fail.
     let net = net();
     for norm in [Norm::LInf, Norm::L2] {
         assert_eq!(
-            pgd(&net, &X, 0, &Pgd::new(0.0, 10, norm).unwrap()),
+            perturb(&Attack::pgd(norm, 10), &net, &X, 0, 0.0),
             Ok(X.to_vec()),
             "{norm:?}"
         );
@@ -319,11 +312,8 @@ fn metrics_reject_bad_input() {
     let net = net();
     let xs = [X, [0.5, 0.5, -0.5]];
     let ys = [0usize, 1];
-    let fgsm_a = Attack::Fgsm { norm: Norm::LInf };
-    let pgd0 = Attack::Pgd {
-        norm: Norm::L2,
-        iterations: 0,
-    };
+    let fgsm_a = Attack::fgsm(Norm::LInf);
+    let pgd0 = Attack::pgd(Norm::L2, 0);
     assert_eq!(
         robust_accuracy(&net, &xs, &ys, pgd0, 0.1, None),
         Err(Error::ZeroIterations)
@@ -342,10 +332,7 @@ fn metrics_reject_bad_input() {
             minimal_epsilon(&net, &X, 0, fgsm_a, e, 8, None),
             Err(Error::InvalidEpsilon)
         );
-        assert_eq!(
-            perturb(fgsm_a, &net, &X, 0, e, None),
-            Err(Error::InvalidEpsilon)
-        );
+        assert_eq!(perturb(&fgsm_a, &net, &X, 0, e), Err(Error::InvalidEpsilon));
     }
     let mut out = [0.0; 2];
     assert_eq!(
@@ -404,10 +391,7 @@ fn metrics_reject_bad_input() {
         minimal_epsilon_stats(&net, &[], &[], fgsm_a, 1.0, 4, None),
         Err(Error::EmptyBatch)
     );
-    assert_eq!(
-        perturb(pgd0, &net, &X, 0, 0.1, None),
-        Err(Error::ZeroIterations)
-    );
+    assert_eq!(perturb(&pgd0, &net, &X, 0, 0.1), Err(Error::ZeroIterations));
     let mut rng = Rng::new(0);
     assert_eq!(
         lds_stats(&net, &[], &mut rng, &VatConfig::new(0.1)),
@@ -454,6 +438,8 @@ fn errors_have_messages() {
         Error::InvalidRange,
         Error::InvalidShape,
         Error::WorkspaceTooSmall,
+        Error::TooLarge,
+        Error::BufferTooSmall { needed: 9, got: 8 },
     ] {
         assert!(!e.to_string().is_empty());
     }
@@ -466,8 +452,8 @@ fn errors_have_messages() {
 fn wrong_widths_are_length_mismatches() {
     let net = net();
     let mut ws = ws();
-    let cfg = Pgd::new(0.1, 3, Norm::LInf).unwrap();
-    let fgsm_a = Attack::Fgsm { norm: Norm::LInf };
+    let pgd_a = Attack::pgd(Norm::LInf, 3);
+    let fgsm_a = Attack::fgsm(Norm::LInf);
     // A sample or an output buffer one value too short or too long.
     for (x, adv_len) in [
         (&X[..2], 3),
@@ -477,7 +463,7 @@ fn wrong_widths_are_length_mismatches() {
     ] {
         let mut adv = vec![f32::NAN; adv_len];
         assert_eq!(
-            attack::fgsm(&net, x, 0, 0.1, Norm::L2, None, &mut adv, &mut ws),
+            Attack::fgsm(Norm::L2).perturb(&net, x, 0, 0.1, &mut adv, &mut ws),
             Err(Error::LengthMismatch),
             "fgsm x {} adv {adv_len}",
             x.len()
@@ -487,11 +473,7 @@ fn wrong_widths_are_length_mismatches() {
             "adv written before the error"
         );
         assert_eq!(
-            attack::pgd(&net, x, 0, &cfg, &mut adv, &mut ws),
-            Err(Error::LengthMismatch)
-        );
-        assert_eq!(
-            fgsm_a.perturb(&net, x, 0, 0.1, None, &mut adv, &mut ws),
+            pgd_a.perturb(&net, x, 0, 0.1, &mut adv, &mut ws),
             Err(Error::LengthMismatch)
         );
     }
@@ -505,7 +487,7 @@ fn wrong_widths_are_length_mismatches() {
         Err(Error::LengthMismatch)
     );
     assert_eq!(
-        metrics::minimal_epsilon(&net, &X[..2], 0, fgsm_a, 1.0, 4, None, &mut ws),
+        metrics::minimal_epsilon(&net, &X[..2], 0, &fgsm_a, 1.0, 4, &mut ws),
         Err(Error::LengthMismatch)
     );
     // A batch that is not whole rows of the input width.
@@ -520,11 +502,11 @@ fn wrong_widths_are_length_mismatches() {
     );
     assert_eq!(grad, <Net as Zeroed>::ZERO);
     assert_eq!(
-        metrics::robust_accuracy(&net, ragged, &[0, 1], fgsm_a, 0.1, None, &mut ws),
+        metrics::robust_accuracy(&net, ragged, &[0, 1], &fgsm_a, 0.1, &mut ws),
         Err(Error::LengthMismatch)
     );
     assert_eq!(
-        metrics::minimal_epsilon_stats(&net, ragged, &[0, 1], fgsm_a, 1.0, 4, None, &mut ws),
+        metrics::minimal_epsilon_stats(&net, ragged, &[0, 1], &fgsm_a, 1.0, 4, &mut ws),
         Err(Error::LengthMismatch)
     );
     assert_eq!(
@@ -562,17 +544,15 @@ fn workspaces_smaller_than_one_sample_are_refused() {
     let xs = [X, [0.5, 0.5, -0.5]];
     let flat = xs.as_flattened();
     let ys = [0usize, 1];
-    let fgsm_a = Attack::Fgsm { norm: Norm::L2 };
-    let pgd_a = Attack::Pgd {
-        norm: Norm::LInf,
-        iterations: 3,
-    };
+    let fgsm_a = Attack::fgsm(Norm::L2);
+    let pgd_a = Attack::pgd(Norm::LInf, 3);
+    let pgd_l2 = Attack::pgd(Norm::L2, 3);
     for len in [0, 1, one / 2, one - 1] {
         let mut small = vec![0.0; len];
         let mut adv = vec![f32::NAN; 3];
         let ws = &mut small[..];
         assert_eq!(
-            attack::fgsm(&net, &X, 0, 0.1, Norm::LInf, None, &mut adv, ws),
+            Attack::fgsm(Norm::LInf).perturb(&net, &X, 0, 0.1, &mut adv, ws),
             Err(Error::WorkspaceTooSmall),
             "fgsm, workspace {len}"
         );
@@ -581,18 +561,11 @@ fn workspaces_smaller_than_one_sample_are_refused() {
             "adv written before the error"
         );
         assert_eq!(
-            attack::pgd(
-                &net,
-                &X,
-                0,
-                &Pgd::new(0.1, 3, Norm::L2).unwrap(),
-                &mut adv,
-                ws
-            ),
+            pgd_l2.perturb(&net, &X, 0, 0.1, &mut adv, ws),
             Err(Error::WorkspaceTooSmall)
         );
         assert_eq!(
-            pgd_a.perturb(&net, &X, 0, 0.1, None, &mut adv, ws),
+            pgd_a.perturb(&net, &X, 0, 0.1, &mut adv, ws),
             Err(Error::WorkspaceTooSmall)
         );
         let mut grad = <Net as Zeroed>::ZERO;
@@ -607,20 +580,20 @@ fn workspaces_smaller_than_one_sample_are_refused() {
             "gradient modified before the error"
         );
         assert_eq!(
-            metrics::robust_accuracy(&net, flat, &ys, fgsm_a, 0.1, None, ws),
+            metrics::robust_accuracy(&net, flat, &ys, &fgsm_a, 0.1, ws),
             Err(Error::WorkspaceTooSmall)
         );
         let mut out = [0.0; 2];
         assert_eq!(
-            metrics::robust_accuracy_sweep(&net, flat, &ys, pgd_a, &[0.0, 0.1], None, &mut out, ws),
+            metrics::robust_accuracy_sweep(&net, flat, &ys, &pgd_a, &[0.0, 0.1], &mut out, ws),
             Err(Error::WorkspaceTooSmall)
         );
         assert_eq!(
-            metrics::minimal_epsilon(&net, &X, 0, pgd_a, 1.0, 4, None, ws),
+            metrics::minimal_epsilon(&net, &X, 0, &pgd_a, 1.0, 4, ws),
             Err(Error::WorkspaceTooSmall)
         );
         assert_eq!(
-            metrics::minimal_epsilon_stats(&net, flat, &ys, fgsm_a, 1.0, 4, None, ws),
+            metrics::minimal_epsilon_stats(&net, flat, &ys, &fgsm_a, 1.0, 4, ws),
             Err(Error::WorkspaceTooSmall)
         );
         assert_eq!(
@@ -644,23 +617,12 @@ fn workspaces_smaller_than_one_sample_are_refused() {
     // One sample's workspace is enough for everything (one sample per block).
     let mut ws = vec![0.0; one];
     let mut adv = [0.0; 3];
-    attack::pgd(
-        &net,
-        &X,
-        0,
-        &Pgd::new(0.1, 3, Norm::L2).unwrap(),
-        &mut adv,
-        &mut ws,
-    )
-    .unwrap();
-    assert_eq!(
-        pgd(&net, &X, 0, &Pgd::new(0.1, 3, Norm::L2).unwrap()).unwrap(),
-        adv
-    );
+    pgd_l2.perturb(&net, &X, 0, 0.1, &mut adv, &mut ws).unwrap();
+    assert_eq!(perturb(&pgd_l2, &net, &X, 0, 0.1).unwrap(), adv);
     let mut out = [0.0; 2];
-    metrics::robust_accuracy_sweep(&net, flat, &ys, pgd_a, &[0.0, 0.1], None, &mut out, &mut ws)
+    metrics::robust_accuracy_sweep(&net, flat, &ys, &pgd_a, &[0.0, 0.1], &mut out, &mut ws)
         .unwrap();
-    let s = metrics::minimal_epsilon_stats(&net, flat, &ys, pgd_a, 1.0, 4, None, &mut ws).unwrap();
+    let s = metrics::minimal_epsilon_stats(&net, flat, &ys, &pgd_a, 1.0, 4, &mut ws).unwrap();
     assert_eq!(
         s,
         minimal_epsilon_stats(&net, &xs, &ys, pgd_a, 1.0, 4, None).unwrap()

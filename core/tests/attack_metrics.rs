@@ -6,8 +6,8 @@
 
 mod common;
 
-use vatic::attack::{self, Clip, Norm, Pgd};
-use vatic::metrics::{self, Attack};
+use vatic::attack::{Attack, Clip, Norm};
+use vatic::metrics;
 use vatic::optim::{Adam, AdamConfig, Optimizer};
 use vatic::vat::VatConfig;
 use vatic::{pass, supervised, Activation, Mlp, Parameters, Result, Rng, Zeroed};
@@ -26,6 +26,12 @@ fn accuracy(net: &Net, xs: &[[f32; 2]], ys: &[usize]) -> f32 {
     supervised::accuracy(net, xs.as_flattened(), ys, &mut ws()).unwrap()
 }
 
+/// `a` at `eps` into a fresh buffer.
+fn perturb(a: &Attack, net: &Net, x: &[f32], y: usize, eps: f32) -> Result<[f32; 2]> {
+    let mut adv = [f32::NAN; 2];
+    a.perturb(net, x, y, eps, &mut adv, &mut ws()).map(|()| adv)
+}
+
 fn fgsm(
     net: &Net,
     x: &[f32],
@@ -34,69 +40,53 @@ fn fgsm(
     norm: Norm,
     clip: Option<Clip>,
 ) -> Result<[f32; 2]> {
-    let mut adv = [f32::NAN; 2];
-    attack::fgsm(net, x, y, eps, norm, clip, &mut adv, &mut ws()).map(|()| adv)
+    perturb(
+        &Attack {
+            clip,
+            ..Attack::fgsm(norm)
+        },
+        net,
+        x,
+        y,
+        eps,
+    )
 }
 
-fn pgd(net: &Net, x: &[f32], y: usize, cfg: &Pgd) -> Result<[f32; 2]> {
-    let mut adv = [f32::NAN; 2];
-    attack::pgd(net, x, y, cfg, &mut adv, &mut ws()).map(|()| adv)
-}
-
-fn robust_accuracy(
-    net: &Net,
-    xs: &[[f32; 2]],
-    ys: &[usize],
-    a: Attack,
-    eps: f32,
-    clip: Option<Clip>,
-) -> Result<f32> {
-    metrics::robust_accuracy(net, xs.as_flattened(), ys, a, eps, clip, &mut ws())
+fn robust_accuracy(net: &Net, xs: &[[f32; 2]], ys: &[usize], a: &Attack, eps: f32) -> Result<f32> {
+    metrics::robust_accuracy(net, xs.as_flattened(), ys, a, eps, &mut ws())
 }
 
 fn robust_accuracy_sweep(
     net: &Net,
     xs: &[[f32; 2]],
     ys: &[usize],
-    a: Attack,
+    a: &Attack,
     eps: &[f32],
-    clip: Option<Clip>,
     out: &mut [f32],
 ) -> Result<()> {
-    metrics::robust_accuracy_sweep(net, xs.as_flattened(), ys, a, eps, clip, out, &mut ws())
+    metrics::robust_accuracy_sweep(net, xs.as_flattened(), ys, a, eps, out, &mut ws())
 }
 
 fn minimal_epsilon(
     net: &Net,
     x: &[f32],
     y: usize,
-    a: Attack,
+    a: &Attack,
     eps_max: f32,
     steps: u32,
-    clip: Option<Clip>,
 ) -> Result<Option<f32>> {
-    metrics::minimal_epsilon(net, x, y, a, eps_max, steps, clip, &mut ws())
+    metrics::minimal_epsilon(net, x, y, a, eps_max, steps, &mut ws())
 }
 
 fn minimal_epsilon_stats(
     net: &Net,
     xs: &[[f32; 2]],
     ys: &[usize],
-    a: Attack,
+    a: &Attack,
     eps_max: f32,
     steps: u32,
-    clip: Option<Clip>,
 ) -> Result<metrics::MinimalEpsilon> {
-    metrics::minimal_epsilon_stats(
-        net,
-        xs.as_flattened(),
-        ys,
-        a,
-        eps_max,
-        steps,
-        clip,
-        &mut ws(),
-    )
+    metrics::minimal_epsilon_stats(net, xs.as_flattened(), ys, a, eps_max, steps, &mut ws())
 }
 
 /// Two Gaussian blobs at (±1, 0.3·(±1)) with σ = 0.35: separable up to a few outliers.
@@ -137,16 +127,10 @@ fn trained() -> (Net, Vec<[f32; 2]>, Vec<usize>) {
 
 fn attacks() -> [Attack; 4] {
     [
-        Attack::Fgsm { norm: Norm::LInf },
-        Attack::Fgsm { norm: Norm::L2 },
-        Attack::Pgd {
-            norm: Norm::LInf,
-            iterations: 10,
-        },
-        Attack::Pgd {
-            norm: Norm::L2,
-            iterations: 10,
-        },
+        Attack::fgsm(Norm::LInf),
+        Attack::fgsm(Norm::L2),
+        Attack::pgd(Norm::LInf, 10),
+        Attack::pgd(Norm::L2, 10),
     ]
 }
 
@@ -159,7 +143,7 @@ fn robust_accuracy_at_eps_zero_is_clean_accuracy() {
         let clean = accuracy(n, &xs, &ys);
         for a in attacks() {
             assert_eq!(
-                robust_accuracy(n, &xs, &ys, a, 0.0, None).unwrap(),
+                robust_accuracy(n, &xs, &ys, &a, 0.0).unwrap(),
                 clean,
                 "{a:?}"
             );
@@ -177,29 +161,17 @@ fn pgd_robust_accuracy_is_non_increasing_in_eps_and_matches_a_direct_count() {
     let (net, xs, ys) = trained();
     let eps: Vec<f32> = (0..=12).map(|i| i as f32 * 0.125).collect();
     for norm in [Norm::LInf, Norm::L2] {
-        let attack = Attack::Pgd {
-            norm,
-            iterations: 10,
-        };
+        let attack = Attack::pgd(norm, 10);
         let mut out = vec![0.0; eps.len()];
-        robust_accuracy_sweep(&net, &xs, &ys, attack, &eps, None, &mut out).unwrap();
+        robust_accuracy_sweep(&net, &xs, &ys, &attack, &eps, &mut out).unwrap();
         println!("PGD {norm:?}: {out:?}");
         // The run-time network with the same parameters, and a one-sample workspace, agree.
         let seq = common::sequential(&net);
         let mut seq_out = vec![0.0; eps.len()];
         let mut small = common::ws_one(&seq);
         let flat = xs.as_flattened();
-        metrics::robust_accuracy_sweep(
-            &seq,
-            flat,
-            &ys,
-            attack,
-            &eps,
-            None,
-            &mut seq_out,
-            &mut small,
-        )
-        .unwrap();
+        metrics::robust_accuracy_sweep(&seq, flat, &ys, &attack, &eps, &mut seq_out, &mut small)
+            .unwrap();
         assert_eq!(
             common::bits(&seq_out),
             common::bits(&out),
@@ -220,21 +192,14 @@ fn pgd_robust_accuracy_is_non_increasing_in_eps_and_matches_a_direct_count() {
                 if predict(&net, x) != y {
                     continue;
                 }
-                let adv = if e == 0.0 {
-                    *x
-                } else {
-                    pgd(&net, x, y, &Pgd::new(e, 10, norm).unwrap()).unwrap()
-                };
+                let adv = perturb(&attack, &net, x, y, e).unwrap();
                 if predict(&net, &adv) == y {
                     correct += 1;
                 }
             }
             let want = correct as f32 / xs.len() as f32;
             assert_eq!(out[i], want, "{norm:?} ε={e}");
-            assert_eq!(
-                robust_accuracy(&net, &xs, &ys, attack, e, None).unwrap(),
-                want
-            );
+            assert_eq!(robust_accuracy(&net, &xs, &ys, &attack, e).unwrap(), want);
         }
     }
 }
@@ -247,10 +212,10 @@ fn minimal_epsilon_is_a_boundary_of_the_attack() {
     let res = eps_max / (1u32 << steps) as f32;
     let mut checked = 0;
     for norm in [Norm::LInf, Norm::L2] {
-        let attack = Attack::Fgsm { norm };
+        let attack = Attack::fgsm(norm);
         for (i, (x, &y)) in xs.iter().zip(&ys).enumerate() {
             let fooled = |e: f32| predict(&net, &fgsm(&net, x, y, e, norm, None).unwrap()) != y;
-            let got = minimal_epsilon(&net, x, y, attack, eps_max, steps, None).unwrap();
+            let got = minimal_epsilon(&net, x, y, &attack, eps_max, steps).unwrap();
             if predict(&net, x) != y {
                 assert_eq!(got, Some(0.0), "sample {i}: misclassified");
                 continue;
@@ -292,33 +257,19 @@ fn minimal_epsilon_is_a_boundary_of_the_attack() {
     let mut mis = 0;
     for (x, &y) in xs.iter().zip(&ys) {
         if predict(&random, x) != y {
-            let a = Attack::Pgd {
-                norm: Norm::L2,
-                iterations: 3,
-            };
-            assert_eq!(
-                minimal_epsilon(&random, x, y, a, 1.0, 4, None),
-                Ok(Some(0.0))
-            );
+            let a = Attack::pgd(Norm::L2, 3);
+            assert_eq!(minimal_epsilon(&random, x, y, &a, 1.0, 4), Ok(Some(0.0)));
             mis += 1;
         }
     }
     assert!(mis > 0);
-    let a = Attack::Fgsm { norm: Norm::LInf };
-    let s = minimal_epsilon_stats(&random, &xs, &ys, a, 1.0, 4, None).unwrap();
+    let a = Attack::fgsm(Norm::LInf);
+    let s = minimal_epsilon_stats(&random, &xs, &ys, &a, 1.0, 4).unwrap();
     assert_eq!(s.misclassified, mis);
     // A resisting sample: the attack cannot succeed within a tiny radius.
     let (x, y) = (xs[0], ys[0]);
     assert_eq!(predict(&net, &x), y);
-    let r = minimal_epsilon(
-        &net,
-        &x,
-        y,
-        Attack::Fgsm { norm: Norm::LInf },
-        1e-4,
-        8,
-        None,
-    );
+    let r = minimal_epsilon(&net, &x, y, &Attack::fgsm(Norm::LInf), 1e-4, 8);
     assert_eq!(r, Ok(None));
 }
 
@@ -327,8 +278,8 @@ fn minimal_epsilon_stats_agree_with_per_sample_results() {
     let (net, xs, ys) = trained();
     let (eps_max, steps) = (4.0f32, 10u32);
     for norm in [Norm::LInf, Norm::L2] {
-        let attack = Attack::Fgsm { norm };
-        let s = minimal_epsilon_stats(&net, &xs, &ys, attack, eps_max, steps, None).unwrap();
+        let attack = Attack::fgsm(norm);
+        let s = minimal_epsilon_stats(&net, &xs, &ys, &attack, eps_max, steps).unwrap();
         assert_eq!(s.fooled + s.resisted + s.misclassified, xs.len());
         assert!(s.fooled > 0);
         assert!(s.min <= s.mean && s.mean <= s.max, "{s:?}");
@@ -340,7 +291,7 @@ fn minimal_epsilon_stats_agree_with_per_sample_results() {
                 mis += 1;
                 continue;
             }
-            match minimal_epsilon(&net, x, y, attack, eps_max, steps, None).unwrap() {
+            match minimal_epsilon(&net, x, y, &attack, eps_max, steps).unwrap() {
                 None => res += 1,
                 Some(e) => {
                     sum += e as f64;

@@ -7,7 +7,8 @@
 //! `f32::EPSILON · (|x| + ε)` per coordinate (and `√IN` times that in L2).
 
 use proptest::prelude::*;
-use vatic::attack::{self, normalize, project, sign, Clip, Norm, Pgd};
+use vatic::attack::{self, project, Attack, Clip, Method, Norm, Pgd, Step};
+use vatic::vector::{normalize, sign};
 use vatic::{pass, Activation, Mlp, Network, Rng, Zeroed};
 
 const IN: usize = 8;
@@ -34,18 +35,29 @@ fn fgsm<N: Network, const D: usize>(
     norm: Norm,
     clip: Option<Clip>,
 ) -> vatic::Result<[f32; D]> {
-    let mut adv = [f32::NAN; D];
-    attack::fgsm(net, x, y, eps, norm, clip, &mut adv, &mut ws(net)).map(|()| adv)
+    perturb(
+        net,
+        x,
+        y,
+        eps,
+        &Attack {
+            clip,
+            ..Attack::fgsm(norm)
+        },
+    )
 }
 
-fn pgd<N: Network, const D: usize>(
+/// `a` at `eps` into a fresh buffer.
+fn perturb<N: Network, const D: usize>(
     net: &N,
     x: &[f32; D],
     y: usize,
-    cfg: &Pgd,
+    eps: f32,
+    a: &Attack,
 ) -> vatic::Result<[f32; D]> {
     let mut adv = [f32::NAN; D];
-    attack::pgd(net, x, y, cfg, &mut adv, &mut ws(net)).map(|()| adv)
+    a.perturb(net, x, y, eps, &mut adv, &mut ws(net))
+        .map(|()| adv)
 }
 
 /// `(CE, ∇_x CE)` of one sample.
@@ -147,14 +159,12 @@ proptest! {
     ) {
         let net = net(seed, tanh);
         let norm = if l2norm { Norm::L2 } else { Norm::LInf };
-        let cfg = Pgd {
-            eps,
-            step: step_scale * eps,
-            iterations,
+        let a = Attack {
+            method: Method::Pgd(Pgd { step: Step::Ratio(step_scale), ..Pgd::madry(iterations) }),
             norm,
             clip: clip.then_some(Clip::UNIT),
         };
-        let adv = pgd(&net, &x, y, &cfg).unwrap();
+        let adv = perturb(&net, &x, y, eps, &a).unwrap();
         // The L2 projection rescales by ε/‖r‖ in f32: relative error a few ulp of ε.
         let tol = 1e-6 * eps as f64 + (IN as f64).sqrt() * slack(&x, eps);
         match norm {
@@ -251,10 +261,7 @@ fn zero_input_gradient_gives_no_perturbation() {
     let x = [0.5f32, -1.0, 2.0, 0.0, 0.25, -0.75, 1.5, 3.0];
     for norm in [Norm::LInf, Norm::L2] {
         assert_eq!(fgsm(&net, &x, 1, 0.5, norm, None).unwrap(), x);
-        assert_eq!(
-            pgd(&net, &x, 1, &Pgd::new(0.5, 5, norm).unwrap()).unwrap(),
-            x
-        );
+        assert_eq!(perturb(&net, &x, 1, 0.5, &Attack::pgd(norm, 5)).unwrap(), x);
     }
 }
 
@@ -337,7 +344,7 @@ fn l2_attack_steps_have_norm_eps_for_confident_predictions() {
             (r - eps).abs() < 1e-5,
             "scale {scale}: L2 FGSM ‖r‖ = {r}, ε = {eps}"
         );
-        let adv = pgd(&net, &x, y, &Pgd::new(eps, 3, Norm::L2).unwrap()).unwrap();
+        let adv = perturb(&net, &x, y, eps, &Attack::pgd(Norm::L2, 3)).unwrap();
         let r = norm(&adv);
         assert!(
             r > 0.9 * eps && r <= eps * (1.0 + 1e-6),

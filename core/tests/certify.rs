@@ -12,9 +12,9 @@
 mod common;
 
 use common::{random_sequential, ws_one, Seq};
-use vatic::attack::{self, Clip, Norm, Pgd};
+use vatic::attack::{Attack, Clip, Norm};
 use vatic::certify::{self, Bound};
-use vatic::metrics::{self, Attack};
+use vatic::metrics;
 use vatic::{pass, Activation, Error, Network, Rng};
 
 fn cert_ws(net: &Seq) -> Vec<f64> {
@@ -72,21 +72,20 @@ fn certified_radius_never_exceeds_an_attack() {
                             certified_somewhere += 1;
                         }
                         // PGD with many steps at the certified radius never succeeds.
-                        let cfg = Pgd {
+                        let pgd = Attack {
                             clip,
-                            ..Pgd::new(r, 100, norm).unwrap()
+                            ..Attack::pgd(norm, 100)
                         };
                         let mut adv = vec![0.0; x.len()];
-                        attack::pgd(&net, &x, y, &cfg, &mut adv, &mut ws).unwrap();
+                        pgd.perturb(&net, &x, y, r, &mut adv, &mut ws).unwrap();
                         assert_eq!(predict(&net, &adv), y, "PGD beat a certificate r = {r}");
                         // The minimal ε PGD finds is at least the certified radius.
-                        let pgd = Attack::Pgd {
-                            norm,
-                            iterations: 50,
+                        let pgd = Attack {
+                            clip,
+                            ..Attack::pgd(norm, 50)
                         };
                         if let Some(found) =
-                            metrics::minimal_epsilon(&net, &x, y, pgd, 4.0, 16, clip, &mut ws)
-                                .unwrap()
+                            metrics::minimal_epsilon(&net, &x, y, &pgd, 4.0, 16, &mut ws).unwrap()
                         {
                             assert!(
                                 r <= found,
@@ -331,7 +330,8 @@ mod properties {
                 );
                 let mut ws = ws_one(&net);
                 let mut adv = vec![0.0; 3];
-                attack::pgd(&net, &x, y, &Pgd::new(eps, 40, norm).unwrap(), &mut adv, &mut ws)
+                Attack::pgd(norm, 40)
+                    .perturb(&net, &x, y, eps, &mut adv, &mut ws)
                     .unwrap();
                 prop_assert_eq!(predict(&net, &adv), y);
             }

@@ -1,10 +1,11 @@
-//! The core checks what it used to trust: optimiser and attack settings when they are built,
-//! and the network's parameters before a batch-level report counts anything. Each of these
-//! was accepted silently before (a negative learning rate climbed the loss, `Pgd::new(-1.0, …)`
-//! built, and a NaN weight gave a plausible accuracy of 0.75 through argmax skipping NaN).
+//! The core checks what it used to trust: optimiser settings when they are built, attack
+//! settings wherever an attack runs, and the network's parameters before a batch-level report
+//! counts anything. Each of these was accepted silently once (a negative learning rate climbed
+//! the loss, a PGD of radius −1 ran, and a NaN weight gave a plausible accuracy of 0.75
+//! through argmax skipping NaN).
 
-use vatic::attack::{Norm, Pgd};
-use vatic::metrics::{self, Attack};
+use vatic::attack::{Attack, Method, Norm, Pgd, Step};
+use vatic::metrics;
 use vatic::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use vatic::vat::VatConfig;
 use vatic::{supervised, Activation, Error, Mlp, Parameters, Rng, Sequential};
@@ -130,24 +131,43 @@ fn reconfigure_checks_and_keeps_the_optimiser_on_error() {
 }
 
 #[test]
-fn pgd_settings_are_checked_when_built() {
+fn attack_settings_are_checked_in_one_place() {
+    // Attack::validate is the one check every entry point that takes an attack runs; the
+    // radius is checked where it is given (metrics::robust_accuracy, Attack::perturb).
+    let pgd = |p: Pgd| Attack {
+        method: Method::Pgd(p),
+        ..Attack::fgsm(Norm::L2)
+    };
+    assert_eq!(Attack::pgd(Norm::L2, 4).validate(), Ok(()));
+    assert_eq!(Attack::fgsm(Norm::LInf).validate(), Ok(()));
     assert_eq!(
-        Pgd::new(-1.0, 10, Norm::LInf).err(),
-        Some(Error::InvalidEpsilon)
+        Attack::pgd(Norm::L2, 0).validate(),
+        Err(Error::ZeroIterations)
     );
-    assert_eq!(
-        Pgd::new(f32::NAN, 10, Norm::L2).err(),
-        Some(Error::InvalidEpsilon)
+    for r in [0.0, -0.1, f32::NAN, f32::INFINITY] {
+        let p = Pgd {
+            step: Step::Ratio(r),
+            ..Pgd::madry(4)
+        };
+        assert_eq!(pgd(p).validate(), Err(setting("step")), "ratio {r}");
+    }
+    let p = Pgd {
+        restarts: 0,
+        ..Pgd::madry(4)
+    };
+    assert_eq!(pgd(p).validate(), Err(setting("restarts")));
+    let (net, xs, ys) = data();
+    let mut ws = vec![0.0; Net::WORKSPACE];
+    for eps in [-1.0, f32::NAN] {
+        assert_eq!(
+            metrics::robust_accuracy(&net, &xs, &ys, &Attack::pgd(Norm::LInf, 10), eps, &mut ws),
+            Err(Error::InvalidEpsilon)
+        );
+    }
+    // ε = 0 is the ball {x}: the zero step derived from it is fine.
+    assert!(
+        metrics::robust_accuracy(&net, &xs, &ys, &Attack::pgd(Norm::LInf, 4), 0.0, &mut ws).is_ok()
     );
-    assert_eq!(
-        Pgd::new(0.1, 0, Norm::L2).err(),
-        Some(Error::ZeroIterations)
-    );
-    let ok = Pgd::new(0.1, 4, Norm::L2).unwrap();
-    assert_eq!(ok.validate(), Ok(()));
-    assert_eq!(Pgd { step: -0.1, ..ok }.validate(), Err(setting("step")));
-    // ε = 0 is the ball {x}: a zero step is fine there.
-    assert!(Pgd::new(0.0, 4, Norm::LInf).is_ok());
 }
 
 /// A trained-looking 2-4-2 net and four samples it classifies 3 of 4 right or so.
@@ -199,14 +219,11 @@ fn check_finite_names_the_first_bad_parameter() {
 fn reports_refuse_a_network_with_a_nan_parameter() {
     let (mut net, xs, ys) = data();
     let mut ws = vec![0.0; Net::WORKSPACE];
-    let pgd = Attack::Pgd {
-        norm: Norm::LInf,
-        iterations: 5,
-    };
-    let fgsm = Attack::Fgsm { norm: Norm::L2 };
+    let pgd = &Attack::pgd(Norm::LInf, 5);
+    let fgsm = &Attack::fgsm(Norm::L2);
     // Finite: every report runs.
     assert!(supervised::accuracy(&net, &xs, &ys, &mut ws).is_ok());
-    assert!(metrics::robust_accuracy(&net, &xs, &ys, pgd, 0.1, None, &mut ws).is_ok());
+    assert!(metrics::robust_accuracy(&net, &xs, &ys, pgd, 0.1, &mut ws).is_ok());
 
     // One NaN weight in the output layer makes every logit NaN. Before, argmax skipped NaN and
     // class 0 "won" every sample: accuracy 0.5 here, and FGSM left x unchanged.
@@ -225,30 +242,20 @@ fn reports_refuse_a_network_with_a_nan_parameter() {
     );
     for attack in [pgd, fgsm] {
         assert_eq!(
-            metrics::robust_accuracy(&net, &xs, &ys, attack, 0.1, None, &mut ws).map(|_| ()),
+            metrics::robust_accuracy(&net, &xs, &ys, attack, 0.1, &mut ws).map(|_| ()),
             bad
         );
         let mut out = [0.0; 2];
         assert_eq!(
-            metrics::robust_accuracy_sweep(
-                &net,
-                &xs,
-                &ys,
-                attack,
-                &[0.0, 0.1],
-                None,
-                &mut out,
-                &mut ws
-            ),
+            metrics::robust_accuracy_sweep(&net, &xs, &ys, attack, &[0.0, 0.1], &mut out, &mut ws),
             bad
         );
         assert_eq!(
-            metrics::minimal_epsilon(&net, &xs[..2], 0, attack, 1.0, 8, None, &mut ws).map(|_| ()),
+            metrics::minimal_epsilon(&net, &xs[..2], 0, attack, 1.0, 8, &mut ws).map(|_| ()),
             bad
         );
         assert_eq!(
-            metrics::minimal_epsilon_stats(&net, &xs, &ys, attack, 1.0, 8, None, &mut ws)
-                .map(|_| ()),
+            metrics::minimal_epsilon_stats(&net, &xs, &ys, attack, 1.0, 8, &mut ws).map(|_| ()),
             bad
         );
     }

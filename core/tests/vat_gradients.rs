@@ -401,7 +401,7 @@ fn finite_difference_gradient_over_xi_tends_to_hessian_vector_product() {
         let x64 = to64(x);
         let h = vat_hessian(&r, &x64);
         let mut du = d.to_vec();
-        vatic::attack::normalize(&mut du);
+        vatic::vector::normalize(&mut du);
         let want = matvec(&h, &to64(&du));
         let mut rel = |xi: f32| {
             let mut g = [0.0f32; 6];

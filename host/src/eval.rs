@@ -1,6 +1,8 @@
 //! `vatic eval`: the robustness report of a model on a test set — clean accuracy, FGSM and PGD
 //! robust accuracy over an ε sweep, minimal-ε statistics (bisection over PGD) and mean/max LDS —
-//! printed as a table and written as JSON.
+//! printed as a table and written as JSON. PGD keeps its first fooling iterate, and may start at
+//! random points of the ball with restarts (`--pgd-random-start`, `--pgd-restarts`); the report
+//! names the attack in full.
 
 use crate::data::DataArgs;
 use crate::models::Model;
@@ -8,9 +10,9 @@ use anyhow::{ensure, Context, Result};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use std::path::PathBuf;
-use vatic::attack::{Clip, Norm};
+use vatic::attack::{Attack, Clip, Method, Norm, Pgd, Start};
 use vatic::certify::{self, Bound};
-use vatic::metrics::{self, Attack};
+use vatic::metrics;
 use vatic::vat::VatConfig;
 use vatic::{supervised, Rng};
 
@@ -53,6 +55,14 @@ pub struct EvalArgs {
     /// PGD steps (1 to 10 000).
     #[arg(long, default_value_t = 10, value_parser = crate::flags::iterations)]
     pub pgd_iterations: u32,
+    /// Start each PGD run at a uniform random point of the ε-ball (seeded by --seed) instead of
+    /// the sample itself.
+    #[arg(long)]
+    pub pgd_random_start: bool,
+    /// PGD runs per sample and radius (1 to 1000; needs --pgd-random-start, since from the
+    /// sample itself every run is the same): a sample counts as fooled when any run fools it.
+    #[arg(long, default_value_t = 1, value_parser = crate::flags::restarts, requires = "pgd_random_start")]
+    pub pgd_restarts: u32,
     /// Bisection steps of the minimal-ε search (1 to 24).
     #[arg(long, default_value_t = 10, value_parser = crate::flags::bisection_steps)]
     pub bisection_steps: u32,
@@ -101,8 +111,8 @@ pub struct EvalOptions {
     pub norm: Norm,
     /// The ε sweep.
     pub eps: Vec<f32>,
-    /// PGD steps (1 to 10 000).
-    pub pgd_iterations: u32,
+    /// PGD's settings (steps, step size, start, restarts).
+    pub pgd: Pgd,
     /// Bisection steps of the minimal-ε search (over `[0, max ε]`).
     pub bisection_steps: u32,
     /// Data range of adversarial examples.
@@ -122,7 +132,7 @@ impl EvalOptions {
         Self {
             norm: Norm::L2,
             eps: (0..=10).map(|i| i as f32 * 0.1).collect(),
-            pgd_iterations: 10,
+            pgd: Pgd::madry(10),
             bisection_steps: 10,
             clip: None,
             lds: VatConfig {
@@ -185,6 +195,12 @@ pub struct Report {
     pub pgd_accuracy: Vec<f32>,
     /// PGD steps (1 to 10 000).
     pub pgd_iterations: u32,
+    /// PGD runs per sample and radius (restarts; 1 is a single run).
+    pub pgd_restarts: u32,
+    /// Whether PGD starts at a uniform random point of the ball.
+    pub pgd_random_start: bool,
+    /// The PGD attack in words, every setting included.
+    pub pgd_attack: String,
     /// Minimal successful ε of PGD.
     pub minimal_eps: MinimalEps,
     /// VAT ε of the LDS statistics.
@@ -305,29 +321,32 @@ pub fn evaluate(model: &Model, test: &crate::data::Dataset, opts: &EvalOptions) 
     let net = model.net();
     let clean = supervised::accuracy(net, xs, ys, &mut model.workspace())?;
     // The two sweeps are independent: one per core.
-    let sweep = |attack: Attack| -> Result<Vec<f32>> {
+    let sweep = |attack: &Attack| -> Result<Vec<f32>> {
         let mut out = vec![0.0; o.eps.len()];
         let mut ws = model.workspace();
-        metrics::robust_accuracy_sweep(net, xs, ys, attack, &o.eps, o.clip, &mut out, &mut ws)?;
+        metrics::robust_accuracy_sweep(net, xs, ys, attack, &o.eps, &mut out, &mut ws)?;
         Ok(out)
     };
-    let pgd = Attack::Pgd {
-        norm: o.norm,
-        iterations: o.pgd_iterations,
+    let fgsm = Attack {
+        clip: o.clip,
+        ..Attack::fgsm(o.norm)
+    };
+    let pgd = Attack {
+        method: Method::Pgd(o.pgd),
+        ..fgsm
     };
     let eps_max = o.eps.iter().copied().fold(0.0, f32::max);
     let (fgsm, (pgd_acc, minimal)) = std::thread::scope(|s| {
-        let f = s.spawn(|| sweep(Attack::Fgsm { norm: o.norm }));
+        let f = s.spawn(|| sweep(&fgsm));
         let p = (
-            sweep(pgd),
+            sweep(&pgd),
             metrics::minimal_epsilon_stats(
                 net,
                 xs,
                 ys,
-                pgd,
+                &pgd,
                 eps_max,
                 o.bisection_steps,
-                o.clip,
                 &mut model.workspace(),
             ),
         );
@@ -363,7 +382,10 @@ pub fn evaluate(model: &Model, test: &crate::data::Dataset, opts: &EvalOptions) 
         eps: o.eps.clone(),
         fgsm_accuracy: fgsm?,
         pgd_accuracy: pgd_acc?,
-        pgd_iterations: o.pgd_iterations,
+        pgd_iterations: o.pgd.iterations,
+        pgd_restarts: o.pgd.restarts,
+        pgd_random_start: o.pgd.start != Start::Clean,
+        pgd_attack: pgd.to_string(),
         minimal_eps: MinimalEps {
             fooled: m.fooled,
             resisted: m.resisted,
@@ -393,6 +415,7 @@ pub fn table(r: &Report) -> String {
         r.samples,
         100.0 * r.clean_accuracy
     );
+    let _ = writeln!(s, "PGD: {}", r.pgd_attack);
     let _ = writeln!(
         s,
         "{:>8} {:>10} {:>10} {:>10}   ({} norm, PGD {} steps; accuracy in %; certified: \
@@ -579,7 +602,16 @@ pub fn run(a: &EvalArgs) -> Result<()> {
             opts.eps = sweep;
         }
     }
-    opts.pgd_iterations = a.pgd_iterations;
+    opts.pgd = Pgd {
+        iterations: a.pgd_iterations,
+        restarts: a.pgd_restarts,
+        start: if a.pgd_random_start {
+            Start::Uniform { seed: data.seed }
+        } else {
+            Start::Clean
+        },
+        ..opts.pgd
+    };
     opts.bisection_steps = a.bisection_steps;
     opts.lds.iterations = a.lds_iterations;
     opts.seed = data.seed;

@@ -11,8 +11,8 @@ use anyhow::{ensure, Context, Result};
 use clap::Args;
 use serde::Serialize;
 use std::path::PathBuf;
-use vatic::attack::{Clip, Norm};
-use vatic::metrics::{self, Attack};
+use vatic::attack::{Attack, Norm};
+use vatic::metrics;
 use vatic::vat::VatConfig;
 use vatic::Rng;
 
@@ -138,10 +138,8 @@ pub fn export(
     let mut flat = vec![0.0; ys.len() * classes];
     vatic::pass::logits(net, xs, &mut flat, &mut ws)?;
     let logits: Vec<Vec<f32>> = flat.chunks_exact(classes).map(<[f32]>::to_vec).collect();
-    let clip: Option<Clip> = None;
-    let mut fgsm = |norm| {
-        metrics::robust_accuracy(net, xs, ys, Attack::Fgsm { norm }, fgsm_eps, clip, &mut ws)
-    };
+    let mut fgsm =
+        |norm| metrics::robust_accuracy(net, xs, ys, &Attack::fgsm(norm), fgsm_eps, &mut ws);
     let (fgsm_linf_accuracy, fgsm_l2_accuracy) = (fgsm(Norm::LInf)?, fgsm(Norm::L2)?);
     let cfg = VatConfig::new(lds_eps);
     let mut rng = Rng::new(seed);

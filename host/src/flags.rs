@@ -9,6 +9,8 @@
 /// Largest `--pgd-iterations`, `--power-iterations` and `--lds-iterations`: far beyond what
 /// attacks and power iterations use (PGD: 7–100 steps, VAT: `K = 1`, LDS monitoring: 5).
 pub const MAX_ITERATIONS: u64 = 10_000;
+/// Largest `--pgd-restarts`: each restart is a whole PGD run per sample and radius.
+pub const MAX_RESTARTS: u64 = 1_000;
 /// Largest `--bisection-steps`: 24 halvings already resolve `ε_max / 2²⁴`, below f32's
 /// relative precision.
 pub const MAX_BISECTION_STEPS: u64 = 24;
@@ -85,6 +87,11 @@ pub fn iterations(s: &str) -> Result<u32, String> {
     count(s, MAX_ITERATIONS).map(|v| v as u32)
 }
 
+/// PGD runs per sample: `1..=`[`MAX_RESTARTS`].
+pub fn restarts(s: &str) -> Result<u32, String> {
+    count(s, MAX_RESTARTS).map(|v| v as u32)
+}
+
 /// Bisection steps: `1..=`[`MAX_BISECTION_STEPS`].
 pub fn bisection_steps(s: &str) -> Result<u32, String> {
     count(s, MAX_BISECTION_STEPS).map(|v| v as u32)
@@ -128,6 +135,9 @@ mod tests {
             Err("must be at most 10000".into())
         );
         assert!(iterations("-1").is_err());
+        assert_eq!(restarts("5"), Ok(5));
+        assert!(restarts("0").is_err());
+        assert!(restarts("1001").is_err());
         assert_eq!(bisection_steps("24"), Ok(24));
         assert!(bisection_steps("25").is_err());
         assert!(epochs("0").is_err());

@@ -53,28 +53,49 @@ fn train_then_eval_then_export() {
     }
     let model = dir.path().join("vat.safetensors");
     let json = dir.path().join("eval.json");
-    vatic()
-        .args([
-            "eval",
-            "--data",
-            "moons2d",
-            "--eps",
-            "0,0.2,0.4",
-            "--limit",
-            "100",
-        ])
-        .arg("--model")
-        .arg(&model)
-        .arg("--json")
-        .arg(&json)
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("clean accuracy"))
-        .stdout(predicate::str::contains("LDS"));
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    // `vatic eval` of the model on 100 test points with `extra` flags; the JSON report.
+    let eval = |extra: &[&str], stdout: &str| -> serde_json::Value {
+        vatic()
+            .args([
+                "eval",
+                "--data",
+                "moons2d",
+                "--eps",
+                "0,0.2,0.4",
+                "--limit",
+                "100",
+            ])
+            .args(extra)
+            .arg("--model")
+            .arg(&model)
+            .arg("--json")
+            .arg(&json)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("clean accuracy"))
+            .stdout(predicate::str::contains("LDS"))
+            .stdout(predicate::str::contains(stdout));
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+    };
+    let report = eval(&[], "PGD: L2 PGD, 10 steps of 2.5ε/10 from x, restarts 1");
     assert_eq!(report["samples"], 100);
     assert_eq!(report["pgd_accuracy"].as_array().unwrap().len(), 3);
+    assert_eq!(report["pgd_restarts"], 1);
+    assert_eq!(report["pgd_random_start"], false);
+    // PGD from random starts with restarts: the report names the attack and counts them.
+    let random = eval(
+        &[
+            "--pgd-random-start",
+            "--pgd-restarts",
+            "3",
+            "--certify",
+            "off",
+        ],
+        "PGD: L2 PGD, 10 steps of 2.5ε/10 from a uniform random start (seed 1), restarts 3",
+    );
+    assert_eq!(random["pgd_restarts"], 3);
+    assert_eq!(random["pgd_random_start"], true);
+    assert_eq!(random["pgd_accuracy"][0], report["pgd_accuracy"][0]);
 
     let blob = dir.path().join("fw.bin");
     vatic()
@@ -529,6 +550,33 @@ fn numeric_flags_are_checked_when_parsed() {
         (
             &["eval", "--model", out_s, "--pgd-iterations", "4000000000"],
             "'--pgd-iterations <PGD_ITERATIONS>': must be at most 10000",
+        ),
+        (
+            &[
+                "eval",
+                "--model",
+                out_s,
+                "--pgd-random-start",
+                "--pgd-restarts",
+                "0",
+            ],
+            "'--pgd-restarts <PGD_RESTARTS>': must be at least 1",
+        ),
+        (
+            &[
+                "eval",
+                "--model",
+                out_s,
+                "--pgd-random-start",
+                "--pgd-restarts",
+                "5000",
+            ],
+            "must be at most 1000",
+        ),
+        (
+            // From the sample itself every restart is the same run.
+            &["eval", "--model", out_s, "--pgd-restarts", "3"],
+            "--pgd-random-start",
         ),
         (
             &["eval", "--model", out_s, "--bisection-steps", "0"],

@@ -11,7 +11,7 @@
 use core::fmt::{self, Write};
 use core::hint::black_box;
 
-use vatic::attack::{self, Norm};
+use vatic::attack::{Attack, Norm};
 use vatic::certify::{self, Bound};
 use vatic::semi::{self, SemiConfig};
 use vatic::vat::VatConfig;
@@ -84,13 +84,11 @@ pub fn run<
     let fgsm = {
         let net = &*net;
         counter.count(&mut || {
-            let _ = black_box(attack::fgsm(
+            let _ = black_box(Attack::fgsm(Norm::LInf).perturb(
                 net,
                 black_box(x),
                 y,
                 eps,
-                Norm::LInf,
-                None,
                 adv,
                 pass_ws,
             ));

@@ -9,8 +9,9 @@
 use core::fmt::{self, Write};
 
 use heapless::{Deque, String, Vec};
+use vatic::attack::Attack;
 use vatic::certify::{self, Bound};
-use vatic::metrics::{self, Attack};
+use vatic::metrics;
 use vatic::optim::{Sgd, SgdConfig};
 use vatic::semi::{self, SemiConfig};
 use vatic::vat::VatConfig;
@@ -117,7 +118,7 @@ pub(crate) fn sgd_config(cfg: &ModelConfig) -> SgdConfig {
 /// # Errors
 ///
 /// The blob's ([`vatic::blob::parse`]), [`Error::ShapeMismatch`] when the network's input
-/// width is not `IN`, and [`Error::LengthMismatch`] when the blob holds more than `S` samples.
+/// width is not `IN`, and [`Error::BufferTooSmall`] when the blob holds more than `S` samples.
 /// On error `dst` holds a partial load.
 #[inline(never)] // separate frames: the stack is measured (and small on an M0)
 pub fn load_into<N: Network, const IN: usize, const S: usize>(
@@ -130,13 +131,17 @@ pub fn load_into<N: Network, const IN: usize, const S: usize>(
         return Err(Error::ShapeMismatch);
     }
     let samples = blob::parse(bytes, &mut dst.net)?;
+    let full = Error::BufferTooSmall {
+        needed: samples.len(),
+        got: S,
+    };
     for (features, y) in samples {
         let mut x = [0.0; IN];
         for (d, v) in x.iter_mut().zip(features) {
             *d = v;
         }
-        dst.xs.push(x).map_err(|_| Error::LengthMismatch)?;
-        dst.ys.push(y).map_err(|_| Error::LengthMismatch)?;
+        dst.xs.push(x).map_err(|_| full)?;
+        dst.ys.push(y).map_err(|_| full)?;
     }
     Ok(())
 }
@@ -405,34 +410,24 @@ fn measure<N: Network>(
 ) -> Result<Stats, Error> {
     let norm = ModelConfig::NORM;
     let clean = vatic::supervised::accuracy(net, xs, ys, ws)?;
+    let full = |eps: &[f32]| Error::BufferTooSmall {
+        needed: eps.len(),
+        got: MAX_EPS,
+    };
     let mut fgsm = [0.0f32; MAX_EPS];
     let sweep = fgsm
         .get_mut(..cfg.fgsm_eps.len())
-        .ok_or(Error::LengthMismatch)?;
-    metrics::robust_accuracy_sweep(
-        net,
-        xs,
-        ys,
-        Attack::Fgsm { norm },
-        cfg.fgsm_eps,
-        None,
-        sweep,
-        ws,
-    )?;
+        .ok_or(full(cfg.fgsm_eps))?;
+    metrics::robust_accuracy_sweep(net, xs, ys, &Attack::fgsm(norm), cfg.fgsm_eps, sweep, ws)?;
     let mut pgd = [0.0f32; MAX_EPS];
-    let sweep = pgd
-        .get_mut(..cfg.pgd_eps.len())
-        .ok_or(Error::LengthMismatch)?;
-    let attack = Attack::Pgd {
-        norm,
-        iterations: cfg.pgd_iterations,
-    };
-    metrics::robust_accuracy_sweep(net, xs, ys, attack, cfg.pgd_eps, None, sweep, ws)?;
+    let sweep = pgd.get_mut(..cfg.pgd_eps.len()).ok_or(full(cfg.pgd_eps))?;
+    let attack = Attack::pgd(norm, cfg.pgd_iterations);
+    metrics::robust_accuracy_sweep(net, xs, ys, &attack, cfg.pgd_eps, sweep, ws)?;
     let exact = metrics::lds_stats(net, xs, &mut Rng::new(cfg.seed), &cfg.vat_exact(), ws)?;
     let fd = metrics::lds_stats(net, xs, &mut Rng::new(cfg.seed), &cfg.vat_paper(), ws)?;
     let (eps_max, steps) = cfg.min_eps;
-    let attack = Attack::Fgsm { norm };
-    let min = metrics::minimal_epsilon_stats(net, xs, ys, attack, eps_max, steps, None, ws)?;
+    let attack = Attack::fgsm(norm);
+    let min = metrics::minimal_epsilon_stats(net, xs, ys, &attack, eps_max, steps, ws)?;
     let (certified, radius) = certification(net, xs, ys, cfg, ws, cert)?;
     Ok(Stats {
         clean,

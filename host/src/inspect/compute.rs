@@ -8,7 +8,7 @@ use super::{grad_dict, Batch, Grad, Input, Outputs};
 use crate::models::{Model, Net};
 use anyhow::Result;
 use vatic::adversarial::{adversarial_grad, AdversarialConfig};
-use vatic::attack::{self, Norm};
+use vatic::attack::{Attack, Norm};
 use vatic::semi::{semi_supervised_grad_with_directions, SemiConfig, SemiLoss};
 use vatic::vat::{self, Direction, VatConfig};
 use vatic::{loss, pass, supervised, Parameters};
@@ -240,7 +240,7 @@ fn top_eigenpair(net: &Net, x: &[f32], d0: &[f32], ws: &mut [f32]) -> Result<(Ve
     // ε plays no part in the direction; K = 1: one step per call.
     let step = VatConfig::new(0.0);
     let mut d = d0.to_vec();
-    attack::normalize(&mut d);
+    vatic::vector::normalize(&mut d);
     let mut next = d0.to_vec();
     for _ in 0..EIG_MAX_ITERATIONS {
         vat::power_iteration(net, x, &mut next, &step, ws).map_err(core_err("eig_top"))?;
@@ -311,7 +311,8 @@ fn compute(model: &Model, b: &Batch) -> Result<Outputs> {
             (Norm::LInf, &mut fgsm_linf, "fgsm_linf"),
             (Norm::L2, &mut fgsm_l2, "fgsm_l2"),
         ] {
-            attack::fgsm(net, x, y, b.eps_fgsm, norm, None, &mut out[row.clone()], ws)
+            Attack::fgsm(norm)
+                .perturb(net, x, y, b.eps_fgsm, &mut out[row.clone()], ws)
                 .map_err(core_err(what))?;
         }
     }
@@ -342,7 +343,7 @@ fn compute(model: &Model, b: &Batch) -> Result<Outputs> {
     for (i, (x, d0)) in samples().zip(d0s.chunks_exact(inputs)).enumerate() {
         let row = i * inputs..(i + 1) * inputs;
         let d = &mut vat_d0_normalized[row.clone()];
-        attack::normalize(d);
+        vatic::vector::normalize(d);
         vat::finite_difference_gradient(net, x, d, b.xi, &mut vat_g1[row], ws)
             .map_err(core_err("vat_g1"))?;
         for (iterations, direction, out) in [
