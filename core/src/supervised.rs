@@ -114,29 +114,29 @@ pub(crate) fn input_gradient_unchecked<N: Network + ?Sized>(
     dx: &mut [f32],
     ws: &mut [f32],
 ) -> f32 {
-    input_gradient_seeing_logits(net, x, y, dx, ws, |_| ())
+    input_gradient_and_class(net, x, y, dx, ws).0
 }
 
-/// [`input_gradient_unchecked`] that first shows the logits `f(x)` of its forward pass to
-/// `logits` (PGD reads its prediction there, without a second forward pass).
+/// [`input_gradient_unchecked`] and the class `argmax f(x)` of the same forward pass (PGD reads
+/// its prediction there, without a second pass). One function for both, so a firmware links
+/// one copy of the gradient per network.
 #[inline]
-pub(crate) fn input_gradient_seeing_logits<N: Network + ?Sized>(
+pub(crate) fn input_gradient_and_class<N: Network + ?Sized>(
     net: &N,
     x: &[f32],
     y: usize,
     dx: &mut [f32],
     ws: &mut [f32],
-    logits: impl FnOnce(&[f32]),
-) -> f32 {
+) -> (f32, usize) {
     let s = net.shape();
     let Some([trace, z, scratch]) =
         workspace::carve(ws, [trace_len(&s, 1), s.outputs, scratch_len(&s, 1)])
     else {
-        return f32::NAN;
+        return (f32::NAN, y);
     };
     pass::forward(net, x, trace, z);
-    logits(z);
-    match loss::cross_entropy_grad(z, y) {
+    let class = crate::argmax(z);
+    let ce = match loss::cross_entropy_grad(z, y) {
         Ok(ce) => {
             pass::backward(net, x, trace, z, None, Some(dx), scratch);
             ce
@@ -145,7 +145,8 @@ pub(crate) fn input_gradient_seeing_logits<N: Network + ?Sized>(
             dx.fill(0.0);
             f32::NAN
         }
-    }
+    };
+    (ce, class)
 }
 
 /// Fraction of samples whose predicted class equals the label.

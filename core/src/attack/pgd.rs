@@ -23,8 +23,8 @@
 
 use super::{project, Clip, Norm};
 use crate::pass::predict_unchecked;
-use crate::supervised::input_gradient_seeing_logits;
-use crate::{argmax, kernels, math, Network, Rng};
+use crate::supervised::input_gradient_and_class;
+use crate::{kernels, math, Network, Rng};
 
 /// The settings of PGD (the radius ε is given where the attack runs).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -194,9 +194,7 @@ pub(crate) fn pgd<N: Network + ?Sized>(
     for run in 0..p.restarts {
         p.start.place(x, y, run, eps, norm, clip, adv);
         for _ in 0..p.iterations {
-            let mut class = y;
-            input_gradient_seeing_logits(net, adv, y, g, ws, |z| class = argmax(z));
-            if class != y {
+            if input_gradient_and_class(net, adv, y, g, ws).1 != y {
                 return true;
             }
             super::fgsm::step(adv, g, alpha, norm, None);
