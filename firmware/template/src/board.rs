@@ -98,9 +98,10 @@ pub fn paint() {
     vatic_fw_stack::paint();
 }
 
-/// Reports the peak stack since [`paint`] (feature `measure`; otherwise nothing):
-/// `stack: peak N bytes of M (stack painting)` and `# stack.peak N`.
-pub fn report_stack(out: &mut impl crate::Sink) {
+/// Reports the peak stack since [`paint`] and the RAM of the network and of the binary's state
+/// (feature `measure`; otherwise nothing): `stack: peak N bytes of M (stack painting)`,
+/// `# stack.peak N`, `# ram.net N`, `# ram.state N` (`size_of`).
+pub fn report_measurements<S>(out: &mut impl crate::Sink) {
     #[cfg(feature = "measure")]
     {
         use crate::report::Line;
@@ -113,6 +114,10 @@ pub fn report_stack(out: &mut impl crate::Sink) {
             .str(" (stack painting)")
             .end(out);
         Line::new().str("# stack.peak ").u32(peak).end(out);
+        let net = core::mem::size_of::<crate::Net>() as u32;
+        Line::new().str("# ram.net ").u32(net).end(out);
+        let state = core::mem::size_of::<S>() as u32;
+        Line::new().str("# ram.state ").u32(state).end(out);
     }
     #[cfg(not(feature = "measure"))]
     let _ = out;

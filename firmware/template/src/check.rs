@@ -10,9 +10,11 @@
 //! * accuracy = correct samples / n (`vatic::supervised::accuracy`), robust accuracy = samples
 //!   still correct after the attack / n (`vatic::metrics::robust_accuracy_sweep`);
 //! * LDS = `KL(p(x) ‖ p(x + r_vadv))` with the start direction of each sample drawn from one
-//!   `vatic::Rng` in sample order (`vatic::metrics::lds_stats`); mean = Σ / n, max.
+//!   `vatic::Rng` in sample order (`vatic::metrics::lds_stats` does the same through the same
+//!   one-sample `vatic::vat` block as `vatic::vat::lds`); mean = Σ / n, max.
 
 use vatic::metrics::{self, Attack};
+use vatic::vat;
 use vatic::{blob::Samples, pass, Error, Network, Rng};
 
 use crate::model::{self, Net, IN};
@@ -23,11 +25,14 @@ use crate::settings::{CLIP, EPS, LDS, NORM, PGD_ITERATIONS, SEED};
 /// (`Net::WORKSPACE_ONE`: 352 values, 1 408 bytes, for 64-32-10).
 pub const WS: usize = Net::WORKSPACE_ONE;
 
-/// What the check keeps in RAM beside the network: the current sample and the workspace.
+/// What the check keeps in RAM beside the network: the current sample, its LDS start
+/// direction and the workspace.
 #[derive(Debug, Clone, PartialEq)]
 pub struct State {
     /// The current sample.
     pub x: [f32; IN],
+    /// Its LDS start direction.
+    pub d: [f32; IN],
     /// The workspace of the core's functions.
     pub ws: [f32; WS],
 }
@@ -36,6 +41,7 @@ impl State {
     /// All zero (usable in a `static`: `.bss`).
     pub const ZERO: Self = State {
         x: [0.0; IN],
+        d: [0.0; IN],
         ws: [0.0; WS],
     };
 }
@@ -89,32 +95,26 @@ impl Check {
         }
     }
 
-    /// Checks one sample `x` with label `y`.
+    /// Checks one sample `st.x` with label `y` (`st.d` receives its LDS start direction).
     ///
     /// # Errors
     ///
     /// The core's validation errors: a non-finite sample or network, a label out of range.
     #[inline(never)] // its own frame: the stack is measured
-    pub fn add(&mut self, net: &Net, x: &[f32], y: usize, ws: &mut [f32]) -> Result<(), Error> {
+    pub fn add(&mut self, net: &Net, y: usize, st: &mut State) -> Result<(), Error> {
+        let State { x, d, ws } = st;
         if pass::predict(net, x, ws)? == y {
             self.clean += 1;
         }
-        let mut acc = [0.0f32; EPS.len()];
         let fgsm = Attack::Fgsm { norm: NORM };
-        metrics::robust_accuracy_sweep(net, x, &[y], fgsm, &EPS, Some(CLIP), &mut acc, ws)?;
-        for (c, &a) in self.fgsm.iter_mut().zip(&acc) {
-            *c += a as u32;
-        }
+        survivors(net, x, y, fgsm, &mut self.fgsm, ws)?;
         let pgd = Attack::Pgd {
             norm: NORM,
             iterations: PGD_ITERATIONS,
         };
-        metrics::robust_accuracy_sweep(net, x, &[y], pgd, &EPS, Some(CLIP), &mut acc, ws)?;
-        for (c, &a) in self.pgd.iter_mut().zip(&acc) {
-            *c += a as u32;
-        }
-        // One sample: its LDS is the mean (0 + l = l) and the max, as in the whole-set sum.
-        let l = metrics::lds_stats(net, x, &mut self.rng, &LDS, ws)?.mean;
+        survivors(net, x, y, pgd, &mut self.pgd, ws)?;
+        direction(&mut self.rng, d);
+        let l = vat::lds(net, x, d, &LDS, ws)?;
         self.lds_sum += l;
         self.lds_max = if l > self.lds_max { l } else { self.lds_max };
         self.n += 1;
@@ -135,6 +135,33 @@ impl Check {
     }
 }
 
+/// Adds 1 to `counts[i]` when `x` is still classified `y` after `attack` at `EPS[i]`.
+// Separate frames (not inlined into `Check::add`): the stack peak is the deepest one chain of
+// calls, not the sum of the attack's and the LDS's locals.
+#[inline(never)]
+fn survivors(
+    net: &Net,
+    x: &[f32],
+    y: usize,
+    attack: Attack,
+    counts: &mut [u32; EPS.len()],
+    ws: &mut [f32],
+) -> Result<(), Error> {
+    let mut acc = [0.0f32; EPS.len()];
+    metrics::robust_accuracy_sweep(net, x, &[y], attack, &EPS, Some(CLIP), &mut acc, ws)?;
+    for (c, &a) in counts.iter_mut().zip(&acc) {
+        *c += a as u32;
+    }
+    Ok(())
+}
+
+/// The LDS start direction of the next sample: `IN` standard normal values from `rng`, as
+/// `vatic::metrics::lds_stats` draws them (one `fill_normal` per sample, in order).
+#[inline(never)] // a separate frame, as `survivors`: `cosf`'s argument reduction is large
+fn direction(rng: &mut Rng, d: &mut [f32; IN]) {
+    rng.fill_normal(d);
+}
+
 impl Report {
     /// `count / n` as `vatic eval` computes an accuracy.
     pub fn fraction(&self, count: u32) -> f32 {
@@ -142,6 +169,7 @@ impl Report {
     }
 
     /// Prints the results, human-readable and as `@ <prefix>.…` bit lines.
+    #[inline(never)] // its own frame: the stack is measured
     pub fn write(&self, prefix: &str, out: &mut impl Sink) {
         let mut l = Line::new();
         l.str(prefix)
@@ -209,12 +237,13 @@ pub fn run(net: &Net, samples: Samples<'_>, st: &mut State) -> Result<Report, Er
     let mut check = Check::new();
     for s in samples {
         let y = model::read(s, &mut st.x);
-        check.add(net, &st.x, y, &mut st.ws)?;
+        check.add(net, y, st)?;
     }
     Ok(check.report())
 }
 
 /// Writes the header line: `<what>: 64-32-10 relu, 64 samples, blob of N bytes`.
+#[inline(never)] // its own frame (with its line buffer): the stack is measured
 pub fn header(out: &mut impl Sink, what: &str, net: &Net, samples: usize) {
     let mut l = Line::new();
     l.str(what).str(": ");
@@ -235,6 +264,7 @@ pub fn header(out: &mut impl Sink, what: &str, net: &Net, samples: usize) {
 }
 
 /// Writes `error: <what>` for a failed load or check, as a failed check.
+#[inline(never)] // its own frame (with its line buffer): the stack is measured
 pub fn error(out: &mut impl Sink, tally: &mut Tally, e: &Error) {
     Line::new()
         .str("error: ")

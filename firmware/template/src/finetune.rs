@@ -7,7 +7,7 @@
 
 use vatic::blob::Samples;
 use vatic::optim::Sgd;
-use vatic::semi::{self, SemiConfig};
+use vatic::semi::{self, SemiConfig, SemiLoss};
 use vatic::{Error, Parameters, Rng};
 
 use crate::check::{self, Report};
@@ -53,9 +53,25 @@ pub struct Objective {
     pub last: f32,
 }
 
+impl Objective {
+    /// Prints the objective's bits and a digest of the fine-tuned parameters.
+    #[inline(never)] // its own frame: the stack is measured
+    pub fn write(&self, net: &Net, out: &mut impl Sink) {
+        report::bits(
+            out,
+            "finetune.objective_first_last",
+            &[self.first, self.last],
+        );
+        Line::new()
+            .str("@ finetune.params")
+            .hex(report::fnv1a(net.tensors().flatten()))
+            .end(out);
+    }
+}
+
 /// Fine-tunes `net` for [`STEPS`] steps: the first [`ANCHORS`] stored samples are labelled,
-/// the others (then all of them, round and round) arrive unlabelled, one per step, into the
-/// ring of [`RING`]; each step is one `vatic::semi::semi_supervised_step` (cross-entropy of the
+/// the others (then all of them from the first, round and round) arrive unlabelled, one per
+/// step, into the ring of [`RING`]; each step is one `vatic::semi::semi_supervised_step` (cross-entropy of the
 /// anchors + mean LDS of the ring, SGD with momentum).
 ///
 /// # Errors
@@ -79,49 +95,70 @@ pub fn tune(
     st.opt.reconfigure(SGD)?;
     let mut rng = Rng::new(FINETUNE_SEED);
     let cfg = SemiConfig::vat(VAT);
-    let mut stream = samples.clone().skip(ANCHORS).chain(samples.clone()).cycle();
+    let n = samples.len().max(1);
     let (mut filled, mut next) = (0, 0);
     let mut objective = Objective {
         first: f32::NAN,
         last: f32::NAN,
     };
-    for step in 0..STEPS {
-        if let (Some(s), Some(slot)) = (stream.next(), st.ring.get_mut(next)) {
+    for step_no in 0..STEPS {
+        // The stream: the samples after the anchors, then all of them, round and round.
+        let i = (ANCHORS + step_no as usize) % n;
+        if let (Some(s), Some(slot)) = (samples.clone().nth(i), st.ring.get_mut(next)) {
             model::read(s, slot);
             next = (next + 1) % RING;
             filled = RING.min(filled + 1);
         }
-        let xu = st.ring.get(..filled).unwrap_or_default().as_flattened();
-        let l = semi::semi_supervised_step(
-            net,
-            &mut st.opt,
-            &mut st.grad,
-            &mut st.check.ws,
-            st.anchors.as_flattened(),
-            &st.labels,
-            xu,
-            &mut rng,
-            &cfg,
-        )?;
-        if step == 0 {
+        let l = step(net, st, filled, &mut rng, &cfg)?;
+        if step_no == 0 {
             objective.first = l.total;
         }
         objective.last = l.total;
-        if (step + 1) % 16 == 0 {
-            Line::new()
-                .str("finetune: step ")
-                .u32(step + 1)
-                .str(" objective ")
-                .f32(l.total)
-                .str(" (CE ")
-                .f32(l.ce)
-                .str(", LDS ")
-                .f32(l.lds)
-                .str(")")
-                .end(out);
+        if (step_no + 1) % 16 == 0 {
+            progress(out, step_no + 1, &l);
         }
     }
     Ok(objective)
+}
+
+/// One training step on the anchors and the first `filled` samples of the ring.
+// Separate frames (`step`, `progress`, not inlined into `tune`): the stack peak is then the
+// deepest chain of calls, not the sum of every callee's locals.
+#[inline(never)]
+fn step(
+    net: &mut Net,
+    st: &mut State,
+    filled: usize,
+    rng: &mut Rng,
+    cfg: &SemiConfig,
+) -> Result<SemiLoss, Error> {
+    let xu = st.ring.get(..filled).unwrap_or_default().as_flattened();
+    semi::semi_supervised_step(
+        net,
+        &mut st.opt,
+        &mut st.grad,
+        &mut st.check.ws,
+        st.anchors.as_flattened(),
+        &st.labels,
+        xu,
+        rng,
+        cfg,
+    )
+}
+
+#[inline(never)]
+fn progress(out: &mut impl Sink, steps: u32, l: &SemiLoss) {
+    Line::new()
+        .str("finetune: step ")
+        .u32(steps)
+        .str(" objective ")
+        .f32(l.total)
+        .str(" (CE ")
+        .f32(l.ce)
+        .str(", LDS ")
+        .f32(l.lds)
+        .str(")")
+        .end(out);
 }
 
 /// Check, fine-tune, check again; prints both reports, the objective and a digest of the
@@ -131,7 +168,7 @@ pub fn tune(
 /// # Errors
 ///
 /// The core's validation errors.
-#[inline(never)] // its own frame: the stack is measured
+#[inline] // into `app`: one frame less on the deepest path
 pub fn run(
     net: &mut Net,
     samples: Samples<'_>,
@@ -142,15 +179,7 @@ pub fn run(
     let before = check::run(net, samples.clone(), &mut st.check)?;
     before.write("before", out);
     let objective = tune(net, &samples, st, out)?;
-    report::bits(
-        out,
-        "finetune.objective_first_last",
-        &[objective.first, objective.last],
-    );
-    let mut l = Line::new();
-    l.str("@ finetune.params")
-        .hex(report::fnv1a(net.tensors().flatten()));
-    l.end(out);
+    objective.write(net, out);
     let after = check::run(net, samples, &mut st.check)?;
     after.write("after", out);
     tally.check(out, "finetune.finite", net.is_finite());

@@ -46,6 +46,7 @@ impl Line {
     }
 
     /// Appends text.
+    #[inline(never)] // one copy, called from every line: flash over speed
     pub fn str(&mut self, s: &str) -> &mut Self {
         for &b in s.as_bytes() {
             self.byte(b);
@@ -54,6 +55,7 @@ impl Line {
     }
 
     /// Appends `n` in decimal.
+    #[inline(never)] // one copy, called from every line: flash over speed
     pub fn u32(&mut self, n: u32) -> &mut Self {
         let mut digits = [0u8; 10];
         let mut i = digits.len();
@@ -101,11 +103,13 @@ impl Line {
     }
 
     /// Appends ` ` and the bits of `v` in hex (8 digits).
+    #[inline(never)] // one copy, called from every line: flash over speed
     pub fn bits(&mut self, v: f32) -> &mut Self {
         self.hex(v.to_bits())
     }
 
     /// Appends ` ` and `v` in hex (8 digits).
+    #[inline(never)] // one copy, called from every line: flash over speed
     pub fn hex(&mut self, v: u32) -> &mut Self {
         self.byte(b' ');
         for shift in (0..8).rev() {
@@ -120,6 +124,7 @@ impl Line {
     }
 
     /// Hands the line to `out` and empties it.
+    #[inline(never)] // one copy, called from every line: flash over speed
     pub fn end(&mut self, out: &mut impl Sink) {
         out.line(self.buf.get(..self.len).unwrap_or_default());
         self.len = 0;
@@ -132,6 +137,7 @@ pub fn text(out: &mut impl Sink, s: &str) {
 }
 
 /// Writes `@ <key>` and the bits of each value.
+#[inline(never)] // its own frame (with its line buffer): the stack is measured
 pub fn bits(out: &mut impl Sink, key: &str, values: &[f32]) {
     let mut l = Line::new();
     l.str("@ ").str(key);
@@ -161,6 +167,7 @@ impl Tally {
     }
 
     /// Records and prints one check.
+    #[inline(never)] // its own frame (with its line buffer): the stack is measured
     pub fn check(&mut self, out: &mut impl Sink, name: &str, ok: bool) {
         let mut l = Line::new();
         if ok {

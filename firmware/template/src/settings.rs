@@ -24,7 +24,7 @@ pub const LDS: VatConfig = VatConfig {
 pub const SEED: u64 = 1;
 
 /// Fine-tuning: the first this many stored samples are the labelled anchors.
-pub const ANCHORS: usize = 8;
+pub const ANCHORS: usize = 16;
 /// Fine-tuning: unlabelled samples kept (a ring buffer; one new sample arrives per step).
 pub const RING: usize = 8;
 /// Fine-tuning steps.

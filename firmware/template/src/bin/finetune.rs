@@ -17,7 +17,7 @@ fn main() -> ! {
     let mut out = board::Out::new();
     let mut tally = Tally::new();
     finetune::app(NET, STATE, &mut out, &mut tally);
-    board::report_stack(&mut out);
+    board::report_measurements::<finetune::State>(&mut out);
     tally.summary(&mut out);
     board::exit(tally.success())
 }
