@@ -3,7 +3,7 @@
 //! step into a ring buffer — and check it again.
 //!
 //! RAM beside the network: the parameter gradient and SGD's velocity (each the network's size),
-//! the one-sample workspace and sample of the [check](crate::check), the anchors and the ring.
+//! the one-sample workspace and sample of the [`check`], the anchors and the ring.
 
 use vatic::blob::Samples;
 use vatic::optim::Sgd;
