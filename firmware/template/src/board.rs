@@ -2,7 +2,8 @@
 //! does, and (feature `measure`) the peak stack. One output feature per build:
 //!
 //! * `rtt` (default, a board with a debug probe): each report line as a defmt log over RTT,
-//!   `panic-probe`, and a breakpoint at the end, where `probe-rs run` stops;
+//!   `panic-probe`, and a breakpoint at the end, where `probe-rs run` stops (`udf`, a fault,
+//!   when a check failed);
 //! * `qemu`: the lines as text over semihosting, and QEMU's exit code: 0 when every check
 //!   passed, 1 when one failed, 101 on a panic.
 
@@ -73,10 +74,13 @@ mod out {
         }
     }
 
-    /// Ends the program: a breakpoint, where `probe-rs run` stops and exits.
+    /// Ends the program as knurling's app-template does: a breakpoint, where `probe-rs run`
+    /// stops and exits; a failed check ends on `udf` instead (a fault, as `panic-probe`
+    /// ends a panic), so the run fails.
     pub fn exit(ok: bool) -> ! {
         if !ok {
             defmt::error!("a check failed");
+            cortex_m::asm::udf();
         }
         loop {
             cortex_m::asm::bkpt();
