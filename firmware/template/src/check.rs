@@ -13,13 +13,14 @@
 //!   `vatic::Rng` in sample order (`vatic::metrics::lds_stats` does the same through the same
 //!   one-sample `vatic::vat` block as `vatic::vat::lds`); mean = Σ / n, max.
 
-use vatic::metrics::{self, Attack};
+use vatic::attack::Attack;
+use vatic::metrics;
 use vatic::vat;
 use vatic::{blob::Samples, pass, Error, Network, Rng};
 
 use crate::model::{self, Net, IN};
 use crate::report::{Line, Sink, Tally};
-use crate::settings::{CLIP, EPS, LDS, NORM, PGD_ITERATIONS, SEED};
+use crate::settings::{EPS, FGSM, LDS, PGD, PGD_ITERATIONS, SEED};
 
 /// `f32`s of the workspace: one sample's traces, deltas and perturbed copies
 /// (`Net::WORKSPACE_ONE`: 352 values, 1 408 bytes, for 64-32-10).
@@ -106,13 +107,8 @@ impl Check {
         if pass::predict(net, x, ws)? == y {
             self.clean += 1;
         }
-        let fgsm = Attack::Fgsm { norm: NORM };
-        survivors(net, x, y, fgsm, &mut self.fgsm, ws)?;
-        let pgd = Attack::Pgd {
-            norm: NORM,
-            iterations: PGD_ITERATIONS,
-        };
-        survivors(net, x, y, pgd, &mut self.pgd, ws)?;
+        survivors(net, x, y, &FGSM, &mut self.fgsm, ws)?;
+        survivors(net, x, y, &PGD, &mut self.pgd, ws)?;
         direction(&mut self.rng, d);
         let l = vat::lds(net, x, d, &LDS, ws)?;
         self.lds_sum += l;
@@ -143,12 +139,12 @@ fn survivors(
     net: &Net,
     x: &[f32],
     y: usize,
-    attack: Attack,
+    attack: &Attack,
     counts: &mut [u32; EPS.len()],
     ws: &mut [f32],
 ) -> Result<(), Error> {
     let mut acc = [0.0f32; EPS.len()];
-    metrics::robust_accuracy_sweep(net, x, &[y], attack, &EPS, Some(CLIP), &mut acc, ws)?;
+    metrics::robust_accuracy_sweep(net, x, &[y], attack, &EPS, &mut acc, ws)?;
     for (c, &a) in counts.iter_mut().zip(&acc) {
         *c += a as u32;
     }

@@ -3,7 +3,7 @@
 //! images' box [0, 1], PGD with 10 steps, LDS with ε = 1 and K = 5 power iterations from the
 //! data's seed), so the host gives the same numbers (`model/make-model` runs it).
 
-use vatic::attack::{Clip, Norm};
+use vatic::attack::{Attack, Clip, Norm};
 use vatic::optim::SgdConfig;
 use vatic::vat::VatConfig;
 
@@ -15,6 +15,17 @@ pub const NORM: Norm = Norm::LInf;
 pub const PGD_ITERATIONS: u32 = 10;
 /// The box adversarial examples are clipped to: the digits' pixel range.
 pub const CLIP: Clip = Clip::UNIT;
+/// FGSM in [`NORM`], clipped to [`CLIP`].
+pub const FGSM: Attack = Attack {
+    clip: Some(CLIP),
+    ..Attack::fgsm(NORM)
+};
+/// PGD: [`PGD_ITERATIONS`] steps in [`NORM`] from the clean sample, clipped to [`CLIP`]; it
+/// keeps the first iterate that fools the network.
+pub const PGD: Attack = Attack {
+    clip: Some(CLIP),
+    ..Attack::pgd(NORM, PGD_ITERATIONS)
+};
 /// The LDS statistics: VAT's ε = 1 (L2), the exact direction, K = 5 power iterations.
 pub const LDS: VatConfig = VatConfig {
     iterations: 5,

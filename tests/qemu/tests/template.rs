@@ -10,7 +10,7 @@
 //! 3. that the `infer` binary's logits equal those `vatic export-firmware` wrote beside the
 //!    blob (`model/model.json`).
 //!
-//! The Cortex-M0 build runs on QEMU's `microbit` (16 KB of RAM); its `finetune` needs more
+//! The Cortex-m0() build runs on QEMU's `microbit` (16 KB of RAM); its `finetune` needs more
 //! RAM than that (README.md), so it is linked for and run on `mps2-an385` (a Cortex-M3, which
 //! executes the same ARMv6-M code).
 
@@ -24,7 +24,7 @@ use vatic_app::{check, finetune, infer, Net, BLOB, IN, OUT};
 use vatic_host::data::Dataset;
 use vatic_host::eval::{evaluate, EvalOptions};
 use vatic_host::models::Model;
-use vatic_qemu_tests::{assert_same_bits, repo_root, run_qemu, should_run, summary_lines, Board};
+use vatic_qemu_tests::{assert_same_bits, repo_root, should_run, summary_lines, Board, Run};
 
 /// The report as text, as the device prints it.
 #[derive(Default)]
@@ -90,34 +90,64 @@ struct Machine {
     memory: Option<(&'static str, &'static str)>,
 }
 
-const M4F: Machine = Machine {
-    board: Board {
-        package: "vatic-app (mps2-an386)",
-        target: "thumbv7em-none-eabihf",
-        machine: "mps2-an386",
-    },
-    memory: None,
-};
+fn m4f() -> Machine {
+    Machine {
+        board: Board {
+            package: "vatic-app (mps2-an386)".into(),
+            target: "thumbv7em-none-eabihf".into(),
+            profile: "m4f".into(),
+            machine: "mps2-an386".into(),
+        },
+        memory: None,
+    }
+}
 
-const M0: Machine = Machine {
-    board: Board {
-        package: "vatic-app (microbit)",
-        target: "thumbv6m-none-eabi",
-        machine: "microbit",
-    },
-    memory: None,
-};
+fn m0() -> Machine {
+    Machine {
+        board: Board {
+            package: "vatic-app (microbit)".into(),
+            target: "thumbv6m-none-eabi".into(),
+            profile: "m0".into(),
+            machine: "microbit".into(),
+        },
+        memory: None,
+    }
+}
 
-/// The Cortex-M0 build with the mps2 memory map, on the Cortex-M3 `mps2-an385`: for
+/// The Cortex-m0() build with the mps2 memory map, on the Cortex-M3 `mps2-an385`: for
 /// `finetune`, which needs more than the micro:bit's 16 KB of RAM.
-const M0_ON_M3: Machine = Machine {
-    board: Board {
-        package: "vatic-app (thumbv6m on mps2-an385)",
-        target: "thumbv6m-none-eabi",
-        machine: "mps2-an385",
-    },
-    memory: Some(("memory/mps2-an386.x", "target/debian-mps2")),
-};
+fn m0_on_m3() -> Machine {
+    Machine {
+        board: Board {
+            package: "vatic-app (thumbv6m on mps2-an385)".into(),
+            target: "thumbv6m-none-eabi".into(),
+            profile: "m0".into(),
+            machine: "mps2-an385".into(),
+        },
+        memory: Some(("memory/mps2-an386.x", "target/debian-mps2")),
+    }
+}
+
+/// Runs `elf` under `board`'s QEMU machine with semihosting, at most 300 s (the template's
+/// binaries are not boards of `firmware/boards/board`, which would choose the machine).
+fn run_on(board: &Board, elf: &Path) -> Run {
+    let out = Command::new("timeout")
+        .arg("300")
+        .arg("qemu-system-arm")
+        .args(["-machine", board.machine.as_str(), "-nographic"])
+        .args(["-semihosting-config", "enable=on,target=native"])
+        .arg("-kernel")
+        .arg(elf)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run qemu-system-arm");
+    let mut stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    stdout.push_str(&String::from_utf8_lossy(&out.stderr));
+    Run {
+        stdout,
+        code: out.status.code(),
+    }
+}
 
 fn template_dir() -> PathBuf {
     repo_root().join("firmware/template")
@@ -134,7 +164,7 @@ fn build(m: &Machine, bin: Bin) -> PathBuf {
         "--features",
         "qemu",
     ])
-    .args(["--bin", bin.name(), "--target", m.board.target])
+    .args(["--bin", bin.name(), "--target", m.board.target.as_str()])
     .arg("--message-format=json-render-diagnostics")
     .current_dir(&dir)
     // The firmware's link arguments come from its configuration; RUSTFLAGS would replace them.
@@ -175,7 +205,7 @@ fn device_matches_host(m: &Machine, bin: Bin) -> Option<String> {
         return None;
     }
     let elf = build(m, bin);
-    let run = run_qemu(&m.board, &elf);
+    let run = run_on(&m.board, &elf);
     eprintln!("{}", run.stdout);
     assert_eq!(
         run.code,
@@ -186,7 +216,7 @@ fn device_matches_host(m: &Machine, bin: Bin) -> Option<String> {
         run.code,
         run.stdout
     );
-    assert_same_bits(&m.board, &host, &run.stdout);
+    assert_same_bits(&m.board.package, &host, &run.stdout);
     eprintln!(
         "{} {}: {} summary lines bit-identical to the host's",
         m.board.package,
@@ -231,7 +261,7 @@ fn eval_on_blob() -> vatic_host::eval::Report {
     let opts = EvalOptions {
         norm: NORM,
         eps: EPS.to_vec(),
-        pgd_iterations: PGD_ITERATIONS,
+        pgd: vatic::attack::Pgd::madry(PGD_ITERATIONS),
         // The minimal-ε statistics are not part of the device's check.
         bisection_steps: 1,
         clip: Some(CLIP),
@@ -292,8 +322,8 @@ fn check_equals_vatic_eval_on_the_blob() {
         let key = want.split(' ').nth(1).unwrap_or_default();
         assert_eq!(bit_line(&host, key), want, "host check vs vatic eval");
     }
-    // And so does the device, on the Cortex-M4F and the Cortex-M0.
-    for m in [&M4F, &M0] {
+    // And so does the device, on the Cortex-m4f() and the Cortex-m0().
+    for m in [&m4f(), &m0()] {
         if let Some(device) = device_matches_host(m, Bin::Check) {
             for want in eval_lines("check", &r) {
                 let key = want.split(' ').nth(1).unwrap_or_default();
@@ -335,7 +365,7 @@ fn infer_equals_the_exported_logits() {
         bit_line(&host, "infer.class"),
         format!("@ infer.class{}", hex(&[class]))
     );
-    for m in [&M4F, &M0] {
+    for m in [&m4f(), &m0()] {
         if let Some(device) = device_matches_host(m, Bin::Infer) {
             assert_eq!(
                 bit_line(&device, "infer.logits"),
@@ -356,7 +386,7 @@ fn finetune_matches_host() {
         let key = want.split(' ').nth(1).unwrap_or_default();
         assert_eq!(bit_line(&host, key), want);
     }
-    for m in [&M4F, &M0_ON_M3] {
+    for m in [&m4f(), &m0_on_m3()] {
         device_matches_host(m, Bin::Finetune);
     }
 }
