@@ -1,13 +1,11 @@
 //! End-to-end tests of the `vatic` binary: every subcommand, and bad input that must give a
 //! clear error (non-zero exit, a message on stderr) and never a panic.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{eval_json, vatic};
 use predicates::prelude::*;
 use std::path::Path;
-
-fn vatic() -> Command {
-    Command::cargo_bin("vatic").unwrap()
-}
 
 /// Runs and asserts failure with `needle` in stderr and no panic.
 fn fails_with(args: &[&str], needle: &str) {
@@ -55,27 +53,12 @@ fn train_then_eval_then_export() {
     let json = dir.path().join("eval.json");
     // `vatic eval` of the model on 100 test points with `extra` flags; the JSON report.
     let eval = |extra: &[&str], stdout: &str| -> serde_json::Value {
-        vatic()
-            .args([
-                "eval",
-                "--data",
-                "moons2d",
-                "--eps",
-                "0,0.2,0.4",
-                "--limit",
-                "100",
-            ])
-            .args(extra)
-            .arg("--model")
-            .arg(&model)
-            .arg("--json")
-            .arg(&json)
-            .assert()
-            .success()
-            .stdout(predicate::str::contains("clean accuracy"))
-            .stdout(predicate::str::contains("LDS"))
-            .stdout(predicate::str::contains(stdout));
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+        let args = [
+            &["--data", "moons2d", "--eps", "0,0.2,0.4", "--limit", "100"],
+            extra,
+        ]
+        .concat();
+        eval_json(&args, &model, &json, &["clean accuracy", "LDS", stdout])
     };
     let report = eval(&[], "PGD: L2 PGD, 10 steps of 2.5ε/10 from x, restarts 1");
     assert_eq!(report["samples"], 100);
@@ -227,17 +210,12 @@ fn any_shape_trains_evaluates_inspects_and_exports() {
     assert_eq!(loaded.metadata["vatic.widths"], "13-40-40-3");
 
     let json = dir.path().join("eval.json");
-    vatic()
-        .args(["eval", "--data", &data, "--eps", "0,0.05,0.1"])
-        .arg("--model")
-        .arg(&model)
-        .arg("--json")
-        .arg(&json)
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("model 13-40-40-3 tanh"));
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let report = eval_json(
+        &["--data", &data, "--eps", "0,0.05,0.1"],
+        &model,
+        &json,
+        &["model 13-40-40-3 tanh"],
+    );
     assert_eq!(report["widths"], "13-40-40-3");
     assert_eq!(report["samples"], 30);
 

@@ -9,14 +9,12 @@
 //! the odd indices and have no tensors), and the activation in the metadata. The first test
 //! checks that layout in the file's header before running `vatic inspect` on it.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{eval_json, vatic};
 use predicates::prelude::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-fn vatic() -> Command {
-    Command::cargo_bin("vatic").unwrap()
-}
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -351,20 +349,12 @@ fn a_pytorch_model_with_three_hidden_layers_is_inspected_and_evaluated() {
     assert_eq!(m.activation(), vatic::Activation::Tanh);
 
     let json = dir.path().join("eval.json");
-    vatic()
-        .args([
-            "eval", "--data", "moons2d", "--limit", "40", "--eps", "0,0.3",
-        ])
-        .arg("--model")
-        .arg(&model)
-        .arg("--json")
-        .arg(&json)
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(
-            "model 2-16-12-8-2 tanh, 40 test samples",
-        ));
-    let report = read_json(&json);
+    let report = eval_json(
+        &["--data", "moons2d", "--limit", "40", "--eps", "0,0.3"],
+        &model,
+        &json,
+        &["model 2-16-12-8-2 tanh, 40 test samples"],
+    );
     assert_eq!(report["widths"], "2-16-12-8-2");
     assert_eq!(report["fgsm_accuracy"].as_array().unwrap().len(), 2);
 }

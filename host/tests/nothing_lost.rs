@@ -2,13 +2,11 @@
 //! missing output directories are reported before the work, a closed standard output ends the
 //! program quietly, and retraining writes byte-identical model files.
 
-use assert_cmd::Command;
+mod common;
+
+use common::vatic;
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
-
-fn vatic() -> Command {
-    Command::cargo_bin("vatic").unwrap()
-}
 
 /// A quick 2-D model at `dir/name`.
 fn train(dir: &Path, name: &str, seed: &str) -> PathBuf {

@@ -5,13 +5,11 @@
 //! (72.9 % against 98.6 % clean), and a model trained with `--seed 3` was evaluated on seed 1's
 //! data.
 
-use assert_cmd::Command;
+mod common;
+
+use common::vatic;
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
-
-fn vatic() -> Command {
-    Command::cargo_bin("vatic").unwrap()
-}
 
 /// Two classes split by `x0 + x1 > 0`, four features spread over [−5, 5], deterministic.
 fn csv_in_minus_5_to_5(path: &Path, n: usize, phase: usize) {

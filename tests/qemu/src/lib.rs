@@ -191,11 +191,18 @@ pub fn run_qemu(elf: &Path) -> Run {
         .stdin(Stdio::null())
         .output()
         .expect("run firmware/boards/board run");
-    let mut stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    stdout.push_str(&String::from_utf8_lossy(&out.stderr));
-    Run {
-        stdout,
-        code: out.status.code(),
+    Run::from(out)
+}
+
+impl From<std::process::Output> for Run {
+    /// A finished run: its stdout then its stderr as text, and its exit code.
+    fn from(out: std::process::Output) -> Run {
+        let mut stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        stdout.push_str(&String::from_utf8_lossy(&out.stderr));
+        Run {
+            stdout,
+            code: out.status.code(),
+        }
     }
 }
 

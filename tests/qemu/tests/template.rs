@@ -131,7 +131,7 @@ fn m0_on_m3() -> Machine {
 /// Runs `elf` under `board`'s QEMU machine with semihosting, at most 300 s (the template's
 /// binaries are not boards of `firmware/boards/board`, which would choose the machine).
 fn run_on(board: &Board, elf: &Path) -> Run {
-    let out = Command::new("timeout")
+    Command::new("timeout")
         .arg("300")
         .arg("qemu-system-arm")
         .args(["-machine", board.machine.as_str(), "-nographic"])
@@ -140,13 +140,8 @@ fn run_on(board: &Board, elf: &Path) -> Run {
         .arg(elf)
         .stdin(Stdio::null())
         .output()
-        .expect("run qemu-system-arm");
-    let mut stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    stdout.push_str(&String::from_utf8_lossy(&out.stderr));
-    Run {
-        stdout,
-        code: out.status.code(),
-    }
+        .expect("run qemu-system-arm")
+        .into()
 }
 
 fn template_dir() -> PathBuf {
