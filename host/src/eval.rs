@@ -3,8 +3,13 @@
 //! printed as a table and written as JSON. PGD keeps its first fooling iterate, and may start at
 //! random points of the ball with restarts (`--pgd-random-start`, `--pgd-restarts`); the report
 //! names the attack in full.
+//!
+//! The model is a safetensors file on a data set, or a firmware blob (`vatic export-firmware`)
+//! on the samples embedded in it: with the device's settings the report is the device check's,
+//! bit for bit (`tests/qemu/tests/template.rs`).
 
 use crate::data::DataArgs;
+use crate::model_io::ModelFile;
 use crate::models::Model;
 use anyhow::{ensure, Context, Result};
 use clap::{Args, ValueEnum};
@@ -38,7 +43,8 @@ impl From<NormArg> for Norm {
 /// `vatic eval`.
 #[derive(Debug, Clone, Args)]
 pub struct EvalArgs {
-    /// The model (safetensors).
+    /// The model: safetensors (`vatic train`, PyTorch), or a firmware blob (`vatic
+    /// export-firmware`, evaluated on the samples embedded in it, as the device's check is).
     #[arg(long)]
     pub model: PathBuf,
     #[command(flatten)]
@@ -566,24 +572,18 @@ pub fn run(a: &EvalArgs) -> Result<()> {
             creates_dir: true,
         }],
     )?;
-    let loaded = crate::model_io::load(&a.model)?;
-    let model = loaded.model;
-    let data = a.data.for_model(&loaded.metadata, a.force, &a.model)?;
-    let tt = crate::data::load(&data)?;
-    let mut test = tt.test;
-    if let Some(n) = a.limit {
-        test = test.subset(&(0..n.min(test.len())).collect::<Vec<_>>())?;
-    }
-    ensure!(
-        test.features == model.features(),
-        "the model {} takes {} features but --data {} has {}",
-        a.model.display(),
-        model.features(),
-        data.data,
-        test.features
-    );
-    let synthetic = data.data.is_synthetic();
-    let lds_eps = a.lds_eps.or(data.data.paper_eps()).unwrap_or(1.0);
+    let Setup {
+        model,
+        test,
+        synthetic,
+        paper_eps,
+        domain,
+        seed,
+    } = match crate::model_io::load_any(&a.model)? {
+        ModelFile::Safetensors(loaded) => from_safetensors(a, loaded)?,
+        ModelFile::Blob(blob) => from_blob(a, blob)?,
+    };
+    let lds_eps = a.lds_eps.or(paper_eps).unwrap_or(1.0);
     let mut opts = if synthetic {
         EvalOptions::synthetic(lds_eps)
     } else {
@@ -593,11 +593,11 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         opts.norm = n.into();
     }
     // Attacks stay in the data's box: [0, 1] for images, none for CSV unless --clip.
-    opts.clip = tt.domain;
+    opts.clip = domain;
     match &a.eps {
         Some(e) => opts.eps = e.clone(),
         None => {
-            let (sweep, note) = default_sweep(opts.norm, &test, synthetic, tt.domain);
+            let (sweep, note) = default_sweep(opts.norm, &test, synthetic, domain);
             eprintln!("{note}");
             opts.eps = sweep;
         }
@@ -606,7 +606,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         iterations: a.pgd_iterations,
         restarts: a.pgd_restarts,
         start: if a.pgd_random_start {
-            Start::Uniform { seed: data.seed }
+            Start::Uniform { seed }
         } else {
             Start::Clean
         },
@@ -614,7 +614,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     };
     opts.bisection_steps = a.bisection_steps;
     opts.lds.iterations = a.lds_iterations;
-    opts.seed = data.seed;
+    opts.seed = seed;
     let net = model.net();
     let widths: Vec<usize> = (0..=vatic::Network::depth(net))
         .map(|l| vatic::Network::width(net, l))
@@ -642,6 +642,91 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     crate::output::write(&a.json, serde_json::to_string_pretty(&report)?.as_bytes())?;
     crate::outln!("wrote {}", a.json.display())?;
     Ok(())
+}
+
+/// What `eval` runs on, from either kind of model file.
+struct Setup {
+    model: Model,
+    test: crate::data::Dataset,
+    /// The data is one of the synthetic sets (their defaults: L2, the paper's ε).
+    synthetic: bool,
+    /// The paper's VAT ε for the data, if it has one.
+    paper_eps: Option<f32>,
+    /// The box attacks are clipped to.
+    domain: Option<Clip>,
+    /// The seed of the LDS directions and of PGD's random starts.
+    seed: u64,
+}
+
+/// A safetensors model on the data its metadata records (or the flags give), `--limit` applied.
+fn from_safetensors(a: &EvalArgs, loaded: crate::model_io::Loaded) -> Result<Setup> {
+    let model = loaded.model;
+    let data = a.data.for_model(&loaded.metadata, a.force, &a.model)?;
+    let tt = crate::data::load(&data)?;
+    let test = limited(tt.test, a.limit)?;
+    ensure!(
+        test.features == model.features(),
+        "the model {} takes {} features but --data {} has {}",
+        a.model.display(),
+        model.features(),
+        data.data,
+        test.features
+    );
+    Ok(Setup {
+        model,
+        test,
+        synthetic: data.data.is_synthetic(),
+        paper_eps: data.data.paper_eps(),
+        domain: tt.domain,
+        seed: data.seed,
+    })
+}
+
+/// A firmware blob on the samples embedded in it: what the device's check computes. The blob
+/// records no data set, so no data flag applies, the attacks are clipped only with `--clip`,
+/// the norm defaults to L∞ and the seed to 1.
+fn from_blob(a: &EvalArgs, blob: crate::model_io::Blob) -> Result<Setup> {
+    let d = &a.data;
+    let refused = [
+        ("--data", d.data.is_some()),
+        ("--test", d.test.is_some()),
+        ("--test-size", d.test_size.is_some()),
+        ("--label-column", d.label_column.is_some()),
+        ("--unlabelled-pool", d.unlabelled_pool.is_some()),
+    ];
+    if let Some((flag, _)) = refused.iter().find(|(_, given)| *given) {
+        anyhow::bail!(
+            "{flag} does not apply to {}: a firmware blob is evaluated on the samples embedded \
+             in it (evaluate the safetensors model it was exported from to use other data)",
+            a.model.display()
+        );
+    }
+    let test = limited(blob.samples, a.limit)?;
+    eprintln!(
+        "data: the {} samples embedded in the firmware blob {}; attacks {}",
+        test.len(),
+        a.model.display(),
+        match d.clip {
+            Some(c) => format!("clipped to [{}, {}]", c.min, c.max),
+            None => "not clipped (a blob records no data range: --clip LO,HI sets it)".into(),
+        }
+    );
+    Ok(Setup {
+        model: blob.model,
+        test,
+        synthetic: false,
+        paper_eps: None,
+        domain: d.clip,
+        seed: d.seed.unwrap_or(1),
+    })
+}
+
+/// The first `limit` samples of `test` (all without a limit).
+fn limited(test: crate::data::Dataset, limit: Option<usize>) -> Result<crate::data::Dataset> {
+    match limit {
+        Some(n) if n < test.len() => test.subset(&(0..n).collect::<Vec<_>>()),
+        _ => Ok(test),
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,12 @@
 //! shapes (each weight `[out, in]` with its bias `[out]`, and consecutive layers must chain:
 //! a layer's `in` is the previous layer's `out`) and that every value is finite, and explains
 //! what is wrong. The widths are then whatever the file holds: any number of layers, any sizes.
+//!
+//! A firmware blob (`vatic export-firmware`, [`vatic::blob`]) is read back by [`read_blob`]: its
+//! network and the samples embedded with it, so the host can evaluate exactly what a device
+//! holds. [`load_any`] tells the two formats apart by the blob's magic bytes.
 
+use crate::data::Dataset;
 use crate::models::{format_widths, Model};
 use anyhow::{bail, ensure, Context, Result};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -206,6 +211,72 @@ pub fn load(path: &Path) -> Result<Loaded> {
     let bytes =
         std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
     read(&bytes).with_context(|| format!("loading model {}", path.display()))
+}
+
+/// A firmware blob read back: the network and the samples stored with it.
+#[derive(Debug, Clone)]
+pub struct Blob {
+    /// The network (widths and activation from the blob's header).
+    pub model: Model,
+    /// The embedded samples, in stored order.
+    pub samples: Dataset,
+}
+
+/// A model file of either format.
+#[derive(Debug, Clone)]
+pub enum ModelFile {
+    /// safetensors (`vatic train`, PyTorch).
+    Safetensors(Loaded),
+    /// A firmware blob (`vatic export-firmware`).
+    Blob(Blob),
+}
+
+/// `true` when `bytes` begin as a firmware blob does ([`vatic::blob::MAGIC`]; a safetensors
+/// file begins with its little-endian header length, whose four low bytes are never `VATC` for
+/// a header shorter than 1.4 GB).
+pub fn is_blob(bytes: &[u8]) -> bool {
+    bytes.starts_with(&vatic::blob::MAGIC)
+}
+
+/// Reads a firmware blob: the core's own parser checks the magic, version, widths, lengths,
+/// every value and the CRC-32.
+///
+/// # Errors
+///
+/// When the core's parser refuses the blob (its message says what is wrong), or its widths are
+/// not a network the host can build.
+pub fn read_blob(bytes: &[u8]) -> Result<Blob> {
+    let header = vatic::blob::parse_header(bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let widths: Vec<usize> = header.widths().collect();
+    let mut model = Model::zeros(&widths, header.activation)?;
+    let samples = vatic::blob::parse(bytes, model.net_mut()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let n = header.samples as usize;
+    let (features, classes) = (header.inputs(), header.outputs());
+    let (mut xs, mut ys) = (vec![0.0; n * features], vec![0; n]);
+    samples
+        .read_into(&mut xs, &mut ys)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let samples = Dataset::new(features, classes, xs, ys)?;
+    Ok(Blob { model, samples })
+}
+
+/// Reads a model file of either format (a blob when it starts with [`vatic::blob::MAGIC`]).
+///
+/// # Errors
+///
+/// When the file cannot be read, and as [`read`] or [`read_blob`].
+pub fn load_any(path: &Path) -> Result<ModelFile> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
+    if is_blob(&bytes) {
+        read_blob(&bytes)
+            .map(ModelFile::Blob)
+            .with_context(|| format!("loading firmware blob {}", path.display()))
+    } else {
+        read(&bytes)
+            .map(ModelFile::Safetensors)
+            .with_context(|| format!("loading model {}", path.display()))
+    }
 }
 
 /// Serialises a model (with extra metadata entries) as safetensors bytes, layer `l` as
