@@ -104,6 +104,11 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
                 return;
             }
         }
+        #[cfg(feature = "compact")]
+        for (x, y) in samples::<IN>(src).zip(rows_mut(dst, OUT)) {
+            self.forward_block::<BIAS>(x, y);
+        }
+        #[cfg(not(feature = "compact"))]
         self.view().forward_rows_in::<BIAS>(IN, OUT, src, dst);
     }
 
@@ -116,6 +121,11 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
                 return;
             }
         }
+        #[cfg(feature = "compact")]
+        for (dy, dx) in samples::<OUT>(src).zip(rows_mut(dst, IN)) {
+            self.backprop_block(dy, dx);
+        }
+        #[cfg(not(feature = "compact"))]
         self.view().backprop_rows_in(IN, OUT, src, dst);
     }
 
@@ -131,8 +141,23 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
                 return;
             }
         }
+        #[cfg(feature = "compact")]
+        for (x, dy) in samples::<IN>(xs).zip(rows(dys, OUT)) {
+            self.accumulate_block(x, dy);
+        }
+        #[cfg(not(feature = "compact"))]
         self.view_mut().accumulate_rows_in(IN, OUT, xs, dys);
     }
+}
+
+/// Feature `compact`: the `[W]`-wide samples of a block, which the `*_block` passes run one at
+/// a time through their lone-sample kernel by calling themselves (each call takes that path):
+/// the same bits as the register-tiled batch kernels, which are then never compiled in. None
+/// when `W` is 0 (such a block holds no sample; it also keeps a pass from recursing).
+#[cfg(feature = "compact")]
+#[inline(always)]
+fn samples<const W: usize>(m: &[f32]) -> core::slice::ChunksExact<'_, f32> {
+    rows(if W == 0 { &[] } else { m }, W)
 }
 
 /// `dx = Wᵀ dy` of one sample with constant widths, column chunk by column chunk: the

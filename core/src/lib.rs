@@ -76,6 +76,9 @@
 //! * `defmt`: derives `defmt::Format` on the public plain-data types.
 //! * `fast-math`: `exp`, `ln`, `tanh` from [`micromath`](https://docs.rs/micromath) instead of
 //!   libm (error bounds in [`math`]); still the same bits on every target.
+//! * `compact`: block passes go sample by sample through the lone-sample kernels: less code,
+//!   same bits, slower on large batches (the register-tiled batch kernels are never compiled
+//!   in; for a firmware short of flash or stack).
 //!
 //! ## Errors and panics
 //!

@@ -6,9 +6,10 @@ use rand_pcg::Pcg32;
 /// A seeded PCG32 generator with the two distributions vatic needs.
 ///
 /// The same seed gives the same stream on every target: PCG32 is integer arithmetic, the
-/// uniform sample uses the top 24 bits exactly, and [`Rng::normal`] uses `libm`'s `logf`, `cosf`
-/// and `sqrtf` directly — also under the `fast-math` feature, so initialisation and VAT's
-/// Gaussian start directions keep their exact distribution.
+/// uniform sample uses the top 24 bits exactly, and [`Rng::normal`] uses `libm`'s `logf` and
+/// `sqrtf` and the part of its `cosf` that `2π u` reaches (the same branches and kernels: the
+/// same bits, tested on every `u`) — also under the `fast-math` feature, so initialisation and
+/// VAT's Gaussian start directions keep their exact distribution.
 ///
 /// # Examples
 ///
@@ -50,7 +51,7 @@ impl Rng {
     pub fn normal(&mut self) -> f32 {
         let u1 = 1.0 - self.uniform();
         let u2 = self.uniform();
-        libm::sqrtf(-2.0 * libm::logf(u1)) * libm::cosf(core::f32::consts::TAU * u2)
+        libm::sqrtf(-2.0 * libm::logf(u1)) * cos_tau(u2)
     }
 
     /// Fills `out` with standard normal samples, in index order.
@@ -71,9 +72,72 @@ impl Rng {
     }
 }
 
+/// `libm::cosf(τ u)` for `u ∈ [0, 1)`, bit for bit (every one of [`Rng::uniform`]'s 2²⁴ values
+/// is tested): libm's own branches for `0 ≤ x ≤ 9π/4` and its polynomial kernels `k_cosf`,
+/// `k_sinf` (in `f64`, as libm computes them), without its general argument reduction
+/// (`rem_pio2f`, which `τ u < 9π/4` never reaches: about 2.8 KB of Cortex-M code). The last
+/// branch also takes the arguments above 9π/4, which `u < 1` cannot produce.
+fn cos_tau(u: f32) -> f32 {
+    // Origin: FreeBSD msun s_cosf.c, k_cosf.c, k_sinf.c via libm 0.2 (Copyright (C) 1993 by
+    // Sun Microsystems, Inc. All rights reserved. Developed at SunPro, a Sun Microsystems,
+    // Inc. business. Permission to use, copy, modify, and distribute this software is freely
+    // granted, provided that this notice is preserved).
+    use core::f64::consts::FRAC_PI_2;
+    // libm's coefficients (the same `f64`s, written shortest).
+    const C: [f64; 4] = [
+        -0.499_999_997_251_031,
+        0.041_666_623_323_739_06,
+        -0.001_388_676_377_460_993,
+        2.439_044_879_627_741e-5,
+    ];
+    const S: [f64; 4] = [
+        -0.166_666_666_416_265_24,
+        0.008_333_329_385_889_463,
+        -1.983_933_483_609_663_2e-4,
+        2.718_311_493_989_822e-6,
+    ];
+    let k_cos = |x: f64| {
+        let z = x * x;
+        let w = z * z;
+        let r = C[2] + z * C[3];
+        (((1.0 + z * C[0]) + w * C[1]) + (w * z) * r) as f32
+    };
+    let k_sin = |x: f64| {
+        let z = x * x;
+        let w = z * z;
+        let r = S[2] + z * S[3];
+        let s = z * x;
+        ((x + s * (S[0] + z * S[1])) + s * w * r) as f32
+    };
+    let x = core::f32::consts::TAU * u;
+    let (ix, x64) = (x.to_bits() & 0x7fff_ffff, f64::from(x));
+    if ix < 0x3980_0000 {
+        1.0 // |x| < 2⁻¹²
+    } else if ix <= 0x3f49_0fda {
+        k_cos(x64) // |x| ≤ π/4
+    } else if ix <= 0x4016_cbe3 {
+        k_sin(FRAC_PI_2 - x64) // ≤ 3π/4
+    } else if ix <= 0x407b_53d1 {
+        -k_cos(x64 - 2.0 * FRAC_PI_2) // ≤ 5π/4
+    } else if ix <= 0x40af_eddf {
+        k_sin(x64 - 3.0 * FRAC_PI_2) // ≤ 7π/4
+    } else {
+        k_cos(x64 - 4.0 * FRAC_PI_2) // ≤ 9π/4
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cos_tau_is_libms_cosf_for_every_uniform() {
+        for k in 0..1u32 << 24 {
+            let u = k as f32 * (1.0 / 16_777_216.0);
+            let x = core::f32::consts::TAU * u;
+            assert_eq!(cos_tau(u).to_bits(), libm::cosf(x).to_bits(), "u = {u}");
+        }
+    }
 
     #[test]
     fn normal_has_unit_moments() {

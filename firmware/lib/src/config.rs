@@ -8,7 +8,7 @@
 //! array length from a type parameter, so a profile names the sizes where its types are
 //! concrete, and `model_state!` fills in those that follow from the network.
 
-use vatic::attack::Norm;
+use vatic::attack::{Attack, Method};
 use vatic::vat::VatConfig;
 use vatic::Activation;
 
@@ -31,13 +31,15 @@ pub struct ModelConfig {
     /// Prefix of the model's output keys and check names (`""` or, e.g., `"deep."`), so that
     /// several stored models can run in one suite.
     pub prefix: &'static str,
-    /// FGSM (L∞) radii of the robust-accuracy sweep.
+    /// The FGSM of the robust-accuracy sweep and of the minimal-ε statistics.
+    pub fgsm: Attack,
+    /// Its radii in the sweep.
     pub fgsm_eps: &'static [f32],
-    /// PGD (L∞) radii.
+    /// The PGD of the robust-accuracy sweep; the certificates use its norm.
+    pub pgd: Attack,
+    /// Its radii, which are also the certificates'.
     pub pgd_eps: &'static [f32],
-    /// PGD steps.
-    pub pgd_iterations: u32,
-    /// Largest ε and bisection steps of the minimal-ε statistics (FGSM, L∞).
+    /// Largest ε and bisection steps of the minimal-ε statistics (with [`ModelConfig::fgsm`]).
     pub min_eps: (f32, u32),
     /// VAT radius ε (L2) of the LDS statistics and the fine-tuning.
     pub vat_eps: f32,
@@ -67,8 +69,13 @@ impl ModelConfig {
         VatConfig::paper(self.vat_eps)
     }
 
-    /// The attacks' norm.
-    pub const NORM: Norm = Norm::LInf;
+    /// PGD's steps (for the report; 1 if [`ModelConfig::pgd`] is an FGSM).
+    pub const fn pgd_iterations(&self) -> u32 {
+        match self.pgd.method {
+            Method::Pgd(p) => p.iterations,
+            Method::Fgsm => 1,
+        }
+    }
 }
 
 /// A stored model: its blob, the hidden activation it is trained with, and the settings of its
@@ -106,6 +113,7 @@ macro_rules! model_state {
 pub mod m4f {
     use super::{ModelConfig, ProbeConfig, StoredModel};
     use crate::{bench, probe};
+    use vatic::attack::{Attack, Norm};
     use vatic::{Activation, Mlp};
 
     /// The self-test's RAM: a 64-32-10 network, the size the core's docs measure (9 KB of
@@ -129,9 +137,10 @@ pub mod m4f {
         activation: Activation::Relu,
         config: ModelConfig {
             prefix: "",
+            fgsm: Attack::fgsm(Norm::LInf),
             fgsm_eps: &[0.0, 0.05, 0.1, 0.2, 0.3, 0.5],
+            pgd: Attack::pgd(Norm::LInf, 5),
             pgd_eps: &[0.1, 0.2, 0.3],
-            pgd_iterations: 5,
             min_eps: (1.0, 8),
             vat_eps: 1.0,
             seed: 11,
@@ -173,6 +182,7 @@ pub mod m4f {
 pub mod m0 {
     use super::{ModelConfig, ProbeConfig, StoredModel};
     use crate::{bench, probe};
+    use vatic::attack::{Attack, Norm};
     use vatic::{Activation, Mlp};
 
     /// The self-test's RAM: a 16-8-4 network.
@@ -194,9 +204,10 @@ pub mod m0 {
         activation: Activation::Tanh,
         config: ModelConfig {
             prefix: "",
+            fgsm: Attack::fgsm(Norm::LInf),
             fgsm_eps: &[0.0, 0.1, 0.2, 0.4],
+            pgd: Attack::pgd(Norm::LInf, 3),
             pgd_eps: &[0.2, 0.4],
-            pgd_iterations: 3,
             min_eps: (1.5, 6),
             vat_eps: 1.0,
             seed: 13,

@@ -9,7 +9,6 @@
 use core::fmt::{self, Write};
 
 use heapless::{Deque, String, Vec};
-use vatic::attack::Attack;
 use vatic::certify::{self, Bound};
 use vatic::metrics;
 use vatic::optim::{Sgd, SgdConfig};
@@ -280,7 +279,7 @@ pub fn robustness<N: Network, W: Write>(
         writeln!(
             out,
             "[{tag_h}] PGD-{} Linf eps {e}: robust accuracy {a}",
-            cfg.pgd_iterations
+            cfg.pgd_iterations()
         )?;
     }
     for (e, a) in cfg.pgd_eps.iter().zip(certified) {
@@ -408,7 +407,6 @@ fn measure<N: Network>(
     ws: &mut [f32],
     cert: &mut [f64],
 ) -> Result<Stats, Error> {
-    let norm = ModelConfig::NORM;
     let clean = vatic::supervised::accuracy(net, xs, ys, ws)?;
     let full = |eps: &[f32]| Error::BufferTooSmall {
         needed: eps.len(),
@@ -418,16 +416,14 @@ fn measure<N: Network>(
     let sweep = fgsm
         .get_mut(..cfg.fgsm_eps.len())
         .ok_or(full(cfg.fgsm_eps))?;
-    metrics::robust_accuracy_sweep(net, xs, ys, &Attack::fgsm(norm), cfg.fgsm_eps, sweep, ws)?;
+    metrics::robust_accuracy_sweep(net, xs, ys, &cfg.fgsm, cfg.fgsm_eps, sweep, ws)?;
     let mut pgd = [0.0f32; MAX_EPS];
     let sweep = pgd.get_mut(..cfg.pgd_eps.len()).ok_or(full(cfg.pgd_eps))?;
-    let attack = Attack::pgd(norm, cfg.pgd_iterations);
-    metrics::robust_accuracy_sweep(net, xs, ys, &attack, cfg.pgd_eps, sweep, ws)?;
+    metrics::robust_accuracy_sweep(net, xs, ys, &cfg.pgd, cfg.pgd_eps, sweep, ws)?;
     let exact = metrics::lds_stats(net, xs, &mut Rng::new(cfg.seed), &cfg.vat_exact(), ws)?;
     let fd = metrics::lds_stats(net, xs, &mut Rng::new(cfg.seed), &cfg.vat_paper(), ws)?;
     let (eps_max, steps) = cfg.min_eps;
-    let attack = Attack::fgsm(norm);
-    let min = metrics::minimal_epsilon_stats(net, xs, ys, &attack, eps_max, steps, ws)?;
+    let min = metrics::minimal_epsilon_stats(net, xs, ys, &cfg.fgsm, eps_max, steps, ws)?;
     let (certified, radius) = certification(net, xs, ys, cfg, ws, cert)?;
     Ok(Stats {
         clean,
@@ -450,8 +446,9 @@ const CERTIFY_STEPS: u32 = 6;
 
 /// CROWN's certified accuracy at each of `cfg.pgd_eps` and the certified radii (bisection over
 /// `[0, cfg.min_eps.0]`, [`CERTIFY_STEPS`] steps) of the correctly classified samples among the
-/// first [`CERTIFY_SAMPLES`], in L∞. The accuracy is over all samples, the unchecked ones
-/// counted as not certified: still a lower bound on the robust accuracy of the whole set.
+/// first [`CERTIFY_SAMPLES`], in the norm of `cfg.pgd`. The accuracy is over all samples, the
+/// unchecked ones counted as not certified: still a lower bound on the robust accuracy of the
+/// whole set.
 #[inline(never)] // separate frames: the stack is measured
 fn certification<N: Network>(
     net: &N,
@@ -461,7 +458,7 @@ fn certification<N: Network>(
     ws: &mut [f32],
     cert: &mut [f64],
 ) -> Result<([f32; MAX_EPS], [f32; 3]), Error> {
-    let norm = ModelConfig::NORM;
+    let norm = cfg.pgd.norm;
     let mut acc = [0.0f32; MAX_EPS];
     let (mut sum, mut lo, mut hi, mut n) = (0.0f32, f32::INFINITY, 0.0f32, 0usize);
     let (eps_max, steps) = (cfg.min_eps.0, CERTIFY_STEPS);
