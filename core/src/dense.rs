@@ -156,8 +156,8 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
 /// per multiply-add, none of `dx`), summed over outputs in increasing `o` from `0.0`, the
 /// order of `dx.fill(0); for o { axpy(dx, dy[o], W[o]) }` element by element.
 ///
-/// On Cortex-M4F (opt-level 3, 64→32: 2.38 instructions per multiply-add) that is a `vldr` of
-/// `W` and a `vmla` per multiply-add, and a `vldr` of `dy[o]` per row and chunk.
+/// On Cortex-M4F (64→32: 2.38 instructions per multiply-add at opt-level 3, 2.73 at "s") that
+/// is a `vldr` of `W` and a `vmla` per multiply-add, and a `vldr` of `dy[o]` per row and chunk.
 #[inline(always)]
 fn transposed_one<const IN: usize, const OUT: usize>(
     w: &[[f32; IN]; OUT],
@@ -168,7 +168,7 @@ fn transposed_one<const IN: usize, const OUT: usize>(
     for (c, out) in chunks.iter_mut().enumerate() {
         let mut acc = f32x8::ZERO;
         for (row, &d) in w.iter().zip(dy) {
-            acc += f32x8::splat(d) * load8(row, c * LANES);
+            acc += scale8(d, load8(row, c * LANES));
         }
         *out = acc.to_array();
     }
@@ -186,8 +186,8 @@ fn transposed_one<const IN: usize, const OUT: usize>(
 /// `x` stays in registers while every row is updated (one rounding per element, as
 /// [`axpy`] row by row).
 ///
-/// On Cortex-M4F (opt-level 3, 64→32, with the bias update: 3.42 instructions per
-/// multiply-add) each element is `vldr`, `vmla`, `vstr`, four rows per loop iteration, plus a
+/// On Cortex-M4F (64→32, with the bias update: 3.42 instructions per multiply-add at
+/// opt-level 3, 3.85 at "s") each element is `vldr`, `vmla`, `vstr`, plus a
 /// `vldr` of `dy[o]` per row and chunk: 3 is the floor without `vldmia` / `vstmia`, which LLVM
 /// does not form here (see the note in [`Dense::forward_block`]). 16-column chunks (half the
 /// `dy` loads) measured 3.46: x spills.
@@ -201,7 +201,7 @@ fn rank1_one<const IN: usize, const OUT: usize>(
     for c in (0..full).step_by(LANES) {
         let xv = load8(x, c);
         for (row, &d) in w.iter_mut().zip(dy) {
-            let v = load8(row, c) + f32x8::splat(d) * xv;
+            let v = load8(row, c) + scale8(d, xv);
             store8(row, c, v);
         }
     }
@@ -212,6 +212,18 @@ fn rank1_one<const IN: usize, const OUT: usize>(
                 *v += d * xi;
             }
         }
+    }
+}
+
+/// `f32x8::splat(d) * v`, lane by lane where vectors are arrays (Cortex-M): there `splat`
+/// builds `[d; 8]`, a store loop and eight reloads per call at opt-level "s" (the template's).
+#[inline(always)]
+fn scale8(d: f32, v: f32x8) -> f32x8 {
+    if cfg!(target_arch = "arm") {
+        let [a, b, c, e, f, g, h, i] = v.to_array();
+        f32x8::new([d * a, d * b, d * c, d * e, d * f, d * g, d * h, d * i])
+    } else {
+        f32x8::splat(d) * v
     }
 }
 
