@@ -220,11 +220,17 @@ fn rank1_one<const IN: usize, const OUT: usize>(
 #[inline(always)]
 fn scale8(d: f32, v: f32x8) -> f32x8 {
     if cfg!(target_arch = "arm") {
-        let [a, b, c, e, f, g, h, i] = v.to_array();
-        f32x8::new([d * a, d * b, d * c, d * e, d * f, d * g, d * h, d * i])
+        scale_lanes(d, v)
     } else {
         f32x8::splat(d) * v
     }
+}
+
+/// [`scale8`] lane by lane.
+#[inline(always)]
+fn scale_lanes(d: f32, v: f32x8) -> f32x8 {
+    let [a, b, c, e, f, g, h, i] = v.to_array();
+    f32x8::new([d * a, d * b, d * c, d * e, d * f, d * g, d * h, d * i])
 }
 
 /// A dense layer borrowed as flat slices: `weight` is `[outputs · inputs]` row-major (row `o`
@@ -752,6 +758,15 @@ mod tests {
             )
         };
         assert_eq!(bits(&got), bits(&want), "W += dy xᵀ, {IN}x{OUT}");
+    }
+
+    #[test]
+    fn scaling_lane_by_lane_is_the_vector_product() {
+        let v = f32x8::new(values(3));
+        for d in values::<16>(4) {
+            let want = (f32x8::splat(d) * v).to_array().map(f32::to_bits);
+            assert_eq!(scale_lanes(d, v).to_array().map(f32::to_bits), want);
+        }
     }
 
     #[test]
