@@ -77,8 +77,9 @@
 //! * `fast-math`: `exp`, `ln`, `tanh` from [`micromath`](https://docs.rs/micromath) instead of
 //!   libm (error bounds in [`math`]); still the same bits on every target.
 //! * `compact`: block passes go sample by sample through the lone-sample kernels: less code,
-//!   same bits, slower on large batches (the register-tiled batch kernels are never compiled
-//!   in; for a firmware short of flash or stack).
+//!   same bits, slower on large batches on a host (the register-tiled batch kernels are never
+//!   compiled in; on a Cortex-M, whose tiles are emulated, no slower: firmware/README.md).
+//!   For a firmware short of flash or stack.
 //!
 //! ## Errors and panics
 //!
