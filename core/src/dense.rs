@@ -97,22 +97,22 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
     pub(crate) fn forward_block<const BIAS: bool>(&self, src: &[f32], dst: &mut [f32]) {
         if let (Some(x), Some(y)) = (src.first_chunk::<IN>(), dst.first_chunk_mut::<OUT>()) {
             if src.len() == IN {
-                // Cortex-M4F (opt-level 3, 64→32: 3.16 instructions per multiply-add): a `vldr`
-                // of W and a `vmla` per multiply-add, 48 of the 64 x values reloaded from the
-                // stack (LLVM hoists x out of the row loop and keeps 16 in s16–s31), and per
-                // row 8 `vmov` zeroings, 7 `vadd`s, the bias and the store. Reusing x across
-                // rows costs more than it saves in every shape tried with these bits: 2 / 3-row
-                // tiles 3.22 / 5.18 (x and sums spill); 4 rows × lanes k, k + 4 per vector
-                // 3.14 (x spilled, reloaded per use); lanes k, k + 4 of all rows per pass with
-                // x in registers 2.77, but a 128-byte scratch and 5 per multiply-add at
-                // opt-level "s" (the template's), where the chunk loop stays rolled. Nearer the
-                // floor (≈ 1.3) needs `vldmia`, which LLVM never forms from these loads: its
-                // ARM load/store optimiser merges adjacent `vldr`s only into consecutive
-                // ascending S registers, and it allocates S registers even-first (s0, s2, …,
-                // s30, s1, s3, …), so neighbouring loads never get neighbouring registers
+                // Cortex-M4F (64→32: 3.16 instructions per multiply-add at opt-level 3, 4.04 at
+                // "s"): a `vldr` of W and a `vmla` per multiply-add, 48 of the 64 x values reloaded
+                // from the stack (LLVM hoists x out of the row loop and keeps 16 in s16–s31), and
+                // per row 8 `vmov` zeroings, 7 `vadd`s, the bias and the store. Reusing x across
+                // rows costs more than it saves at opt-level 3 in every shape tried with these
+                // bits: 2 / 3-row tiles 3.22 (3.36 at "s") / 5.18 (x and sums spill); 4 rows ×
+                // lanes k, k + 4 per vector 3.14 (x spilled, reloaded per use); lanes k, k + 4 of
+                // all rows per pass with x in registers 2.77, but a 128-byte scratch and 5 per
+                // multiply-add at opt-level "s" (the template's), where the chunk loop stays
+                // rolled. Nearer the floor (≈ 1.3) needs `vldmia`, which LLVM never forms from
+                // these loads: its ARM load/store optimiser merges adjacent `vldr`s only into
+                // consecutive ascending S registers, and it allocates S registers even-first (s0,
+                // s2, …, s30, s1, s3, …), so neighbouring loads never get neighbouring registers
                 // (inline asm would need `unsafe`). Without it, a `vldr` and a `vmla` per
-                // multiply-add plus the per-row work (≥ 17 instructions) bound any shape above
-                // 2.3 at 64 inputs.
+                // multiply-add plus the per-row work (≥ 17 instructions) bound any shape above 2.3
+                // at 64 inputs.
                 for ((y, w), &b) in y.iter_mut().zip(&self.weight).zip(&self.bias) {
                     let d = dot(w, x);
                     *y = if BIAS { d + b } else { d };
