@@ -3,7 +3,7 @@
 
 #[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
 use crate::kernels::Avx2;
-use crate::kernels::{axpy_in, dot, dot_tile_in, load8, store8, Lanes, Portable, LANES};
+use crate::kernels::{axpy_in, dot, dot_tile_in, load8, store8, Isa, Lanes, Portable, LANES};
 use wide::f32x8;
 
 // Register-tile shapes of the block passes. They decide which outputs are computed together,
@@ -38,26 +38,44 @@ trait Batch {
     fn run<L: Lanes, const FS: usize, const BS: usize, const GR: usize>(self, l: L);
 }
 
-/// Runs a block pass with the widest lanes this CPU has: AVX2 (checked at run time, once per
-/// layer call) with the `dispatch` feature on x86-64, else the [`Portable`] lanes the build was
-/// compiled for. Every choice computes the same bits; only the instructions and tile shapes differ.
+/// Runs a block pass with the widest lanes this CPU has ([`crate::kernels::batch_lanes`]):
+/// with the `dispatch` feature on x86-64, AVX2 lanes compiled for AVX-512 (32 registers: larger
+/// tiles) or for AVX2, else the [`Portable`] lanes the build was compiled for. Every choice
+/// computes the same bits; only the instructions and the tile shapes differ.
 #[inline(always)]
 fn dispatch<B: Batch>(b: B) {
-    #[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
-    if let Some(simd) = pulp::x86::V3::try_new() {
-        /// The pass with AVX2 lanes, compiled with the AVX2 target features by `vectorize`
-        /// (sixteen 256-bit registers: the tiles of an AVX build).
-        struct OnAvx2<B>(B, pulp::x86::V3);
-        impl<B: Batch> pulp::NullaryFnOnce for OnAvx2<B> {
-            type Output = ();
-            #[inline(always)]
-            fn call(self) {
-                self.0.run::<Avx2, 4, 8, 8>(Avx2(self.1));
+    match crate::kernels::isa() {
+        Isa::Portable => b.run::<Portable, FWD_SAMPLES, BWD_SAMPLES, GRAD_ROWS>(Portable),
+        #[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
+        Isa::Avx2(simd) => {
+            /// The pass on AVX2 lanes, compiled for AVX2 by `vectorize` (sixteen 256-bit
+            /// registers: the tiles of an AVX build).
+            struct OnAvx2<B>(B, pulp::x86::V3);
+            impl<B: Batch> pulp::NullaryFnOnce for OnAvx2<B> {
+                type Output = ();
+                #[inline(always)]
+                fn call(self) {
+                    self.0.run::<Avx2, 4, 8, 8>(Avx2(self.1));
+                }
             }
+            simd.vectorize(OnAvx2(b, simd));
         }
-        return simd.vectorize(OnAvx2(b, simd));
+        #[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
+        Isa::Avx512(simd) => {
+            /// The pass on AVX2 lanes compiled for AVX-512: thirty-two 256-bit registers, which
+            /// hold a forward tile of 2 rows × 8 samples (wider input- and parameter-gradient
+            /// tiles measured slower on an Emerald Rapids Xeon, so they stay at 8).
+            struct OnAvx512<B>(B, pulp::x86::V4);
+            impl<B: Batch> pulp::NullaryFnOnce for OnAvx512<B> {
+                type Output = ();
+                #[inline(always)]
+                fn call(self) {
+                    self.0.run::<Avx2, 8, 8, 8>(Avx2(*self.1));
+                }
+            }
+            simd.vectorize(OnAvx512(b, simd));
+        }
     }
-    b.run::<Portable, FWD_SAMPLES, BWD_SAMPLES, GRAD_ROWS>(Portable);
 }
 
 /// `width` when the layer's width is a constant (`N > 0`, a compile-time layer), else `n`.
@@ -359,8 +377,8 @@ impl DenseRef<'_> {
     ///
     /// Same bits as a [`dot`](crate::kernels::dot) per output (plus the bias when `BIAS`;
     /// without it the dot is stored as is, since `v + 0.0` would turn −0 into +0). The products
-    /// are computed in [`dot_tile`]s of a few rows × a few samples, so each
-    /// chunk of a weight row is loaded once per tile of samples.
+    /// are computed in [`dot_tile`](crate::kernels::dot_tile)s of a few rows × a few
+    /// samples, so each chunk of a weight row is loaded once per tile of samples.
     #[inline]
     pub fn forward_rows<const BIAS: bool>(&self, src: &[f32], dst: &mut [f32]) {
         dispatch(Forward::<BIAS, 0, 0> {
