@@ -17,7 +17,7 @@ torch/vatic and numpy/vatic (> 1: vatic is faster), plus the GFLOP/s of each sid
 
 vatic is benchmarked as the `host` package builds it, with core's `dispatch` feature: the batch
 kernels pick their instruction set at run time (AVX2 on an x86-64 CPU that has it, as PyTorch
-and numpy pick theirs; the bench prints which on stderr). --portable builds without it (SSE2 on
+and numpy pick theirs; VATIC_DISPATCH=portable in the environment turns it off). --portable builds without it (SSE2 on
 x86-64, what a `no_std` user of core gets); --native builds with RUSTFLAGS="-C target-cpu=native"
 into target/native (so the other build is left alone) and reads its results from there. Every
 build computes the same bits (vatic never fuses multiply-adds and fixes its summation order);

@@ -46,9 +46,9 @@ trait Batch {
 const DISPATCH_MIN_WORK: usize = 4096;
 
 /// Runs a block pass with the widest lanes this CPU has ([`crate::kernels::batch_lanes`]):
-/// with the `dispatch` feature on x86-64, AVX2 lanes compiled for AVX-512 (32 registers: larger
-/// tiles) or for AVX2, else the [`Portable`] lanes the build was compiled for. Every choice
-/// computes the same bits; only the instructions and the tile shapes differ.
+/// with the `dispatch` feature on x86-64, AVX2 lanes in a function compiled for AVX2, else the
+/// [`Portable`] lanes the build was compiled for. Every choice computes the same bits; only the
+/// instructions and the tile shapes differ.
 #[inline(always)]
 fn dispatch<B: Batch>(b: B) {
     if b.work() < DISPATCH_MIN_WORK {
@@ -69,21 +69,6 @@ fn dispatch<B: Batch>(b: B) {
                 }
             }
             simd.vectorize(OnAvx2(b, simd));
-        }
-        #[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
-        Isa::Avx512(simd) => {
-            /// The pass on AVX2 lanes compiled for AVX-512: thirty-two 256-bit registers, which
-            /// hold a forward tile of 2 rows × 8 samples (wider input- and parameter-gradient
-            /// tiles measured slower on an Emerald Rapids Xeon, so they stay at 8).
-            struct OnAvx512<B>(B, pulp::x86::V4);
-            impl<B: Batch> pulp::NullaryFnOnce for OnAvx512<B> {
-                type Output = ();
-                #[inline(always)]
-                fn call(self) {
-                    self.0.run::<Avx2, 8, 8, 8>(Avx2(*self.1));
-                }
-            }
-            simd.vectorize(OnAvx512(b, simd));
         }
     }
 }

@@ -25,16 +25,19 @@
 //! aarch64 (its baseline: nothing to dispatch), scalars on Cortex-M. The batch passes (the
 //! layers' block passes, where the time goes on a host) are written once over an internal
 //! 8-lane trait and, with the `dispatch` feature (enabled by the `host` package; needs `std`,
-//! so never in a firmware), pick their instruction set at run time, once per layer call:
-//! AVX-512 (the AVX2 lanes with 32 registers, so wider tiles) or AVX2 on an x86-64 CPU that
-//! has them, through [pulp](https://docs.rs/pulp)'s feature tokens, with no `unsafe` in vatic.
-//! [`batch_lanes`] says which was picked; the environment variable `VATIC_DISPATCH=avx2` or
-//! `=portable` caps it (read once per process). The lanes of every set compute `acc + a · b`
+//! so never in a firmware), pick their instruction set at run time, once per layer call: AVX2
+//! on an x86-64 CPU that has it, through [pulp](https://docs.rs/pulp)'s feature tokens, with no
+//! `unsafe` in vatic (layers under a few thousand multiply-adds per call stay portable: the
+//! check would cost more than it saves). [`batch_lanes`] says which was picked; the
+//! environment variable `VATIC_DISPATCH=portable` turns dispatch off (read once per process).
+//! AVX-512 was measured and is not dispatched: the same 256-bit lanes with 32 registers and a
+//! 2 × 8 forward tile were 3 % faster on 784-1200-10 and 5–15 % slower on 64-128-10 and
+//! 100-100-2 (Emerald Rapids Xeon). The lanes of every set compute `acc + a · b`
 //! as a multiply, then an add — never a fused multiply-add, which rounds once and would differ
 //! in the last bit — and the tiles only choose which dots run together, so **every instruction
 //! set gives the same bits**: `core/examples/step_cost` prints checksum bits to compare, and
-//! `.ci/run` runs the block-against-sample bit-equality tests on every level the CPU has, without
-//! dispatch, and in an AVX build.
+//! `.ci/run` runs the block-against-sample bit-equality tests dispatched, with dispatch turned
+//! off, without the feature, and in an AVX build.
 
 use wide::f32x8;
 
@@ -50,24 +53,15 @@ pub(crate) enum Isa {
     /// AVX2 and FMA (x86-64-v3), for [`Avx2`] lanes.
     #[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
     Avx2(pulp::x86::V3),
-    /// AVX-512 F/BW/CD/DQ/VL (x86-64-v4): [`Avx2`] lanes with 32 registers.
-    #[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
-    Avx512(pulp::x86::V4),
 }
 
-/// The widest [`Isa`] this CPU has, capped by `VATIC_DISPATCH` ([`Isa::Portable`] without the
-/// `dispatch` feature).
+/// The widest [`Isa`] this CPU has ([`Isa::Portable`] without the `dispatch` feature or with
+/// `VATIC_DISPATCH=portable`).
 #[inline(always)]
 pub(crate) fn isa() -> Isa {
     #[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
     {
-        let cap = dispatch_cap();
-        if cap >= 3 {
-            if let Some(simd) = pulp::x86::V4::try_new() {
-                return Isa::Avx512(simd);
-            }
-        }
-        if cap >= 2 {
+        if dispatch_allowed() {
             if let Some(simd) = pulp::x86::V3::try_new() {
                 return Isa::Avx2(simd);
             }
@@ -76,30 +70,26 @@ pub(crate) fn isa() -> Isa {
     Isa::Portable
 }
 
-/// The widest instruction set `VATIC_DISPATCH` allows (`portable` 1, `avx2` 2, anything else 3),
-/// read once per process.
+/// Whether `VATIC_DISPATCH` allows dispatch (anything but `portable`), read once per process.
 #[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
 #[inline(always)]
-fn dispatch_cap() -> u8 {
+fn dispatch_allowed() -> bool {
     use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
-    static CAP: AtomicU8 = AtomicU8::new(0);
-    match CAP.load(Relaxed) {
+    // 0: not read yet, 1: portable only, 2: dispatch.
+    static STATE: AtomicU8 = AtomicU8::new(0);
+    match STATE.load(Relaxed) {
         0 => {
-            let cap = match std::env::var("VATIC_DISPATCH").as_deref() {
-                Ok("portable") => 1,
-                Ok("avx2") => 2,
-                _ => 3,
-            };
-            CAP.store(cap, Relaxed);
-            cap
+            let portable = std::env::var("VATIC_DISPATCH").is_ok_and(|v| v == "portable");
+            STATE.store(if portable { 1 } else { 2 }, Relaxed);
+            !portable
         }
-        cap => cap,
+        state => state == 2,
     }
 }
 
 /// The instruction set the batch kernels (the layers' block passes) run on in this process:
-/// `"avx512"` or `"avx2"` when the `dispatch` feature found them on this CPU (the environment
-/// variable `VATIC_DISPATCH=avx2` or `=portable`, read once, caps the choice), else `"portable"`
+/// `"avx2"` when the `dispatch` feature found it on this CPU (unless the environment variable
+/// `VATIC_DISPATCH=portable`, read once per process, turns dispatch off), else `"portable"`
 /// (the lanes the build was compiled for: SSE2, or AVX with `-C target-cpu`, on x86-64; NEON on
 /// aarch64, whose baseline leaves nothing to dispatch; scalars on Cortex-M). Every choice
 /// computes the same bits.
@@ -107,15 +97,13 @@ fn dispatch_cap() -> u8 {
 /// # Examples
 ///
 /// ```
-/// assert!(["avx512", "avx2", "portable"].contains(&vatic::kernels::batch_lanes()));
+/// assert!(["avx2", "portable"].contains(&vatic::kernels::batch_lanes()));
 /// ```
 pub fn batch_lanes() -> &'static str {
     match isa() {
         Isa::Portable => "portable",
         #[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
         Isa::Avx2(_) => "avx2",
-        #[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
-        Isa::Avx512(_) => "avx512",
     }
 }
 
@@ -199,8 +187,7 @@ impl Lanes for Portable {
 
 /// AVX2 lanes (x86-64-v3), one 256-bit register per vector, made only from a
 /// [`pulp::x86::V3`] token, i.e. where the CPU has them: `vmulps` then `vaddps`, never
-/// `vfmadd`. Run inside [`pulp::x86::V4::vectorize`] (AVX-512) the same lanes have 32 registers
-/// instead of 16, which the tiles use.
+/// `vfmadd`.
 #[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Avx2(pub(crate) pulp::x86::V3);
@@ -358,17 +345,6 @@ pub(crate) fn dot_tile_in<L: Lanes, const R: usize, const S: usize>(
     );
     let z = l.zero();
     match (&ca[..], &cb[..]) {
-        ([a0, a1], [b0, b1, b2, b3, b4, b5, b6, b7]) => {
-            let mut t = [[z; 8]; 2];
-            let p = a0.clone().zip(a1.clone());
-            let q = b0.clone().zip(b1.clone()).zip(b2.clone().zip(b3.clone()));
-            let r = b4.clone().zip(b5.clone()).zip(b6.clone().zip(b7.clone()));
-            for ((p, q), r) in p.zip(q).zip(r) {
-                let (((q0, q1), (q2, q3)), ((q4, q5), (q6, q7))) = (q, r);
-                tile_step(l, &mut t, [p.0, p.1], [q0, q1, q2, q3, q4, q5, q6, q7]);
-            }
-            cast(finish_tile(l, t, &ta, &tb))
-        }
         ([a0, a1], [b0, b1, b2, b3]) => {
             let mut t = [[z; 4]; 2];
             let it = a0.clone().zip(a1.clone()).zip(b0.clone()).zip(b1.clone());
