@@ -7,16 +7,21 @@
     python3 bench/compare.py --no-peers                        # vatic only
     python3 bench/compare.py --peers-json peers.json           # reuse a saved peers.py output
     python3 bench/compare.py --peers-stat min                  # peers' fastest run (loaded box)
+    python3 bench/compare.py --portable                        # vatic without run-time dispatch
     python3 bench/compare.py --native                          # vatic built for this CPU (AVX)
 
-Steps: `cargo bench -p vatic --bench steps [-- ARGS]`, then `python3 bench/peers.py --out FILE`,
+Steps: `cargo bench -p vatic --features dispatch --bench steps [-- ARGS]`, then
+`python3 bench/peers.py --out FILE`,
 then a markdown table on stdout: row, net/batch, vatic us, torch us, numpy us, and the ratios
 torch/vatic and numpy/vatic (> 1: vatic is faster), plus the GFLOP/s of each side on 784-1200-10.
 
---native builds vatic with RUSTFLAGS="-C target-cpu=native" into target/native (so the portable
-build is left alone) and reads its results from there. The results are bit-identical to the
-portable build's (vatic never fuses multiply-adds and fixes its summation order); only the
-vector width changes (SSE2 -> AVX on x86-64), as PyTorch and numpy pick theirs at run time.
+vatic is benchmarked as the `host` package builds it, with core's `dispatch` feature: the batch
+kernels pick their instruction set at run time (AVX2 on an x86-64 CPU that has it, as PyTorch
+and numpy pick theirs; VATIC_DISPATCH=portable in the environment turns it off). --portable builds without it (SSE2 on
+x86-64, what a `no_std` user of core gets); --native builds with RUSTFLAGS="-C target-cpu=native"
+into target/native (so the other build is left alone) and reads its results from there. Every
+build computes the same bits (vatic never fuses multiply-adds and fixes its summation order);
+only the instructions change.
 
 Criterion's results: criterion writes BenchmarkId("ce", "2-100-2/b32") of the group "step" to
 target/criterion/step/ce/2-100-2_b32/new/ ('/' in the parameter becomes '_' in the directory
@@ -42,9 +47,13 @@ GFLOP/s = 2 * multiply-adds / time. The same count is used for every side: it is
 algorithm, not what a library happens to execute (torch's jvp, for one, repeats the primal
 forward, which is not counted).
 
-Peak: --peak-gflops, or an estimate printed from /proc/cpuinfo's MHz as 32 f32 flop/cycle (two
-256-bit FMA pipes, Zen 2 or later / Haswell or later) times the reported clock; that clock is the
-nominal one under a hypervisor, so the estimate is rough.
+Peak: --peak-gflops, or an estimate printed from /proc/cpuinfo's MHz. vatic never fuses, so the
+peak that bounds it is the FMA-free one: vector multiplies and adds issued as separate
+instructions, lanes x (FP multiply/add ports) per cycle. AVX2 (8 lanes): Intel Golden Cove
+(Sapphire/Emerald Rapids, Alder Lake P) has three 256-bit ports that take them (p0, p1 multiply,
+p1, p5 add) -> 24 flop/cycle; AMD Zen 2-5 two multiply and two add pipes -> 32 flop/cycle (with
+FMA both would be 32). The estimate takes 24 on GenuineIntel, 32 otherwise, times the reported
+clock; that clock is the nominal one under a hypervisor, so the estimate is rough.
 """
 
 import argparse
@@ -99,16 +108,18 @@ def fmt_ratio(a, b):
 
 
 def cpu_info():
-    name, mhz = None, None
+    name, mhz, vendor = None, None, None
     try:
         for line in open("/proc/cpuinfo"):
             if name is None and line.startswith("model name"):
                 name = line.split(":", 1)[1].strip()
             if mhz is None and line.startswith("cpu MHz"):
                 mhz = float(line.split(":", 1)[1])
+            if vendor is None and line.startswith("vendor_id"):
+                vendor = line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return name, mhz
+    return name, mhz, vendor
 
 
 def main():
@@ -129,6 +140,8 @@ def main():
     ap.add_argument("--peers-stat", choices=["median", "min", "cpu"], default="median",
                     help="which peers.py figure to show: median wall time per step (default, "
                     "like criterion's median), the fastest run, or the median CPU time")
+    ap.add_argument("--portable", action="store_true", help="build vatic without run-time "
+                    "dispatch (core's default features)")
     ap.add_argument("--native", action="store_true", help="build vatic with -C target-cpu=native "
                     "into target/native")
     ap.add_argument("--peak-gflops", type=float, default=None,
@@ -143,6 +156,8 @@ def main():
         env["RUSTFLAGS"] = (env.get("RUSTFLAGS", "") + " -C target-cpu=native").strip()
     if not a.no_cargo:
         cmd = ["cargo", "bench", "-p", "vatic", "--bench", "steps"]
+        if not a.portable:
+            cmd[4:4] = ["--features", "dispatch"]
         if extra:
             cmd += ["--"] + extra
         print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
@@ -177,7 +192,7 @@ def main():
             print(f"| {row} | {s[0]}-{s[1]}-{s[2]} / b{s[3]} | {fmt_us(v)} | {fmt_us(t)} | "
                   f"{fmt_us(n)} | {fmt_ratio(t, v)} | {fmt_ratio(n, v)} |")
 
-    name, mhz = cpu_info()
+    name, mhz, vendor = cpu_info()
     peak = a.peak_gflops
     print()
     big = SHAPES[-1]
@@ -208,9 +223,10 @@ def main():
     if peak:
         print(f"Peak used: {peak} GFLOP/s (given).")
     elif mhz:
-        print(f"CPU: {name}, {mhz:.0f} MHz reported; a rough single-core f32 peak at 32 "
-              f"flop/cycle (2 × 256-bit FMA) is {32 * mhz / 1e3:.0f} GFLOP/s "
-              "(pass --peak-gflops for the % column).")
+        fpc = 24 if vendor == "GenuineIntel" else 32
+        print(f"CPU: {name}, {mhz:.0f} MHz reported; a rough single-core FMA-free f32 peak "
+              f"at {fpc} flop/cycle (256-bit multiplies and adds, see the docstring) is "
+              f"{fpc * mhz / 1e3:.0f} GFLOP/s (pass --peak-gflops for the % column).")
     m = peers.get("meta")
     if m:
         print(f"Peers: torch {m.get('torch')}, numpy {m.get('numpy')}, python {m.get('python')}, "

@@ -1,13 +1,17 @@
 //! A fully connected layer `y = W x + b`: its compile-time storage [`Dense`] and the borrowed
 //! views [`DenseRef`] / [`DenseMut`] the block kernels run on, whatever the widths.
 
-use crate::kernels::{axpy, dot, dot_tile, load8, store8, LANES};
+#[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
+use crate::kernels::Avx2;
+use crate::kernels::{axpy_in, dot, dot_tile_in, load8, store8, Isa, Lanes, Portable, LANES};
 use wide::f32x8;
 
 // Register-tile shapes of the block passes. They decide which outputs are computed together,
-// never the order of any sum, so they may depend on the target: with AVX (sixteen 256-bit
-// registers, one per 8-lane partial sum) the tiles are twice as large as with SSE2 or on
-// Cortex-M. `.ci/run` runs the bit-equality tests in an AVX build too.
+// never the order of any sum, so they may depend on the target and on the instruction set
+// `dispatch` picks: with AVX (sixteen 256-bit registers, one per 8-lane partial sum) the tiles
+// are twice as large as with SSE2 or on Cortex-M. The constants below are the portable lanes'
+// (AVX when the build enables it); `dispatch` has those of each dispatched set. `.ci/run` runs
+// the bit-equality tests in an AVX build, with dispatch and without.
 
 /// Weight rows per tile of the block forward pass ([`dot_tile`]'s `R`).
 const FWD_ROWS: usize = 2;
@@ -26,6 +30,125 @@ const BWD_SAMPLES: usize = if cfg!(target_feature = "avx") { 8 } else { 4 };
 const BWD_PANEL: usize = 16;
 /// Gradient rows per register tile of the block parameter-gradient pass.
 const GRAD_ROWS: usize = if cfg!(target_feature = "avx") { 8 } else { 4 };
+
+/// A block pass of a layer, run by [`dispatch`] on the lanes `L` of one instruction set with its
+/// tile shapes: `FS` samples per forward tile, `BS` per input-gradient tile, `GR` gradient rows
+/// per parameter-gradient tile.
+trait Batch {
+    /// The pass's multiply-adds (samples × inputs × outputs).
+    fn work(&self) -> usize;
+    fn run<L: Lanes, const FS: usize, const BS: usize, const GR: usize>(self, l: L);
+}
+
+/// Below this many multiply-adds a pass runs on the [`Portable`] lanes without asking for
+/// the CPU's: the check and the call into a function built for other features cost more than
+/// wider vectors save on the smallest layers (2-100-2 steps measured 4–8 % slower).
+const DISPATCH_MIN_WORK: usize = 4096;
+
+/// Runs a block pass with the widest lanes this CPU has ([`crate::kernels::batch_lanes`]):
+/// with the `dispatch` feature on x86-64, AVX2 lanes in a function compiled for AVX2, else the
+/// [`Portable`] lanes the build was compiled for. Every choice computes the same bits; only the
+/// instructions and the tile shapes differ.
+#[inline(always)]
+fn dispatch<B: Batch>(b: B) {
+    if b.work() < DISPATCH_MIN_WORK {
+        return b.run::<Portable, FWD_SAMPLES, BWD_SAMPLES, GRAD_ROWS>(Portable);
+    }
+    match crate::kernels::isa() {
+        Isa::Portable => b.run::<Portable, FWD_SAMPLES, BWD_SAMPLES, GRAD_ROWS>(Portable),
+        #[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
+        Isa::Avx2(simd) => {
+            /// The pass on AVX2 lanes, compiled for AVX2 by `vectorize` (sixteen 256-bit
+            /// registers: the tiles of an AVX build).
+            struct OnAvx2<B>(B, pulp::x86::V3);
+            impl<B: Batch> pulp::NullaryFnOnce for OnAvx2<B> {
+                type Output = ();
+                #[inline(always)]
+                fn call(self) {
+                    self.0.run::<Avx2, 4, 8, 8>(Avx2(self.1));
+                }
+            }
+            simd.vectorize(OnAvx2(b, simd));
+        }
+    }
+}
+
+/// `N` when the width is a constant (`N > 0`: a compile-time layer), else `n`.
+#[inline(always)]
+const fn width<const N: usize>(n: usize) -> usize {
+    if N > 0 {
+        N
+    } else {
+        n
+    }
+}
+
+/// [`DenseRef::forward_rows`] as a [`Batch`]; `IN`, `OUT` are the constant widths (`0`: read
+/// them from the layer).
+struct Forward<'a, 'b, const BIAS: bool, const IN: usize, const OUT: usize> {
+    layer: DenseRef<'a>,
+    src: &'b [f32],
+    dst: &'b mut [f32],
+}
+
+impl<const BIAS: bool, const IN: usize, const OUT: usize> Batch for Forward<'_, '_, BIAS, IN, OUT> {
+    #[inline(always)]
+    fn work(&self) -> usize {
+        self.src.len() * width::<OUT>(self.layer.outputs())
+    }
+    #[inline(always)]
+    fn run<L: Lanes, const FS: usize, const BS: usize, const GR: usize>(self, l: L) {
+        let (i, o) = (
+            width::<IN>(self.layer.inputs),
+            width::<OUT>(self.layer.outputs()),
+        );
+        (self.layer).forward_rows_in::<L, BIAS, FS>(l, i, o, self.src, self.dst);
+    }
+}
+
+/// [`DenseRef::backprop_rows`] as a [`Batch`] (widths as in [`Forward`]).
+struct Backprop<'a, 'b, const IN: usize, const OUT: usize> {
+    layer: DenseRef<'a>,
+    src: &'b [f32],
+    dst: &'b mut [f32],
+}
+
+impl<const IN: usize, const OUT: usize> Batch for Backprop<'_, '_, IN, OUT> {
+    #[inline(always)]
+    fn work(&self) -> usize {
+        self.dst.len() * width::<OUT>(self.layer.outputs())
+    }
+    #[inline(always)]
+    fn run<L: Lanes, const FS: usize, const BS: usize, const GR: usize>(self, l: L) {
+        let (i, o) = (
+            width::<IN>(self.layer.inputs),
+            width::<OUT>(self.layer.outputs()),
+        );
+        (self.layer).backprop_rows_in::<L, BS>(l, i, o, self.src, self.dst);
+    }
+}
+
+/// [`DenseMut::accumulate_rows`] as a [`Batch`] (widths as in [`Forward`]).
+struct Accumulate<'a, 'b, const IN: usize, const OUT: usize> {
+    layer: DenseMut<'a>,
+    xs: &'b [f32],
+    dys: &'b [f32],
+}
+
+impl<const IN: usize, const OUT: usize> Batch for Accumulate<'_, '_, IN, OUT> {
+    #[inline(always)]
+    fn work(&self) -> usize {
+        self.xs.len() * width::<OUT>(self.layer.bias.len())
+    }
+    #[inline(always)]
+    fn run<L: Lanes, const FS: usize, const BS: usize, const GR: usize>(mut self, l: L) {
+        let (i, o) = (
+            width::<IN>(self.layer.inputs),
+            width::<OUT>(self.layer.bias.len()),
+        );
+        (self.layer).accumulate_rows_in::<L, GR>(l, i, o, self.xs, self.dys);
+    }
+}
 
 /// A dense layer with `IN` inputs and `OUT` outputs stored as nested arrays: `y = W x + b`.
 ///
@@ -125,7 +248,11 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
             self.forward_block::<BIAS>(x, y);
         }
         #[cfg(not(feature = "compact"))]
-        self.view().forward_rows_in::<BIAS>(IN, OUT, src, dst);
+        dispatch(Forward::<BIAS, IN, OUT> {
+            layer: self.view(),
+            src,
+            dst,
+        });
     }
 
     /// [`DenseRef::backprop_rows`] with constant widths.
@@ -142,7 +269,11 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
             self.backprop_block(dy, dx);
         }
         #[cfg(not(feature = "compact"))]
-        self.view().backprop_rows_in(IN, OUT, src, dst);
+        dispatch(Backprop::<IN, OUT> {
+            layer: self.view(),
+            src,
+            dst,
+        });
     }
 
     /// [`DenseMut::accumulate_rows`] with constant widths.
@@ -162,7 +293,11 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
             self.accumulate_block(x, dy);
         }
         #[cfg(not(feature = "compact"))]
-        self.view_mut().accumulate_rows_in(IN, OUT, xs, dys);
+        dispatch(Accumulate::<IN, OUT> {
+            layer: self.view_mut(),
+            xs,
+            dys,
+        });
     }
 }
 
@@ -317,18 +452,23 @@ impl DenseRef<'_> {
     ///
     /// Same bits as a [`dot`](crate::kernels::dot) per output (plus the bias when `BIAS`;
     /// without it the dot is stored as is, since `v + 0.0` would turn −0 into +0). The products
-    /// are computed in [`dot_tile`]s of a few rows × a few samples, so each
-    /// chunk of a weight row is loaded once per tile of samples.
+    /// are computed in [`dot_tile`](crate::kernels::dot_tile)s of a few rows × a few
+    /// samples, so each chunk of a weight row is loaded once per tile of samples.
     #[inline]
     pub fn forward_rows<const BIAS: bool>(&self, src: &[f32], dst: &mut [f32]) {
-        self.forward_rows_in::<BIAS>(self.inputs, self.outputs(), src, dst);
+        dispatch(Forward::<BIAS, 0, 0> {
+            layer: *self,
+            src,
+            dst,
+        });
     }
 
     /// [`DenseRef::forward_rows`] with the widths given (constants for a compile-time layer,
-    /// so the kernels are specialised to them).
+    /// so the kernels are specialised to them) on the lanes `l`, in tiles of `FS` samples.
     #[inline(always)]
-    pub(crate) fn forward_rows_in<const BIAS: bool>(
+    pub(crate) fn forward_rows_in<L: Lanes, const BIAS: bool, const FS: usize>(
         &self,
+        l: L,
         i: usize,
         o: usize,
         src: &[f32],
@@ -340,20 +480,21 @@ impl DenseRef<'_> {
             dst.get_mut(..n * o).unwrap_or_default(),
         );
         if i < LANES {
-            return self.forward_narrow::<BIAS>(i, o, src, dst);
+            return self.forward_narrow::<L, BIAS>(l, i, o, src, dst);
         }
-        // Whole tiles of FWD_SAMPLES samples, then the samples left over one at a time.
-        let whole = n - n % FWD_SAMPLES;
+        // Whole tiles of FS samples, then the samples left over one at a time.
+        let whole = n - n % FS;
         let (s_full, s_rest) = src.split_at_checked(whole * i).unwrap_or_default();
         let (d_full, d_rest) = dst.split_at_mut_checked(whole * o).unwrap_or_default();
-        self.row_groups::<FWD_ROWS, BIAS>(i, o, s_full, d_full);
-        self.row_groups::<ONE_ROWS, BIAS>(i, o, s_rest, d_rest);
+        self.row_groups::<L, FWD_ROWS, BIAS, FS>(l, i, o, s_full, d_full);
+        self.row_groups::<L, ONE_ROWS, BIAS, FS>(l, i, o, s_rest, d_rest);
     }
 
     /// [`DenseRef::forward_tiles`] for every group of `R` weight rows (and a last group of one).
     #[inline(always)]
-    fn row_groups<const R: usize, const BIAS: bool>(
+    fn row_groups<L: Lanes, const R: usize, const BIAS: bool, const FS: usize>(
         &self,
+        l: L,
         i: usize,
         o: usize,
         src: &[f32],
@@ -367,11 +508,11 @@ impl DenseRef<'_> {
         for p in &mut groups {
             let mut pr = rows(p, i);
             let a: [&[f32]; R] = core::array::from_fn(|_| pr.next().unwrap_or(&[]));
-            self.forward_tiles::<R, BIAS>(i, o, row, a, src, dst);
+            self.forward_tiles::<L, R, BIAS, FS>(l, i, o, row, a, src, dst);
             row += R;
         }
         for w in rows(groups.remainder(), i) {
-            self.forward_tiles::<1, BIAS>(i, o, row, [w], src, dst);
+            self.forward_tiles::<L, 1, BIAS, FS>(l, i, o, row, [w], src, dst);
             row += 1;
         }
     }
@@ -381,21 +522,29 @@ impl DenseRef<'_> {
     /// is `((+0 + w₀x₀) + w₁x₁) + …` (its partial sums are all zero), computed here for
     /// [`LANES`] rows at once. Monomorphised per input width `K`, so the rows are `[f32; K]`.
     #[inline(always)]
-    fn forward_narrow<const BIAS: bool>(&self, i: usize, o: usize, src: &[f32], dst: &mut [f32]) {
+    fn forward_narrow<L: Lanes, const BIAS: bool>(
+        &self,
+        l: L,
+        i: usize,
+        o: usize,
+        src: &[f32],
+        dst: &mut [f32],
+    ) {
         match i {
-            1 => self.forward_narrow_k::<1, BIAS>(o, src, dst),
-            2 => self.forward_narrow_k::<2, BIAS>(o, src, dst),
-            3 => self.forward_narrow_k::<3, BIAS>(o, src, dst),
-            4 => self.forward_narrow_k::<4, BIAS>(o, src, dst),
-            5 => self.forward_narrow_k::<5, BIAS>(o, src, dst),
-            6 => self.forward_narrow_k::<6, BIAS>(o, src, dst),
-            _ => self.forward_narrow_k::<7, BIAS>(o, src, dst),
+            1 => self.forward_narrow_k::<L, 1, BIAS>(l, o, src, dst),
+            2 => self.forward_narrow_k::<L, 2, BIAS>(l, o, src, dst),
+            3 => self.forward_narrow_k::<L, 3, BIAS>(l, o, src, dst),
+            4 => self.forward_narrow_k::<L, 4, BIAS>(l, o, src, dst),
+            5 => self.forward_narrow_k::<L, 5, BIAS>(l, o, src, dst),
+            6 => self.forward_narrow_k::<L, 6, BIAS>(l, o, src, dst),
+            _ => self.forward_narrow_k::<L, 7, BIAS>(l, o, src, dst),
         }
     }
 
     #[inline(always)]
-    fn forward_narrow_k<const K: usize, const BIAS: bool>(
+    fn forward_narrow_k<L: Lanes, const K: usize, const BIAS: bool>(
         &self,
+        l: L,
         outputs: usize,
         src: &[f32],
         dst: &mut [f32],
@@ -407,15 +556,15 @@ impl DenseRef<'_> {
         for (x, y) in xs.iter().zip(rows_mut(dst, outputs)) {
             let (y8, y_rest) = y.as_chunks_mut::<LANES>();
             for ((w, b), y) in w8.iter().zip(b8).zip(y8) {
-                let mut acc = f32x8::ZERO;
+                let mut acc = l.zero();
                 for (i, &xi) in x.iter().enumerate() {
-                    let wv = f32x8::new(core::array::from_fn(|j| w[j][i]));
-                    acc += wv * f32x8::splat(xi);
+                    let wv = l.vector(core::array::from_fn(|j| w[j][i]));
+                    acc = l.mul_add(acc, wv, l.splat(xi));
                 }
                 if BIAS {
-                    acc += f32x8::new(*b);
+                    acc = l.add(acc, l.vector(*b));
                 }
-                *y = acc.to_array();
+                *y = l.array(acc);
             }
             for ((w, &b), y) in w_rest.iter().zip(b_rest).zip(y_rest) {
                 let mut acc = 0.0f32;
@@ -429,8 +578,9 @@ impl DenseRef<'_> {
 
     /// Rows `o .. o + R` of [`DenseRef::forward_rows`] for every sample.
     #[inline(always)]
-    fn forward_tiles<const R: usize, const BIAS: bool>(
+    fn forward_tiles<L: Lanes, const R: usize, const BIAS: bool, const FS: usize>(
         &self,
+        l: L,
         inputs: usize,
         outputs: usize,
         o: usize,
@@ -447,15 +597,15 @@ impl DenseRef<'_> {
             }
         };
         let n = src.len() / inputs.max(1);
-        let whole = n - n % FWD_SAMPLES;
+        let whole = n - n % FS;
         let (s_full, s_rest) = src.split_at_checked(whole * inputs).unwrap_or_default();
         let (d_full, d_rest) = dst.split_at_mut((whole * outputs).min(dst.len()));
-        let sc = s_full.chunks_exact((FWD_SAMPLES * inputs).max(1));
-        let dc = d_full.chunks_exact_mut((FWD_SAMPLES * outputs).max(1));
+        let sc = s_full.chunks_exact((FS * inputs).max(1));
+        let dc = d_full.chunks_exact_mut((FS * outputs).max(1));
         for (s, d) in sc.zip(dc) {
             let mut xr = rows(s, inputs);
-            let b: [&[f32]; FWD_SAMPLES] = core::array::from_fn(|_| xr.next().unwrap_or(&[]));
-            let t = dot_tile(a, b);
+            let b: [&[f32]; FS] = core::array::from_fn(|_| xr.next().unwrap_or(&[]));
+            let t = dot_tile_in(l, a, b);
             for (k, d) in rows_mut(d, outputs).enumerate() {
                 put(
                     d,
@@ -466,7 +616,7 @@ impl DenseRef<'_> {
             }
         }
         for (x, d) in rows(s_rest, inputs).zip(rows_mut(d_rest, outputs)) {
-            let t = dot_tile(a, [x]);
+            let t = dot_tile_in(l, a, [x]);
             put(d, t.map(|[v]| v));
         }
     }
@@ -474,14 +624,14 @@ impl DenseRef<'_> {
     /// `dx = Wᵀ dy` for one sample, summed over outputs in increasing `o` from `0.0`.
     #[inline]
     pub fn backprop_input(&self, dy: &[f32], dx: &mut [f32]) {
-        self.backprop_input_in(self.inputs, dy, dx);
+        self.backprop_input_in(Portable, self.inputs, dy, dx);
     }
 
     #[inline(always)]
-    fn backprop_input_in(&self, inputs: usize, dy: &[f32], dx: &mut [f32]) {
+    fn backprop_input_in<L: Lanes>(&self, l: L, inputs: usize, dy: &[f32], dx: &mut [f32]) {
         dx.fill(0.0);
         for (row, &d) in rows(self.weight, inputs).zip(dy) {
-            axpy(dx, d, row);
+            axpy_in(l, dx, d, row);
         }
     }
 
@@ -493,13 +643,19 @@ impl DenseRef<'_> {
     /// is loaded once per tile, and the partial sums stay in registers over all `o`.
     #[inline]
     pub fn backprop_rows(&self, src: &[f32], dst: &mut [f32]) {
-        self.backprop_rows_in(self.inputs, self.outputs(), src, dst);
+        dispatch(Backprop::<0, 0> {
+            layer: *self,
+            src,
+            dst,
+        });
     }
 
-    /// [`DenseRef::backprop_rows`] with the widths given.
+    /// [`DenseRef::backprop_rows`] with the widths given, on the lanes `l`, in register tiles
+    /// of `BS` samples.
     #[inline(always)]
-    pub(crate) fn backprop_rows_in(
+    pub(crate) fn backprop_rows_in<L: Lanes, const BS: usize>(
         &self,
+        l: L,
         inputs: usize,
         outputs: usize,
         src: &[f32],
@@ -508,23 +664,19 @@ impl DenseRef<'_> {
         let n = (src.len() / outputs.max(1)).min(dst.len() / inputs.max(1));
         // Tiles only for whole groups of samples; too few rows or samples to amortise a
         // register tile go row by row (the same order: over outputs in increasing `o`).
-        let tiled = if outputs < LANES {
-            0
-        } else {
-            n - n % BWD_SAMPLES
-        };
+        let tiled = if outputs < LANES { 0 } else { n - n % BS };
         let (src, rest_src) = src.split_at_checked(tiled * outputs).unwrap_or_default();
         let (dst, rest_dst) = dst.split_at_mut_checked(tiled * inputs).unwrap_or_default();
         for (s, d) in rows(rest_src, outputs).zip(rows_mut(rest_dst, inputs)) {
-            self.backprop_input_in(inputs, s, d);
+            self.backprop_input_in(l, inputs, s, d);
         }
         let full = inputs - inputs % LANES;
-        let sc = src.chunks((BWD_SAMPLES * outputs).max(1));
-        let dc = dst.chunks_mut((BWD_SAMPLES * inputs).max(1));
+        let sc = src.chunks((BS * outputs).max(1));
+        let dc = dst.chunks_mut((BS * inputs).max(1));
         for (src, dst) in sc.zip(dc) {
             // A missing sample (a short last tile) reads as `dy = 0` and is not stored.
             let mut gr = rows(src, outputs);
-            let g: [&[f32]; BWD_SAMPLES] = core::array::from_fn(|_| gr.next().unwrap_or(&[]));
+            let g: [&[f32]; BS] = core::array::from_fn(|_| gr.next().unwrap_or(&[]));
             let gv = |o: usize| g.map(|g| g.get(o).copied().unwrap_or(0.0));
             // Panels of BWD_PANEL rows, each streamed front to back: the partial sums of a
             // chunk go through `dst` between panels (storing an f32 keeps its bits).
@@ -532,25 +684,25 @@ impl DenseRef<'_> {
             for (p, panel) in panels.enumerate() {
                 let o0 = p * BWD_PANEL;
                 for c in (0..full).step_by(LANES) {
-                    let mut acc = [f32x8::ZERO; BWD_SAMPLES];
+                    let mut acc = [l.zero(); BS];
                     if o0 > 0 {
                         for (a, d) in acc.iter_mut().zip(rows(dst, inputs)) {
-                            *a = load8(d, c);
+                            *a = l.load(d, c);
                         }
                     }
                     for (o, row) in rows(panel, inputs).enumerate() {
-                        let w = load8(row, c);
+                        let w = l.load(row, c);
                         for (a, g) in acc.iter_mut().zip(gv(o0 + o)) {
-                            *a += f32x8::splat(g) * w;
+                            *a = l.mul_add(*a, l.splat(g), w);
                         }
                     }
                     for (a, d) in acc.iter().zip(rows_mut(dst, inputs)) {
-                        store8(d, c, *a);
+                        l.store(d, c, *a);
                     }
                 }
             }
             for i in full..inputs {
-                let mut acc = [0.0f32; BWD_SAMPLES];
+                let mut acc = [0.0f32; BS];
                 for (o, row) in rows(self.weight, inputs).enumerate() {
                     let w = row.get(i).copied().unwrap_or(0.0);
                     for (a, g) in acc.iter_mut().zip(gv(o)) {
@@ -576,13 +728,29 @@ impl DenseMut<'_> {
     /// sample in order, stored once.
     #[inline]
     pub fn accumulate_rows(&mut self, xs: &[f32], dys: &[f32]) {
-        self.accumulate_rows_in(self.inputs, self.bias.len(), xs, dys);
+        dispatch(Accumulate::<0, 0> {
+            layer: self.reborrow(),
+            xs,
+            dys,
+        });
     }
 
-    /// [`DenseMut::accumulate_rows`] with the widths given.
+    /// The same view, borrowed again.
     #[inline(always)]
-    pub(crate) fn accumulate_rows_in(
+    fn reborrow(&mut self) -> DenseMut<'_> {
+        DenseMut {
+            weight: self.weight,
+            bias: self.bias,
+            inputs: self.inputs,
+        }
+    }
+
+    /// [`DenseMut::accumulate_rows`] with the widths given, on the lanes `l`, in register tiles
+    /// of `GR` gradient rows.
+    #[inline(always)]
+    pub(crate) fn accumulate_rows_in<L: Lanes, const GR: usize>(
         &mut self,
+        l: L,
         inputs: usize,
         outputs: usize,
         xs: &[f32],
@@ -594,7 +762,7 @@ impl DenseMut<'_> {
             dys.get(..n * outputs).unwrap_or_default(),
         );
         if inputs < LANES && LANES.is_multiple_of(inputs.max(1)) {
-            return self.accumulate_narrow(inputs, outputs, xs, dys);
+            return self.accumulate_narrow(l, inputs, outputs, xs, dys);
         }
         if n <= 2 {
             // Too few samples to amortise loading a register tile: row by row (the same
@@ -604,42 +772,42 @@ impl DenseMut<'_> {
                     .zip(self.bias.iter_mut())
                     .zip(d)
                 {
-                    axpy(grow, dv, x);
+                    axpy_in(l, grow, dv, x);
                     *gb += dv;
                 }
             }
             return;
         }
         let full = inputs - inputs % LANES;
-        let grows = self.weight.chunks_mut((GRAD_ROWS * inputs).max(1));
-        for (t, (grows, gbs)) in grows.zip(self.bias.chunks_mut(GRAD_ROWS)).enumerate() {
-            let o = t * GRAD_ROWS;
-            let dv = |u: &[f32]| -> [f32; GRAD_ROWS] {
-                match u.get(o..).and_then(|t| t.first_chunk::<GRAD_ROWS>()) {
+        let grows = self.weight.chunks_mut((GR * inputs).max(1));
+        for (t, (grows, gbs)) in grows.zip(self.bias.chunks_mut(GR)).enumerate() {
+            let o = t * GR;
+            let dv = |u: &[f32]| -> [f32; GR] {
+                match u.get(o..).and_then(|t| t.first_chunk::<GR>()) {
                     Some(d) => *d,
                     None => core::array::from_fn(|r| u.get(o + r).copied().unwrap_or(0.0)),
                 }
             };
             for c in (0..full).step_by(LANES) {
-                let mut acc = [f32x8::ZERO; GRAD_ROWS];
+                let mut acc = [l.zero(); GR];
                 for (a, g) in acc.iter_mut().zip(rows(grows, inputs)) {
-                    *a = load8(g, c);
+                    *a = l.load(g, c);
                 }
                 for (x, u) in rows(xs, inputs).zip(rows(dys, outputs)) {
-                    let xv = load8(x, c);
+                    let xv = l.load(x, c);
                     for (a, d) in acc.iter_mut().zip(dv(u)) {
-                        *a += f32x8::splat(d) * xv;
+                        *a = l.mul_add(*a, l.splat(d), xv);
                     }
                 }
                 for (a, g) in acc.iter().zip(rows_mut(grows, inputs)) {
-                    store8(g, c, *a);
+                    l.store(g, c, *a);
                 }
             }
             for (r, (grow, gb)) in rows_mut(grows, inputs).zip(gbs.iter_mut()).enumerate() {
                 let tail = grow.get_mut(full..).unwrap_or_default();
                 for (x, u) in rows(xs, inputs).zip(rows(dys, outputs)) {
                     let d = u.get(o + r).copied().unwrap_or(0.0);
-                    axpy(tail, d, x.get(full..).unwrap_or_default());
+                    axpy_in(l, tail, d, x.get(full..).unwrap_or_default());
                     *gb += d;
                 }
             }
@@ -651,28 +819,41 @@ impl DenseMut<'_> {
     /// `LANES / inputs` rows per vector, with the same per-element order (samples in order).
     /// Monomorphised per input width `K`.
     #[inline(always)]
-    fn accumulate_narrow(&mut self, inputs: usize, outputs: usize, xs: &[f32], dys: &[f32]) {
+    fn accumulate_narrow<L: Lanes>(
+        &mut self,
+        l: L,
+        inputs: usize,
+        outputs: usize,
+        xs: &[f32],
+        dys: &[f32],
+    ) {
         match inputs {
-            1 => self.accumulate_narrow_k::<1>(outputs, xs, dys),
-            2 => self.accumulate_narrow_k::<2>(outputs, xs, dys),
-            _ => self.accumulate_narrow_k::<4>(outputs, xs, dys),
+            1 => self.accumulate_narrow_k::<L, 1>(l, outputs, xs, dys),
+            2 => self.accumulate_narrow_k::<L, 2>(l, outputs, xs, dys),
+            _ => self.accumulate_narrow_k::<L, 4>(l, outputs, xs, dys),
         }
     }
 
     #[inline(always)]
-    fn accumulate_narrow_k<const K: usize>(&mut self, outputs: usize, xs: &[f32], dys: &[f32]) {
+    fn accumulate_narrow_k<L: Lanes, const K: usize>(
+        &mut self,
+        l: L,
+        outputs: usize,
+        xs: &[f32],
+        dys: &[f32],
+    ) {
         let (xs, _) = xs.as_chunks::<K>();
         let (head, tail) = self.weight.as_chunks_mut::<LANES>();
         // Lane j of chunk c holds element (c · LANES/K + j / K, j % K).
         for (c, chunk) in head.iter_mut().enumerate() {
             let o = c * (LANES / K);
-            let mut acc = f32x8::new(*chunk);
+            let mut acc = l.vector(*chunk);
             for (x, d) in xs.iter().zip(rows(dys, outputs)) {
                 let dv = core::array::from_fn(|j| d.get(o + j / K).copied().unwrap_or(0.0));
                 let xv = core::array::from_fn(|j| x[j % K]);
-                acc += f32x8::new(dv) * f32x8::new(xv);
+                acc = l.mul_add(acc, l.vector(dv), l.vector(xv));
             }
-            *chunk = acc.to_array();
+            *chunk = l.array(acc);
         }
         let full = head.len() * LANES;
         for (k, g) in tail.iter_mut().enumerate() {
@@ -682,9 +863,13 @@ impl DenseMut<'_> {
             }
         }
         for (o, gb) in self.bias.iter_mut().enumerate() {
+            // Summed in a register, in the same order: behind `dispatch` the compiler cannot
+            // tell that `gb` is not in `dys`, and would store it after every sample.
+            let mut b = *gb;
             for d in rows(dys, outputs) {
-                *gb += d.get(o).copied().unwrap_or(0.0);
+                b += d.get(o).copied().unwrap_or(0.0);
             }
+            *gb = b;
         }
     }
 
@@ -701,6 +886,7 @@ impl DenseMut<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::axpy;
 
     #[test]
     fn forward_and_transpose() {

@@ -14,18 +14,212 @@
 //! [`dot_tile`] computes an `R × S` tile of [`dot`]s with each operand chunk loaded once; the
 //! layers' block passes (`Dense`'s crate-private `*_rows` functions) are register tiles built on
 //! the same orders: the input gradient `Wᵀ dy` sums over outputs in increasing `o` from `0.0`,
-//! the weight gradient adds samples in order. The eight partial sums are one
-//! [`wide::f32x8`] vector (two SSE registers, one AVX register, eight scalars on Cortex-M):
-//! element-wise IEEE multiplies and adds, so its width never changes a bit.
+//! the weight gradient adds samples in order. The eight partial sums are one vector of eight
+//! `f32` lanes (two SSE registers, one AVX register, eight scalars on Cortex-M): element-wise
+//! IEEE multiplies and adds, so its width never changes a bit.
 //!
-//! Building the host with `-C target-cpu=native` (AVX) makes these kernels about 1.5–2× faster
-//! on the large nets and leaves every result bit-identical (`core/examples/step_cost` prints
-//! checksum bits to compare).
+//! # Instruction sets
+//!
+//! The public kernels and the lone-sample passes use [`wide::f32x8`], whose instructions are
+//! fixed at compile time: SSE2 in a default x86-64 build, AVX with `-C target-cpu`, NEON on
+//! aarch64 (its baseline: nothing to dispatch), scalars on Cortex-M. The batch passes (the
+//! layers' block passes, where the time goes on a host) are written once over an internal
+//! 8-lane trait and, with the `dispatch` feature (enabled by the `host` package; needs `std`,
+//! so never in a firmware), pick their instruction set at run time, once per layer call: AVX2
+//! on an x86-64 CPU that has it, through [pulp](https://docs.rs/pulp)'s feature tokens, with no
+//! `unsafe` in vatic (layers under a few thousand multiply-adds per call stay portable: the
+//! check would cost more than it saves). [`batch_lanes`] says which was picked; the
+//! environment variable `VATIC_DISPATCH=portable` turns dispatch off (read once per process).
+//! AVX-512 was measured and is not dispatched: the same 256-bit lanes with 32 registers and a
+//! 2 × 8 forward tile were 3 % faster on 784-1200-10 and 5–15 % slower on 64-128-10 and
+//! 100-100-2 (Emerald Rapids Xeon). The lanes of every set compute `acc + a · b`
+//! as a multiply, then an add — never a fused multiply-add, which rounds once and would differ
+//! in the last bit — and the tiles only choose which dots run together, so **every instruction
+//! set gives the same bits**: `core/examples/step_cost` prints checksum bits to compare, and
+//! `.ci/run` runs the block-against-sample bit-equality tests dispatched, with dispatch turned
+//! off, without the feature, and in an AVX build.
 
 use wide::f32x8;
 
 /// Number of interleaved partial sums in [`dot`].
 pub const LANES: usize = 8;
+
+/// The instruction set of the batch kernels, detected at run time (once per layer call; the
+/// detection itself is cached by `std`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Isa {
+    /// [`Portable`] lanes: no dispatch, or a CPU without AVX2.
+    Portable,
+    /// AVX2 and FMA (x86-64-v3), for [`Avx2`] lanes.
+    #[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
+    Avx2(pulp::x86::V3),
+}
+
+/// The widest [`Isa`] this CPU has ([`Isa::Portable`] without the `dispatch` feature or with
+/// `VATIC_DISPATCH=portable`).
+#[inline(always)]
+pub(crate) fn isa() -> Isa {
+    #[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
+    {
+        if dispatch_allowed() {
+            if let Some(simd) = pulp::x86::V3::try_new() {
+                return Isa::Avx2(simd);
+            }
+        }
+    }
+    Isa::Portable
+}
+
+/// Whether `VATIC_DISPATCH` allows dispatch (anything but `portable`), read once per process.
+#[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
+#[inline(always)]
+fn dispatch_allowed() -> bool {
+    use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
+    // 0: not read yet, 1: portable only, 2: dispatch.
+    static STATE: AtomicU8 = AtomicU8::new(0);
+    match STATE.load(Relaxed) {
+        0 => {
+            let portable = std::env::var("VATIC_DISPATCH").is_ok_and(|v| v == "portable");
+            STATE.store(if portable { 1 } else { 2 }, Relaxed);
+            !portable
+        }
+        state => state == 2,
+    }
+}
+
+/// The instruction set the batch kernels (the layers' block passes) run on in this process:
+/// `"avx2"` when the `dispatch` feature found it on this CPU (unless the environment variable
+/// `VATIC_DISPATCH=portable`, read once per process, turns dispatch off), else `"portable"`
+/// (the lanes the build was compiled for: SSE2, or AVX with `-C target-cpu`, on x86-64; NEON on
+/// aarch64, whose baseline leaves nothing to dispatch; scalars on Cortex-M). Every choice
+/// computes the same bits.
+///
+/// # Examples
+///
+/// ```
+/// assert!(["avx2", "portable"].contains(&vatic::kernels::batch_lanes()));
+/// ```
+pub fn batch_lanes() -> &'static str {
+    match isa() {
+        Isa::Portable => "portable",
+        #[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
+        Isa::Avx2(_) => "avx2",
+    }
+}
+
+/// Eight `f32` lanes of one instruction set: element-wise IEEE multiplies and adds, never
+/// fused, so every implementation computes the same bits (only the instructions differ).
+///
+/// The value is a token: an implementation that needs CPU features can only be made where they
+/// were detected, and its methods compile to those features' instructions once inlined into a
+/// function built for them (see the module docs on dispatch).
+pub(crate) trait Lanes: Copy {
+    /// The vector of [`LANES`] `f32`s.
+    type V: Copy;
+    /// All lanes `+0.0`.
+    fn zero(self) -> Self::V;
+    /// All lanes `x`.
+    fn splat(self, x: f32) -> Self::V;
+    /// The lanes of an array.
+    fn vector(self, a: [f32; LANES]) -> Self::V;
+    /// The lanes as an array.
+    fn array(self, v: Self::V) -> [f32; LANES];
+    /// `a + b` lane by lane.
+    fn add(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a · b` lane by lane.
+    fn mul(self, a: Self::V, b: Self::V) -> Self::V;
+
+    /// `acc + a · b` lane by lane, with two roundings (a multiply, then an add).
+    #[inline(always)]
+    fn mul_add(self, acc: Self::V, a: Self::V, b: Self::V) -> Self::V {
+        self.add(acc, self.mul(a, b))
+    }
+
+    /// `v[c .. c + LANES]` (zeros past the end, which the callers never ask for).
+    #[inline(always)]
+    fn load(self, v: &[f32], c: usize) -> Self::V {
+        v.get(c..)
+            .and_then(|t| t.first_chunk::<LANES>())
+            .map_or(self.zero(), |a| self.vector(*a))
+    }
+
+    /// Stores `x` into `v[c .. c + LANES]` (nothing past the end).
+    #[inline(always)]
+    fn store(self, v: &mut [f32], c: usize, x: Self::V) {
+        if let Some(d) = v.get_mut(c..).and_then(|t| t.first_chunk_mut::<LANES>()) {
+            *d = self.array(x);
+        }
+    }
+}
+
+/// The lanes of every target: [`wide::f32x8`], whose instructions are chosen at compile time
+/// (SSE2 or AVX on x86-64, NEON on aarch64, scalars on Cortex-M).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Portable;
+
+impl Lanes for Portable {
+    type V = f32x8;
+    #[inline(always)]
+    fn zero(self) -> f32x8 {
+        f32x8::ZERO
+    }
+    #[inline(always)]
+    fn splat(self, x: f32) -> f32x8 {
+        f32x8::splat(x)
+    }
+    #[inline(always)]
+    fn vector(self, a: [f32; LANES]) -> f32x8 {
+        f32x8::new(a)
+    }
+    #[inline(always)]
+    fn array(self, v: f32x8) -> [f32; LANES] {
+        v.to_array()
+    }
+    #[inline(always)]
+    fn add(self, a: f32x8, b: f32x8) -> f32x8 {
+        a + b
+    }
+    #[inline(always)]
+    fn mul(self, a: f32x8, b: f32x8) -> f32x8 {
+        a * b
+    }
+}
+
+/// AVX2 lanes (x86-64-v3), one 256-bit register per vector, made only from a
+/// [`pulp::x86::V3`] token, i.e. where the CPU has them: `vmulps` then `vaddps`, never
+/// `vfmadd`.
+#[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Avx2(pub(crate) pulp::x86::V3);
+
+#[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
+impl Lanes for Avx2 {
+    type V = pulp::f32x8;
+    #[inline(always)]
+    fn zero(self) -> pulp::f32x8 {
+        self.0.splat_f32x8(0.0)
+    }
+    #[inline(always)]
+    fn splat(self, x: f32) -> pulp::f32x8 {
+        self.0.splat_f32x8(x)
+    }
+    #[inline(always)]
+    fn vector(self, a: [f32; LANES]) -> pulp::f32x8 {
+        pulp::cast(a)
+    }
+    #[inline(always)]
+    fn array(self, v: pulp::f32x8) -> [f32; LANES] {
+        pulp::cast(v)
+    }
+    #[inline(always)]
+    fn add(self, a: pulp::f32x8, b: pulp::f32x8) -> pulp::f32x8 {
+        self.0.add_f32x8(a, b)
+    }
+    #[inline(always)]
+    fn mul(self, a: pulp::f32x8, b: pulp::f32x8) -> pulp::f32x8 {
+        self.0.mul_f32x8(a, b)
+    }
+}
 
 /// Dot product `Σ_i a_i b_i` in the fixed order described in the module docs.
 ///
@@ -51,7 +245,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     {
         acc += v8(p) * v8(q);
     }
-    finish(acc, ta, tb)
+    finish(acc.to_array(), ta, tb)
 }
 
 /// Squared distance `Σ_i (a_i − b_i)²`, the same bits as [`dot`]`(r, r)` of `r = a − b`
@@ -99,8 +293,8 @@ fn split(v: &[f32], n: usize) -> (&[f32], &[f32]) {
 /// The end of [`dot`]'s order: `((acc0+acc4)+(acc1+acc5)) + ((acc2+acc6)+(acc3+acc7))`, then
 /// the tail products one by one.
 #[inline(always)]
-fn finish(acc: f32x8, ta: &[f32], tb: &[f32]) -> f32 {
-    let [a0, a1, a2, a3, a4, a5, a6, a7] = acc.to_array();
+fn finish(acc: [f32; LANES], ta: &[f32], tb: &[f32]) -> f32 {
+    let [a0, a1, a2, a3, a4, a5, a6, a7] = acc;
     let mut s = ((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7));
     for (&p, &q) in ta.iter().zip(tb) {
         s += p * q;
@@ -130,6 +324,16 @@ fn finish(acc: f32x8, ta: &[f32], tb: &[f32]) -> f32 {
 /// ```
 #[inline(always)]
 pub fn dot_tile<const R: usize, const S: usize>(a: [&[f32]; R], b: [&[f32]; S]) -> [[f32; S]; R] {
+    dot_tile_in(Portable, a, b)
+}
+
+/// [`dot_tile`] on the lanes `l` (the same bits on every [`Lanes`]).
+#[inline(always)]
+pub(crate) fn dot_tile_in<L: Lanes, const R: usize, const S: usize>(
+    l: L,
+    a: [&[f32]; R],
+    b: [&[f32]; S],
+) -> [[f32; S]; R] {
     let n = a.iter().chain(&b).map(|v| v.len()).min().unwrap_or(0);
     let (a, b) = (a.map(|v| split(v, n)), b.map(|v| split(v, n)));
     let (ta, tb) = (a.map(|(_, t)| t), b.map(|(_, t)| t));
@@ -139,83 +343,86 @@ pub fn dot_tile<const R: usize, const S: usize>(a: [&[f32]; R], b: [&[f32]; S]) 
         a.map(|(h, _)| h.as_chunks::<LANES>().0.iter()),
         b.map(|(h, _)| h.as_chunks::<LANES>().0.iter()),
     );
+    let z = l.zero();
     match (&ca[..], &cb[..]) {
         ([a0, a1], [b0, b1, b2, b3]) => {
-            let mut t = [[f32x8::ZERO; 4]; 2];
+            let mut t = [[z; 4]; 2];
             let it = a0.clone().zip(a1.clone()).zip(b0.clone()).zip(b1.clone());
             for (((((p0, p1), q0), q1), q2), q3) in it.zip(b2.clone()).zip(b3.clone()) {
-                tile_step(&mut t, [p0, p1], [q0, q1, q2, q3]);
+                tile_step(l, &mut t, [p0, p1], [q0, q1, q2, q3]);
             }
-            cast(finish_tile(t, &ta, &tb))
+            cast(finish_tile(l, t, &ta, &tb))
         }
         ([a0, a1], [b0, b1]) => {
-            let mut t = [[f32x8::ZERO; 2]; 2];
+            let mut t = [[z; 2]; 2];
             for (((p0, p1), q0), q1) in a0.clone().zip(a1.clone()).zip(b0.clone()).zip(b1.clone()) {
-                tile_step(&mut t, [p0, p1], [q0, q1]);
+                tile_step(l, &mut t, [p0, p1], [q0, q1]);
             }
-            cast(finish_tile(t, &ta, &tb))
+            cast(finish_tile(l, t, &ta, &tb))
         }
         ([a0], [b0, b1]) => {
-            let mut t = [[f32x8::ZERO; 2]; 1];
+            let mut t = [[z; 2]; 1];
             for ((p0, q0), q1) in a0.clone().zip(b0.clone()).zip(b1.clone()) {
-                tile_step(&mut t, [p0], [q0, q1]);
+                tile_step(l, &mut t, [p0], [q0, q1]);
             }
-            cast(finish_tile(t, &ta, &tb))
+            cast(finish_tile(l, t, &ta, &tb))
         }
         ([a0], [b0]) => {
-            let mut t = [[f32x8::ZERO; 1]; 1];
+            let mut t = [[z; 1]; 1];
             for (p0, q0) in a0.clone().zip(b0.clone()) {
-                tile_step(&mut t, [p0], [q0]);
+                tile_step(l, &mut t, [p0], [q0]);
             }
-            cast(finish_tile(t, &ta, &tb))
+            cast(finish_tile(l, t, &ta, &tb))
         }
         ([a0, a1], [b0]) => {
-            let mut t = [[f32x8::ZERO; 1]; 2];
+            let mut t = [[z; 1]; 2];
             for ((p0, p1), q0) in a0.clone().zip(a1.clone()).zip(b0.clone()) {
-                tile_step(&mut t, [p0, p1], [q0]);
+                tile_step(l, &mut t, [p0, p1], [q0]);
             }
-            cast(finish_tile(t, &ta, &tb))
+            cast(finish_tile(l, t, &ta, &tb))
         }
         _ => {
-            let mut t = [[f32x8::ZERO; S]; R];
+            let mut t = [[z; S]; R];
             for (t, ca) in t.iter_mut().zip(&ca) {
                 for (t, cb) in t.iter_mut().zip(&cb) {
                     for (p, q) in ca.clone().zip(cb.clone()) {
-                        *t += v8(p) * v8(q);
+                        *t = l.mul_add(*t, l.vector(*p), l.vector(*q));
                     }
                 }
             }
-            cast(finish_tile(t, &ta, &tb))
+            cast(finish_tile(l, t, &ta, &tb))
         }
     }
 }
 
 /// One chunk of a tile: `t[r][s] += p[r] · q[s]`, lane by lane.
 #[inline(always)]
-fn tile_step<const R: usize, const S: usize>(
-    t: &mut [[f32x8; S]; R],
+fn tile_step<L: Lanes, const R: usize, const S: usize>(
+    l: L,
+    t: &mut [[L::V; S]; R],
     p: [&[f32; LANES]; R],
     q: [&[f32; LANES]; S],
 ) {
-    let q = q.map(v8);
-    for (t, p) in t.iter_mut().zip(p.map(v8)) {
+    let q = q.map(|q| l.vector(*q));
+    for (t, p) in t.iter_mut().zip(p.map(|p| l.vector(*p))) {
         for (t, q) in t.iter_mut().zip(q) {
-            *t += p * q;
+            *t = l.mul_add(*t, p, q);
         }
     }
 }
 
 /// [`finish`] for every dot of a tile.
 #[inline(always)]
-fn finish_tile<const R: usize, const S: usize>(
-    t: [[f32x8; S]; R],
+fn finish_tile<L: Lanes, const R: usize, const S: usize>(
+    l: L,
+    t: [[L::V; S]; R],
     ta: &[&[f32]],
     tb: &[&[f32]],
 ) -> [[f32; S]; R] {
     let mut out = [[0.0; S]; R];
     for ((o, t), ta) in out.iter_mut().zip(t).zip(ta) {
         for ((o, t), tb) in o.iter_mut().zip(t).zip(tb) {
-            *o = finish(t, ta, tb);
+            *o = finish(l.array(t), ta, tb);
         }
     }
     out
@@ -264,6 +471,12 @@ fn v8(c: &[f32; LANES]) -> f32x8 {
 /// ```
 #[inline(always)]
 pub fn axpy(y: &mut [f32], alpha: f32, x: &[f32]) {
+    axpy_in(Portable, y, alpha, x);
+}
+
+/// [`axpy`] on the lanes `l`.
+#[inline(always)]
+pub(crate) fn axpy_in<L: Lanes>(l: L, y: &mut [f32], alpha: f32, x: &[f32]) {
     // Explicit 8-lane chunks: the compiler vectorises a plain loop only when it knows the
     // length, and the element-wise arithmetic is the same either way.
     let n = y.len().min(x.len());
@@ -271,11 +484,11 @@ pub fn axpy(y: &mut [f32], alpha: f32, x: &[f32]) {
         y.get_mut(..n).unwrap_or_default(),
         x.get(..n).unwrap_or_default(),
     );
-    let a = f32x8::splat(alpha);
+    let a = l.splat(alpha);
     let (yc, yt) = y.as_chunks_mut::<LANES>();
     let (xc, xt) = x.as_chunks::<LANES>();
     for (yv, xv) in yc.iter_mut().zip(xc) {
-        *yv = (f32x8::new(*yv) + a * f32x8::new(*xv)).to_array();
+        *yv = l.array(l.mul_add(l.vector(*yv), a, l.vector(*xv)));
     }
     for (yi, &xi) in yt.iter_mut().zip(xt) {
         *yi += alpha * xi;

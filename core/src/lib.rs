@@ -108,6 +108,10 @@
     clippy::too_many_arguments
 )]
 
+// The `dispatch` feature (hosts only) reads CPU features and `VATIC_DISPATCH` through std.
+#[cfg(feature = "dispatch")]
+extern crate std;
+
 mod activation;
 mod check;
 mod dense;
