@@ -3,7 +3,7 @@
 
 #[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
 use crate::kernels::Avx2;
-use crate::kernels::{axpy_in, dot, dot_tile_in, load8, store8, Isa, Lanes, Portable, LANES};
+use crate::kernels::{axpy_in, dot, dot_tile_in, load8, store8, Lanes, Portable, LANES};
 use wide::f32x8;
 
 // Register-tile shapes of the block passes. They decide which outputs are computed together,
@@ -35,7 +35,11 @@ const GRAD_ROWS: usize = if cfg!(target_feature = "avx") { 8 } else { 4 };
 /// tile shapes: `FS` samples per forward tile, `BS` per input-gradient tile, `GR` gradient rows
 /// per parameter-gradient tile.
 trait Batch {
-    /// The pass's multiply-adds (samples × inputs × outputs).
+    /// The pass's multiply-adds (samples × inputs × outputs): what [`dispatch`] weighs.
+    #[cfg_attr(
+        not(all(feature = "dispatch", target_arch = "x86_64")),
+        allow(dead_code)
+    )]
     fn work(&self) -> usize;
     fn run<L: Lanes, const FS: usize, const BS: usize, const GR: usize>(self, l: L);
 }
@@ -43,21 +47,21 @@ trait Batch {
 /// Below this many multiply-adds a pass runs on the [`Portable`] lanes without asking for
 /// the CPU's: the check and the call into a function built for other features cost more than
 /// wider vectors save on the smallest layers (2-100-2 steps measured 4–8 % slower).
+#[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
 const DISPATCH_MIN_WORK: usize = 4096;
 
 /// Runs a block pass with the widest lanes this CPU has ([`crate::kernels::batch_lanes`]):
 /// with the `dispatch` feature on x86-64, AVX2 lanes in a function compiled for AVX2, else the
 /// [`Portable`] lanes the build was compiled for. Every choice computes the same bits; only the
 /// instructions and the tile shapes differ.
+///
+/// The portable pass has one call site, so that it is inlined once per layer shape (two calls
+/// of this `inline(always)` pass made the self-test firmware's text 10 % larger).
 #[inline(always)]
 fn dispatch<B: Batch>(b: B) {
-    if b.work() < DISPATCH_MIN_WORK {
-        return b.run::<Portable, FWD_SAMPLES, BWD_SAMPLES, GRAD_ROWS>(Portable);
-    }
-    match crate::kernels::isa() {
-        Isa::Portable => b.run::<Portable, FWD_SAMPLES, BWD_SAMPLES, GRAD_ROWS>(Portable),
-        #[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
-        Isa::Avx2(simd) => {
+    #[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
+    if b.work() >= DISPATCH_MIN_WORK {
+        if let crate::kernels::Isa::Avx2(simd) = crate::kernels::isa() {
             /// The pass on AVX2 lanes, compiled for AVX2 by `vectorize` (sixteen 256-bit
             /// registers: the tiles of an AVX build).
             struct OnAvx2<B>(B, pulp::x86::V3);
@@ -69,8 +73,10 @@ fn dispatch<B: Batch>(b: B) {
                 }
             }
             simd.vectorize(OnAvx2(b, simd));
+            return;
         }
     }
+    b.run::<Portable, FWD_SAMPLES, BWD_SAMPLES, GRAD_ROWS>(Portable);
 }
 
 /// `N` when the width is a constant (`N > 0`: a compile-time layer), else `n`.
