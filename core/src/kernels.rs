@@ -441,17 +441,13 @@ fn cast<const R2: usize, const S2: usize, const R: usize, const S: usize>(
 /// `v[c .. c + LANES]` as a vector (zeros past the end, which the callers never ask for).
 #[inline(always)]
 pub(crate) fn load8(v: &[f32], c: usize) -> f32x8 {
-    v.get(c..)
-        .and_then(|t| t.first_chunk::<LANES>())
-        .map_or(f32x8::ZERO, |a| f32x8::new(*a))
+    Portable.load(v, c)
 }
 
 /// Stores `x` into `v[c .. c + LANES]` (nothing past the end, which the callers never ask for).
 #[inline(always)]
 pub(crate) fn store8(v: &mut [f32], c: usize, x: f32x8) {
-    if let Some(d) = v.get_mut(c..).and_then(|t| t.first_chunk_mut::<LANES>()) {
-        *d = x.to_array();
-    }
+    Portable.store(v, c, x);
 }
 
 /// A chunk of [`LANES`] elements as a vector.
