@@ -291,12 +291,81 @@ fn bad_input_is_refused() {
     ));
 }
 
+/// A random network of the property below, a sample, its prediction and both bounds' margins.
+struct Case {
+    net: Seq,
+    norm: Norm,
+    x: Vec<f32>,
+    y: usize,
+    ibp: Vec<f64>,
+    crown: Vec<f64>,
+}
+
+fn case(seed: u64, deep: bool, tanh: bool, l2: bool, eps: f32) -> Case {
+    let mut rng = vatic::Rng::new(seed);
+    let act = if tanh {
+        Activation::Tanh
+    } else {
+        Activation::Relu
+    };
+    let widths: Vec<usize> = if deep {
+        vec![3, 6, 5, 3]
+    } else {
+        vec![3, 7, 3]
+    };
+    let net = random_sequential(&widths, act, &mut rng);
+    let norm = if l2 { Norm::L2 } else { Norm::LInf };
+    let x = point(&mut rng, 3);
+    let y = predict(&net, &x);
+    let mut cws = cert_ws(&net);
+    let (mut ibp, mut crown) = (vec![0.0; 3], vec![0.0; 3]);
+    certify::margins(&net, &x, y, eps, norm, None, Bound::Ibp, &mut ibp, &mut cws).unwrap();
+    certify::margins(
+        &net,
+        &x,
+        y,
+        eps,
+        norm,
+        None,
+        Bound::Crown,
+        &mut crown,
+        &mut cws,
+    )
+    .unwrap();
+    Case {
+        net,
+        norm,
+        x,
+        y,
+        ibp,
+        crown,
+    }
+}
+
+/// Whether a CROWN margin is no looser than IBP's, up to `f64` rounding: CROWN's hidden boxes
+/// are IBP's intersected with its own, which in exact arithmetic only raises the margins, but
+/// IBP's pass over the tighter boxes rounds differently (its outward rounding and `Δ` are
+/// recomputed), so it can land a few ulp below IBP on IBP's own boxes. A real loss of
+/// tightness is many orders of magnitude larger.
+fn no_looser(crown: f64, ibp: f64) -> bool {
+    crown >= ibp || crown >= ibp - 1e-12 * (1.0 + ibp.abs())
+}
+
+#[test]
+fn crown_matches_ibp_where_ibp_is_an_ulp_tighter() {
+    // Found by the property below (seed 9578): CROWN −0.24009808187881038, IBP …032 (2 ulp).
+    let c = case(9578, true, false, true, 0.358_305_28);
+    for (crown, ibp) in c.crown.iter().zip(&c.ibp) {
+        assert!(no_looser(*crown, *ibp), "CROWN {crown:e} < IBP {ibp:e}");
+    }
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
+        #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
 
         /// Over random networks (1–2 hidden layers, either activation), samples, radii and
         /// norms: CROWN's margins are never below IBP's, a certified region survives PGD, and
@@ -310,19 +379,10 @@ mod properties {
             l2 in any::<bool>(),
             eps in 0.0f32..0.5,
         ) {
-            let mut rng = vatic::Rng::new(seed);
-            let act = if tanh { Activation::Tanh } else { Activation::Relu };
-            let widths: Vec<usize> = if deep { vec![3, 6, 5, 3] } else { vec![3, 7, 3] };
-            let net = random_sequential(&widths, act, &mut rng);
-            let norm = if l2 { Norm::L2 } else { Norm::LInf };
-            let x = point(&mut rng, 3);
-            let y = predict(&net, &x);
+            let Case { net, norm, x, y, ibp: mi, crown: mc } = case(seed, deep, tanh, l2, eps);
             let mut cws = cert_ws(&net);
-            let (mut mi, mut mc) = (vec![0.0; 3], vec![0.0; 3]);
-            certify::margins(&net, &x, y, eps, norm, None, Bound::Ibp, &mut mi, &mut cws).unwrap();
-            certify::margins(&net, &x, y, eps, norm, None, Bound::Crown, &mut mc, &mut cws).unwrap();
             for (c, i) in mc.iter().zip(&mi) {
-                prop_assert!(c >= i, "CROWN {} < IBP {}", c, i);
+                prop_assert!(no_looser(*c, *i), "CROWN {} < IBP {}", c, i);
             }
             if certify::certified(&net, &x, y, eps, norm, None, Bound::Crown, &mut cws).unwrap() {
                 prop_assert!(

@@ -166,7 +166,7 @@ fn check_both<N: Network + Clone>(label: &str, mut net: N, seed: u64) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(12))]
+    #![proptest_config(ProptestConfig { cases: 12, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn one_hidden_layer(seed in any::<u64>(), tanh in any::<bool>()) {
