@@ -46,9 +46,11 @@ trait Batch {
 
 /// Below this many multiply-adds a pass runs on the [`Portable`] lanes without asking for
 /// the CPU's: the check and the call into a function built for other features cost more than
-/// wider vectors save on the smallest layers (2-100-2 steps measured 4–8 % slower).
+/// wider vectors save on the smallest layers. 1024 lets 2-100-2's blocks of 8 (1600
+/// multiply-adds per layer) take AVX2: its `forward` 18 % faster than at 4096, training rows
+/// level.
 #[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
-const DISPATCH_MIN_WORK: usize = 4096;
+const DISPATCH_MIN_WORK: usize = 1024;
 
 /// Runs a block pass with the widest lanes this CPU has ([`crate::kernels::batch_lanes`]):
 /// with the `dispatch` feature on x86-64, AVX2 lanes in a function compiled for AVX2, else the
@@ -381,6 +383,53 @@ fn rank1_one<const IN: usize, const OUT: usize>(
     }
 }
 
+/// Rows `o .. o + R` of [`DenseMut::accumulate_rows`] (`grows`: those `R` gradient rows,
+/// `gbs`: their biases): chunk by chunk of [`LANES`] columns, the `R` rows' chunks stay in
+/// registers while every sample is added, in order; then the columns past the last chunk.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn accumulate_tile<L: Lanes, const R: usize>(
+    l: L,
+    inputs: usize,
+    outputs: usize,
+    o: usize,
+    grows: &mut [f32],
+    gbs: &mut [f32],
+    xs: &[f32],
+    dys: &[f32],
+) {
+    let full = inputs - inputs % LANES;
+    let dv = |u: &[f32]| -> [f32; R] {
+        match u.get(o..).and_then(|t| t.first_chunk::<R>()) {
+            Some(d) => *d,
+            None => core::array::from_fn(|r| u.get(o + r).copied().unwrap_or(0.0)),
+        }
+    };
+    for c in (0..full).step_by(LANES) {
+        let mut acc = [l.zero(); R];
+        for (a, g) in acc.iter_mut().zip(rows(grows, inputs)) {
+            *a = l.load(g, c);
+        }
+        for (x, u) in rows(xs, inputs).zip(rows(dys, outputs)) {
+            let xv = l.load(x, c);
+            for (a, d) in acc.iter_mut().zip(dv(u)) {
+                *a = l.mul_add(*a, l.splat(d), xv);
+            }
+        }
+        for (a, g) in acc.iter().zip(rows_mut(grows, inputs)) {
+            l.store(g, c, *a);
+        }
+    }
+    for (r, (grow, gb)) in rows_mut(grows, inputs).zip(gbs.iter_mut()).enumerate() {
+        let tail = grow.get_mut(full..).unwrap_or_default();
+        for (x, u) in rows(xs, inputs).zip(rows(dys, outputs)) {
+            let d = u.get(o + r).copied().unwrap_or(0.0);
+            axpy_in(l, tail, d, x.get(full..).unwrap_or_default());
+            *gb += d;
+        }
+    }
+}
+
 /// `f32x8::splat(d) * v`, lane by lane where vectors are arrays (Cortex-M): there `splat`
 /// builds `[d; 8]`, a store loop and eight reloads per call at opt-level "s" (the template's).
 #[inline(always)]
@@ -559,19 +608,25 @@ impl DenseRef<'_> {
         let (xs, _) = src.as_chunks::<K>();
         let (w8, w_rest) = w.as_chunks::<LANES>();
         let (b8, b_rest) = self.bias.as_chunks::<LANES>();
-        for (x, y) in xs.iter().zip(rows_mut(dst, outputs)) {
-            let (y8, y_rest) = y.as_chunks_mut::<LANES>();
-            for ((w, b), y) in w8.iter().zip(b8).zip(y8) {
+        // Chunk by chunk of LANES rows: the chunk's K columns are gathered into vectors once,
+        // then applied to every sample (gathering them per sample cost more than the products).
+        for (c, (w, b)) in w8.iter().zip(b8).enumerate() {
+            let wv: [L::V; K] =
+                core::array::from_fn(|i| l.vector(core::array::from_fn(|j| w[j][i])));
+            let bv = l.vector(*b);
+            for (x, y) in xs.iter().zip(rows_mut(dst, outputs)) {
                 let mut acc = l.zero();
-                for (i, &xi) in x.iter().enumerate() {
-                    let wv = l.vector(core::array::from_fn(|j| w[j][i]));
+                for (&wv, &xi) in wv.iter().zip(x) {
                     acc = l.mul_add(acc, wv, l.splat(xi));
                 }
                 if BIAS {
-                    acc = l.add(acc, l.vector(*b));
+                    acc = l.add(acc, bv);
                 }
-                *y = l.array(acc);
+                l.store(y, c * LANES, acc);
             }
+        }
+        for (x, y) in xs.iter().zip(rows_mut(dst, outputs)) {
+            let y_rest = y.get_mut(w8.len() * LANES..).unwrap_or_default();
             for ((w, &b), y) in w_rest.iter().zip(b_rest).zip(y_rest) {
                 let mut acc = 0.0f32;
                 for (&wi, &xi) in w.iter().zip(x) {
@@ -784,39 +839,23 @@ impl DenseMut<'_> {
             }
             return;
         }
-        let full = inputs - inputs % LANES;
-        let grows = self.weight.chunks_mut((GR * inputs).max(1));
-        for (t, (grows, gbs)) in grows.zip(self.bias.chunks_mut(GR)).enumerate() {
-            let o = t * GR;
-            let dv = |u: &[f32]| -> [f32; GR] {
-                match u.get(o..).and_then(|t| t.first_chunk::<GR>()) {
-                    Some(d) => *d,
-                    None => core::array::from_fn(|r| u.get(o + r).copied().unwrap_or(0.0)),
-                }
-            };
-            for c in (0..full).step_by(LANES) {
-                let mut acc = [l.zero(); GR];
-                for (a, g) in acc.iter_mut().zip(rows(grows, inputs)) {
-                    *a = l.load(g, c);
-                }
-                for (x, u) in rows(xs, inputs).zip(rows(dys, outputs)) {
-                    let xv = l.load(x, c);
-                    for (a, d) in acc.iter_mut().zip(dv(u)) {
-                        *a = l.mul_add(*a, l.splat(d), xv);
-                    }
-                }
-                for (a, g) in acc.iter().zip(rows_mut(grows, inputs)) {
-                    l.store(g, c, *a);
-                }
-            }
-            for (r, (grow, gb)) in rows_mut(grows, inputs).zip(gbs.iter_mut()).enumerate() {
-                let tail = grow.get_mut(full..).unwrap_or_default();
-                for (x, u) in rows(xs, inputs).zip(rows(dys, outputs)) {
-                    let d = u.get(o + r).copied().unwrap_or(0.0);
-                    axpy_in(l, tail, d, x.get(full..).unwrap_or_default());
-                    *gb += d;
-                }
-            }
+        // Whole tiles of GR rows, then the rows left over one by one (a partial tile would
+        // multiply-add its missing rows too).
+        let tiled = outputs / GR * GR;
+        let (whole, rest) = (self.weight)
+            .split_at_mut_checked(tiled * inputs)
+            .unwrap_or_default();
+        let (b_whole, b_rest) = self.bias.split_at_mut_checked(tiled).unwrap_or_default();
+        let tiles = whole.chunks_exact_mut((GR * inputs).max(1));
+        for (t, (grows, gbs)) in tiles.zip(b_whole.chunks_exact_mut(GR)).enumerate() {
+            accumulate_tile::<L, GR>(l, inputs, outputs, t * GR, grows, gbs, xs, dys);
+        }
+        let o = b_whole.len();
+        for (r, (grow, gb)) in rows_mut(rest, inputs)
+            .zip(b_rest.chunks_exact_mut(1))
+            .enumerate()
+        {
+            accumulate_tile::<L, 1>(l, inputs, outputs, o + r, grow, gb, xs, dys);
         }
     }
 
@@ -834,14 +873,15 @@ impl DenseMut<'_> {
         dys: &[f32],
     ) {
         match inputs {
-            1 => self.accumulate_narrow_k::<L, 1>(l, outputs, xs, dys),
-            2 => self.accumulate_narrow_k::<L, 2>(l, outputs, xs, dys),
-            _ => self.accumulate_narrow_k::<L, 4>(l, outputs, xs, dys),
+            1 => self.accumulate_narrow_k::<L, 1, LANES>(l, outputs, xs, dys),
+            2 => self.accumulate_narrow_k::<L, 2, { LANES / 2 }>(l, outputs, xs, dys),
+            _ => self.accumulate_narrow_k::<L, 4, { LANES / 4 }>(l, outputs, xs, dys),
         }
     }
 
+    /// `N = LANES / K`: the outputs of one chunk.
     #[inline(always)]
-    fn accumulate_narrow_k<L: Lanes, const K: usize>(
+    fn accumulate_narrow_k<L: Lanes, const K: usize, const N: usize>(
         &mut self,
         l: L,
         outputs: usize,
@@ -855,7 +895,11 @@ impl DenseMut<'_> {
             let o = c * (LANES / K);
             let mut acc = l.vector(*chunk);
             for (x, d) in xs.iter().zip(rows(dys, outputs)) {
-                let dv = core::array::from_fn(|j| d.get(o + j / K).copied().unwrap_or(0.0));
+                // The chunk's N outputs as an array, so that each lane's read is in bounds by
+                // construction (a check per lane cost more than the multiply-adds).
+                let d = d.get(o..).and_then(|t| t.first_chunk::<N>());
+                let d = d.copied().unwrap_or([0.0; N]);
+                let dv = core::array::from_fn(|j| d.get(j / K).copied().unwrap_or(0.0));
                 let xv = core::array::from_fn(|j| x[j % K]);
                 acc = l.mul_add(acc, l.vector(dv), l.vector(xv));
             }
@@ -868,9 +912,18 @@ impl DenseMut<'_> {
                 *g += d.get(o).copied().unwrap_or(0.0) * x.get(i).copied().unwrap_or(0.0);
             }
         }
-        for (o, gb) in self.bias.iter_mut().enumerate() {
-            // Summed in a register, in the same order: behind `dispatch` the compiler cannot
-            // tell that `gb` is not in `dys`, and would store it after every sample.
+        // The bias, LANES outputs at a time, then the rest one by one: summed in registers in
+        // sample order (behind `dispatch` the compiler cannot tell that the bias is not in
+        // `dys`, and would store it after every sample).
+        let (b8, b_rest) = self.bias.as_chunks_mut::<LANES>();
+        for (c, gb) in b8.iter_mut().enumerate() {
+            let mut b = l.vector(*gb);
+            for d in rows(dys, outputs) {
+                b = l.add(b, l.load(d, c * LANES));
+            }
+            *gb = l.array(b);
+        }
+        for (o, gb) in (b8.len() * LANES..).zip(b_rest) {
             let mut b = *gb;
             for d in rows(dys, outputs) {
                 b += d.get(o).copied().unwrap_or(0.0);
