@@ -111,26 +111,27 @@ pub fn cross_entropy(z: &[f32], y: usize) -> Result<f32> {
 /// ```
 #[inline]
 pub fn cross_entropy_grad(z: &mut [f32], y: usize) -> Result<f32> {
-    let ce = cross_entropy(z, y)?;
-    softmax_in_place(z);
-    if let Some(g) = z.get_mut(y) {
-        *g -= 1.0;
-    }
-    Ok(ce)
-}
-
-/// `z ← softmax(z)`, one `exp` per element (the same bits as [`softmax`]).
-#[inline]
-fn softmax_in_place(z: &mut [f32]) {
+    let zy = *z.get(y).ok_or(Error::LabelOutOfRange {
+        sample: 0,
+        label: y,
+    })?;
+    // One `exp` per element: the loss's normaliser `s = Σ exp(z_k − m)` and the softmax's
+    // numerators are the same values, summed in the same order, so this is [`cross_entropy`]
+    // then [`softmax`] bit for bit (a sum of non-negative terms is the same from +0 or −0).
     let m = max(z);
     let mut s = 0.0;
     for v in z.iter_mut() {
         *v = math::exp(*v - m);
         s += *v;
     }
+    let ce = -((zy - m) - math::ln(s));
     for v in z.iter_mut() {
         *v /= s;
     }
+    if let Some(g) = z.get_mut(y) {
+        *g -= 1.0;
+    }
+    Ok(ce)
 }
 
 /// `KL(softmax(zp) ‖ softmax(zq)) = Σ_k p_k (log p_k − log q_k)`.
@@ -208,6 +209,39 @@ mod tests {
         a[k] += h;
         b[k] -= h;
         (f(&a) as f64 - f(&b) as f64) / (2.0 * h as f64)
+    }
+
+    #[test]
+    fn cross_entropy_grad_is_cross_entropy_then_softmax_bit_for_bit() {
+        // Its one exp per element must reproduce the two-pass definition exactly: logits of
+        // every scale, ties, a class far ahead (exps that underflow to +0), and NaN.
+        let mut r = crate::Rng::new(11);
+        let mut cases: [[f32; 5]; 64] = [[0.0; 5]; 64];
+        for (n, z) in cases.iter_mut().enumerate() {
+            let scale = [1e-3, 1.0, 30.0, 1e4][n % 4];
+            for v in z.iter_mut() {
+                *v = r.normal() * scale;
+            }
+        }
+        cases[0] = [1.0; 5];
+        cases[1] = [200.0, -200.0, 0.0, 0.0, -1e30];
+        cases[2] = [0.5, f32::NAN, -0.5, 1.0, 2.0];
+        for z in cases {
+            for y in 0..5 {
+                let mut g = z;
+                let ce = cross_entropy_grad(&mut g, y).unwrap();
+                let mut want = [0.0; 5];
+                softmax(&z, &mut want);
+                want[y] -= 1.0;
+                let bits = |v: &[f32; 5]| v.map(f32::to_bits);
+                assert_eq!(bits(&g), bits(&want), "{z:?}, y = {y}");
+                assert_eq!(
+                    ce.to_bits(),
+                    cross_entropy(&z, y).unwrap().to_bits(),
+                    "{z:?}"
+                );
+            }
+        }
     }
 
     #[test]
