@@ -129,6 +129,15 @@ pub(crate) trait Lanes: Copy {
     /// `a · b` lane by lane.
     fn mul(self, a: Self::V, b: Self::V) -> Self::V;
 
+    /// [`finish`]'s tree `((v0+v4)+(v1+v5)) + ((v2+v6)+(v3+v7))` of each of eight vectors:
+    /// element `k` is the tree of `v[k]`. The same seven IEEE additions per vector on every
+    /// lane type; only how they are scheduled differs (AVX2 runs eight trees as three
+    /// vector steps).
+    #[inline(always)]
+    fn trees(self, v: [Self::V; 8]) -> [f32; 8] {
+        v.map(|v| tree(self.array(v)))
+    }
+
     /// `acc + a · b` lane by lane, with two roundings (a multiply, then an add).
     #[inline(always)]
     fn mul_add(self, acc: Self::V, a: Self::V, b: Self::V) -> Self::V {
@@ -219,6 +228,29 @@ impl Lanes for Avx2 {
     fn mul(self, a: pulp::f32x8, b: pulp::f32x8) -> pulp::f32x8 {
         self.0.mul_f32x8(a, b)
     }
+    /// Eight trees in three vector steps, each addition the one of [`finish`]'s order (IEEE
+    /// addition commutes bit for bit, so `hadd`'s `x0 + x1` is `x1 + x0`):
+    ///
+    /// 1. `h_k = lo(v_k, v_{k+4}) + hi(v_k, v_{k+4})` (`vperm2f128` twice, `vaddps`): lanes
+    ///    `v_k[j] + v_k[j+4]`, `j < 4`, then the same of `v_{k+4}`;
+    /// 2. `hadd(h_0, h_1)`, `hadd(h_2, h_3)`: `(a0+a4)+(a1+a5)` and `(a2+a6)+(a3+a7)` of each;
+    /// 3. one more `hadd`: the sum of the two halves, lane `k` holding `v_k`'s tree.
+    #[inline(always)]
+    fn trees(self, v: [pulp::f32x8; 8]) -> [f32; 8] {
+        use core::arch::x86_64::__m256;
+        let avx = self.0.avx;
+        let m = v.map(pulp::cast::<pulp::f32x8, __m256>);
+        let [v0, v1, v2, v3, v4, v5, v6, v7] = m;
+        let half = |a: __m256, b: __m256| {
+            let lo = avx._mm256_permute2f128_ps::<0x20>(a, b);
+            let hi = avx._mm256_permute2f128_ps::<0x31>(a, b);
+            avx._mm256_add_ps(lo, hi)
+        };
+        let (h0, h1, h2, h3) = (half(v0, v4), half(v1, v5), half(v2, v6), half(v3, v7));
+        let q0 = avx._mm256_hadd_ps(h0, h1);
+        let q1 = avx._mm256_hadd_ps(h2, h3);
+        pulp::cast(avx._mm256_hadd_ps(q0, q1))
+    }
 }
 
 /// Dot product `Σ_i a_i b_i` in the fixed order described in the module docs.
@@ -273,8 +305,7 @@ pub fn distance_squared(a: &[f32], b: &[f32]) -> f32 {
         let r = v8(p) - v8(q);
         acc += r * r;
     }
-    let [a0, a1, a2, a3, a4, a5, a6, a7] = acc.to_array();
-    let mut s = ((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7));
+    let mut s = tree(acc.to_array());
     for (&p, &q) in ta.iter().zip(tb) {
         let r = p - q;
         s += r * r;
@@ -294,8 +325,19 @@ fn split(v: &[f32], n: usize) -> (&[f32], &[f32]) {
 /// the tail products one by one.
 #[inline(always)]
 fn finish(acc: [f32; LANES], ta: &[f32], tb: &[f32]) -> f32 {
+    tail(tree(acc), ta, tb)
+}
+
+/// `((a0+a4)+(a1+a5)) + ((a2+a6)+(a3+a7))`: how [`dot`] combines its partial sums.
+#[inline(always)]
+fn tree(acc: [f32; LANES]) -> f32 {
     let [a0, a1, a2, a3, a4, a5, a6, a7] = acc;
-    let mut s = ((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7));
+    ((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7))
+}
+
+/// `s` plus the tail products `ta_i tb_i` one by one, in increasing `i`.
+#[inline(always)]
+fn tail(mut s: f32, ta: &[f32], tb: &[f32]) -> f32 {
     for (&p, &q) in ta.iter().zip(tb) {
         s += p * q;
     }
@@ -419,10 +461,20 @@ fn finish_tile<L: Lanes, const R: usize, const S: usize>(
     ta: &[&[f32]],
     tb: &[&[f32]],
 ) -> [[f32; S]; R] {
+    // The trees eight dots at a time (a 2 × 4 tile is one call), the rest one by one.
     let mut out = [[0.0; S]; R];
-    for ((o, t), ta) in out.iter_mut().zip(t).zip(ta) {
-        for ((o, t), tb) in o.iter_mut().zip(t).zip(tb) {
-            *o = finish(l.array(t), ta, tb);
+    let flat = t.as_flattened();
+    let (groups, rest) = flat.as_chunks::<8>();
+    let (out_groups, out_rest) = out.as_flattened_mut().as_chunks_mut::<8>();
+    for (o, v) in out_groups.iter_mut().zip(groups) {
+        *o = l.trees(*v);
+    }
+    for (o, v) in out_rest.iter_mut().zip(rest) {
+        *o = tree(l.array(*v));
+    }
+    for (o, ta) in out.iter_mut().zip(ta) {
+        for (o, tb) in o.iter_mut().zip(tb) {
+            *o = tail(*o, ta, tb);
         }
     }
     out
@@ -517,5 +569,49 @@ mod tests {
         let b = [1.0f32; 9];
         // ((1e8 + -1e8) + (1 + 0)) + (0 + 0) + tail 0.5
         assert_eq!(dot(&a, &b), 1.5);
+    }
+
+    /// Eight vectors whose trees depend on the order of every addition: magnitudes from 1e-3
+    /// to 1e8 with both signs, one infinity, signed zeros.
+    fn tree_inputs(seed: usize) -> [[f32; LANES]; 8] {
+        core::array::from_fn(|k| {
+            core::array::from_fn(|j| {
+                let i = seed * 64 + k * 8 + j;
+                let m = 10f32.powi((i * 7 % 12) as i32 - 3);
+                match i % 29 {
+                    0 => -0.0,
+                    1 => f32::INFINITY,
+                    _ => m * ((i as f32 * 0.731).sin()),
+                }
+            })
+        })
+    }
+
+    #[test]
+    fn trees_take_the_documented_order_on_every_lane_type() {
+        // Lane 0 and lane 4 first: (1e8 + -1e8) + (1 + 0) = 1, where a left-to-right sum gives 0.
+        let mut v = [[0.0f32; LANES]; 8];
+        v[3] = [1e8, 1.0, 0.0, 0.0, -1e8, 0.0, 0.0, 0.0];
+        assert_eq!(Portable.trees(v.map(|a| Portable.vector(a)))[3], 1.0);
+        for seed in 0..200 {
+            let v = tree_inputs(seed);
+            let want = v.map(tree);
+            let got = Portable.trees(v.map(|a| Portable.vector(a)));
+            assert_eq!(
+                got.map(f32::to_bits),
+                want.map(f32::to_bits),
+                "portable, seed {seed}"
+            );
+            #[cfg(all(feature = "dispatch", target_arch = "x86_64"))]
+            if let Some(v3) = pulp::x86::V3::try_new() {
+                let l = Avx2(v3);
+                let got = l.trees(v.map(|a| l.vector(a)));
+                assert_eq!(
+                    got.map(f32::to_bits),
+                    want.map(f32::to_bits),
+                    "avx2, seed {seed}"
+                );
+            }
+        }
     }
 }
