@@ -7,8 +7,8 @@
 //! valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/examples/step_cost vat_exact 784 3
 //! ```
 //!
-//! Arguments: row (`forward`, `ce`, `fgsm_at`, `vat_fd`, `vat_exact`), net (`2`: 2-100-2 b32,
-//! `100`: 100-100-2 b16, `64`: 64-128-10 b128, `784`: 784-1200-10 b128), steps. The rows are
+//! Arguments: row (`forward`, `ce`, `fgsm_at`, `vat_fd`, `vat_exact`), net (`2`: 2-100-2 b32, `2b128`:
+//! 2-100-2 b128, `100`: 100-100-2 b16, `64`: 64-128-10 b128, `784`: 784-1200-10 b128), steps. The rows are
 //! the criterion benchmark's (`benches/rows/mod.rs`). It prints the sum of the steps' losses
 //! and its bits, which builds for different targets or CPUs must reproduce exactly.
 
@@ -38,6 +38,7 @@ fn main() {
     let steps: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(10);
     match net {
         "2" => run::<2, 100, 2>(row, 32, steps),
+        "2b128" => run::<2, 100, 2>(row, 128, steps),
         "100" => run::<100, 100, 2>(row, 16, steps),
         "64" => run::<64, 128, 10>(row, 128, steps),
         "784" => run::<784, 1200, 10>(row, 128, steps),

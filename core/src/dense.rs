@@ -731,50 +731,82 @@ impl DenseRef<'_> {
         for (s, d) in rows(rest_src, outputs).zip(rows_mut(rest_dst, inputs)) {
             self.backprop_input_in(l, inputs, s, d);
         }
-        let full = inputs - inputs % LANES;
         let sc = src.chunks((BS * outputs).max(1));
         let dc = dst.chunks_mut((BS * inputs).max(1));
         for (src, dst) in sc.zip(dc) {
-            // A missing sample (a short last tile) reads as `dy = 0` and is not stored.
+            // Whole tiles only (the rest went sample by sample above): every row is a sample.
             let mut gr = rows(src, outputs);
             let g: [&[f32]; BS] = core::array::from_fn(|_| gr.next().unwrap_or(&[]));
-            let gv = |o: usize| g.map(|g| g.get(o).copied().unwrap_or(0.0));
-            // Panels of BWD_PANEL rows, each streamed front to back: the partial sums of a
-            // chunk go through `dst` between panels (storing an f32 keeps its bits).
+            // Panels of BWD_PANEL rows, each streamed front to back: the partial sums go
+            // through `dst` between panels (storing an f32 keeps its bits).
             let panels = self.weight.chunks((BWD_PANEL * inputs).max(1));
             for (p, panel) in panels.enumerate() {
                 let o0 = p * BWD_PANEL;
-                for c in (0..full).step_by(LANES) {
-                    let mut acc = [l.zero(); BS];
-                    if o0 > 0 {
-                        for (a, d) in acc.iter_mut().zip(rows(dst, inputs)) {
-                            *a = l.load(d, c);
-                        }
-                    }
-                    for (o, row) in rows(panel, inputs).enumerate() {
-                        let w = l.load(row, c);
-                        for (a, g) in acc.iter_mut().zip(gv(o0 + o)) {
-                            *a = l.mul_add(*a, l.splat(g), w);
-                        }
-                    }
-                    for (a, d) in acc.iter().zip(rows_mut(dst, inputs)) {
-                        l.store(d, c, *a);
-                    }
+                // A whole panel reads `dy` through arrays of its BWD_PANEL outputs, so that the
+                // inner loop's loads are in bounds by construction (a checked load per sample
+                // and row cost more than its multiply-adds); a short last panel checks them.
+                let whole = g.map(|g| g.get(o0..).and_then(|t| t.first_chunk::<BWD_PANEL>()));
+                if whole.iter().all(Option::is_some) && panel.len() == BWD_PANEL * inputs {
+                    let gp = whole.map(|g| g.unwrap_or(&[0.0; BWD_PANEL]));
+                    let gv = |o: usize| gp.map(|g| g.get(o).copied().unwrap_or(0.0));
+                    transposed_panel::<L, BS, BWD_PANEL>(l, inputs, o0, panel, dst, gv);
+                } else {
+                    let gv = |o: usize| g.map(|g| g.get(o0 + o).copied().unwrap_or(0.0));
+                    transposed_panel::<L, BS, BWD_PANEL>(l, inputs, o0, panel, dst, gv);
                 }
             }
-            for i in full..inputs {
-                let mut acc = [0.0f32; BS];
-                for (o, row) in rows(self.weight, inputs).enumerate() {
-                    let w = row.get(i).copied().unwrap_or(0.0);
-                    for (a, g) in acc.iter_mut().zip(gv(o)) {
-                        *a += g * w;
-                    }
-                }
-                for (a, d) in acc.iter().zip(rows_mut(dst, inputs)) {
-                    if let Some(d) = d.get_mut(i) {
-                        *d = *a;
-                    }
-                }
+        }
+    }
+}
+
+/// One panel (rows `o0 ..`, at most `P`) of [`DenseRef::backprop_rows`] for a tile of `BS`
+/// samples (`dst` `[BS · inputs]`): `gv(o)` is `dy` of panel row `o` for every sample. Each
+/// chunk of [`LANES`] columns (then each column past the last chunk) starts from `0.0` in the
+/// first panel, else from the partial sums in `dst`, adds the panel's rows in increasing `o`
+/// and is stored back.
+#[inline(always)]
+fn transposed_panel<L: Lanes, const BS: usize, const P: usize>(
+    l: L,
+    inputs: usize,
+    o0: usize,
+    panel: &[f32],
+    dst: &mut [f32],
+    gv: impl Fn(usize) -> [f32; BS],
+) {
+    let full = inputs - inputs % LANES;
+    for c in (0..full).step_by(LANES) {
+        let mut acc = [l.zero(); BS];
+        if o0 > 0 {
+            for (a, d) in acc.iter_mut().zip(rows(dst, inputs)) {
+                *a = l.load(d, c);
+            }
+        }
+        for (o, row) in (0..P).zip(rows(panel, inputs)) {
+            let w = l.load(row, c);
+            for (a, g) in acc.iter_mut().zip(gv(o)) {
+                *a = l.mul_add(*a, l.splat(g), w);
+            }
+        }
+        for (a, d) in acc.iter().zip(rows_mut(dst, inputs)) {
+            l.store(d, c, *a);
+        }
+    }
+    for i in full..inputs {
+        let mut acc = [0.0f32; BS];
+        if o0 > 0 {
+            for (a, d) in acc.iter_mut().zip(rows(dst, inputs)) {
+                *a = d.get(i).copied().unwrap_or(0.0);
+            }
+        }
+        for (o, row) in (0..P).zip(rows(panel, inputs)) {
+            let w = row.get(i).copied().unwrap_or(0.0);
+            for (a, g) in acc.iter_mut().zip(gv(o)) {
+                *a += g * w;
+            }
+        }
+        for (a, d) in acc.iter().zip(rows_mut(dst, inputs)) {
+            if let Some(d) = d.get_mut(i) {
+                *d = *a;
             }
         }
     }
