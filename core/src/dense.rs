@@ -742,11 +742,15 @@ impl DenseRef<'_> {
             let panels = self.weight.chunks((BWD_PANEL * inputs).max(1));
             for (p, panel) in panels.enumerate() {
                 let o0 = p * BWD_PANEL;
-                // A whole panel reads `dy` through arrays of its BWD_PANEL outputs, so that the
-                // inner loop's loads are in bounds by construction (a checked load per sample
-                // and row cost more than its multiply-adds); a short last panel checks them.
+                // On a host a whole panel reads `dy` through arrays of its BWD_PANEL outputs,
+                // so that the inner loop's loads are in bounds by construction (a checked load
+                // per sample and row cost more than its multiply-adds); a short last panel
+                // checks them. Cortex-M keeps one copy of the loop, the checked one (the
+                // second copy cost 1.1 % of the self-test firmware's text and did not make
+                // its VAT step faster).
                 let whole = g.map(|g| g.get(o0..).and_then(|t| t.first_chunk::<BWD_PANEL>()));
-                if whole.iter().all(Option::is_some) && panel.len() == BWD_PANEL * inputs {
+                let arrays = !cfg!(target_arch = "arm") && whole.iter().all(Option::is_some);
+                if arrays && panel.len() == BWD_PANEL * inputs {
                     let gp = whole.map(|g| g.unwrap_or(&[0.0; BWD_PANEL]));
                     let gv = |o: usize| gp.map(|g| g.get(o).copied().unwrap_or(0.0));
                     transposed_panel::<L, BS, BWD_PANEL>(l, inputs, o0, panel, dst, gv);
